@@ -1,0 +1,98 @@
+"""The fixed cast every test can use, and small helpers to make tickets and messages."""
+
+import itertools
+
+import pytest
+from django.contrib.auth.models import Group
+
+from accounts.models import AGENTS_GROUP, User
+from messaging.services import message_send
+from tickets.models import Ticket
+from tickets.services import ticket_create
+
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+PASSWORD = "correct-horse-battery"
+_counter = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing(settings):
+    """bcrypt is slow on purpose; the tests that prove bcrypt opt back in."""
+    settings.PASSWORD_HASHERS = FAST_HASHERS
+
+
+def _make_user(username: str, *, staff: bool = False, superuser: bool = False) -> User:
+    user = User.objects.create_user(
+        username=username,
+        email=f"{username}@example.com",
+        password=PASSWORD,
+        is_staff=staff or superuser,
+        is_superuser=superuser,
+    )
+    if staff and not superuser:
+        user.groups.add(Group.objects.get(name=AGENTS_GROUP))
+    return user
+
+
+@pytest.fixture
+def make_user(db):
+    return _make_user
+
+
+@pytest.fixture
+def customer(db) -> User:
+    return _make_user("customer")
+
+
+@pytest.fixture
+def other_customer(db) -> User:
+    return _make_user("other_customer")
+
+
+@pytest.fixture
+def agent(db) -> User:
+    return _make_user("agent", staff=True)
+
+
+@pytest.fixture
+def other_agent(db) -> User:
+    return _make_user("other_agent", staff=True)
+
+
+@pytest.fixture
+def admin_user(db) -> User:
+    return _make_user("admin", superuser=True)
+
+
+@pytest.fixture
+def make_ticket(db):
+    def make(reporter: User, **fields) -> Ticket:
+        fields.setdefault("title", f"Printer on fire {next(_counter)}")
+        fields.setdefault("description", "Smoke is coming out of the printer.")
+        return ticket_create(reporter=reporter, **fields)
+
+    return make
+
+
+@pytest.fixture
+def make_message(db):
+    def make(ticket: Ticket, sender: User, content: str = "Hello", **fields):
+        return message_send(ticket=ticket, sender=sender, content=content, **fields)
+
+    return make
+
+
+@pytest.fixture
+def ticket(make_ticket, customer) -> Ticket:
+    return make_ticket(customer)
+
+
+@pytest.fixture
+def login(client):
+    """Log the test client in as a user (no password check: the login tests do that)."""
+
+    def do(user: User):
+        client.force_login(user, backend="accounts.backends.UsernameOrEmailBackend")
+        return client
+
+    return do

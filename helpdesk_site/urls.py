@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.shortcuts import redirect
+from django.urls import include, path
+
+admin.site.site_header = "Help desk administration"
+admin.site.site_title = "Help desk admin"
+admin.site.index_title = "Triage and administration"
+
+
+def home(request):
+    return redirect("tickets:list" if request.user.is_authenticated else "accounts:login")
+
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("accounts/", include("accounts.urls")),
+    path("tickets/", include("tickets.urls")),
+    path("admin/", admin.site.urls),
+]

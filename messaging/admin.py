@@ -1,0 +1,24 @@
+from django.contrib import admin
+
+from .models import Message
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    """Read-only: messages are never edited or deleted through the admin."""
+
+    list_display = ["id", "ticket", "sender", "receiver", "is_internal", "created_at"]
+    list_filter = ["is_internal", "created_at"]
+    list_select_related = ["ticket", "sender", "receiver"]
+    search_fields = ["content", "sender__username", "ticket__title"]
+    raw_id_fields = ["ticket", "sender", "receiver"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

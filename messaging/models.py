@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MinLengthValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from tickets.models import Ticket
+
+
+class MessageQuerySet(models.QuerySet):
+    def visible_to(self, user) -> MessageQuerySet:
+        """Internal notes are for staff only."""
+        if user.is_staff:
+            return self
+        return self.filter(is_internal=False)
+
+    def public(self) -> MessageQuerySet:
+        return self.filter(is_internal=False)
+
+
+class Message(models.Model):
+    """One message in a ticket's conversation, or an internal note between staff."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sent_messages"
+    )
+    # The other party: the reporter when staff write; the assignee when the reporter writes
+    # (None while unassigned, and for internal notes).
+    receiver = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="received_messages",
+        null=True,
+        blank=True,
+    )
+    content = models.TextField(max_length=10_000, validators=[MinLengthValidator(1)])
+    is_internal = models.BooleanField(
+        "internal note", default=False, help_text="Seen by staff only, never by the reporter."
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Set by the reply form, so the same form posted twice stores one message.
+    client_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+
+    objects = MessageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(content=""), name="message_content_not_empty"),
+        ]
+        indexes = [
+            models.Index(fields=["ticket", "created_at"], name="message_ticket_time"),
+        ]
+
+    def __str__(self) -> str:
+        kind = "note" if self.is_internal else "message"
+        return f"{kind} #{self.pk} on ticket #{self.ticket_id} by {self.sender}"
+
+    @classmethod
+    def send(cls, *, ticket: Ticket, sender, content: str, is_internal: bool = False, **kwargs):
+        """The original design's entry point: see messaging.services.message_send."""
+        from .services import message_send
+
+        return message_send(
+            ticket=ticket, sender=sender, content=content, is_internal=is_internal, **kwargs
+        )
+
+    @classmethod
+    def receive(cls, ticket: Ticket, user) -> MessageQuerySet:
+        """The conversation on `ticket` as `user` may read it, oldest first."""
+        return (
+            cls.objects.filter(ticket=ticket)
+            .visible_to(user)
+            .select_related("sender")
+            .order_by("created_at", "pk")
+        )

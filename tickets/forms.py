@@ -1,0 +1,85 @@
+import uuid
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from .models import Ticket
+
+User = get_user_model()
+
+
+class TicketCreateForm(forms.ModelForm):
+    """What a reporter may set: nothing else in the POST is looked at."""
+
+    client_token = forms.UUIDField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Ticket
+        fields = ["title", "description", "priority"]
+        widgets = {
+            "title": forms.TextInput(attrs={"autofocus": True, "maxlength": 200}),
+            "description": forms.Textarea(attrs={"rows": 8, "maxlength": 20_000}),
+        }
+        help_texts = {
+            "title": "A short summary, up to 200 characters.",
+            "description": "What happened, what you expected, and anything you already tried.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("client_token", uuid.uuid4())
+
+
+class _TicketChangeForm(forms.Form):
+    """A change to an existing ticket carries the version the page showed."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
+
+
+class StatusForm(_TicketChangeForm):
+    status = forms.ChoiceField(choices=Ticket.Status.choices)
+
+
+class PriorityForm(_TicketChangeForm):
+    priority = forms.ChoiceField(
+        choices=Ticket.Priority.choices, widget=forms.Select(attrs={"class": "form-select"})
+    )
+
+
+class AssignForm(_TicketChangeForm):
+    assignee = forms.ModelChoiceField(
+        queryset=User.objects.staff().order_by("username"),
+        required=False,
+        empty_label="Unassigned",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+
+
+class ReplyForm(forms.Form):
+    content = forms.CharField(
+        label="Your reply",
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 5, "maxlength": 10_000}),
+    )
+    client_token = forms.UUIDField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, allow_internal: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if allow_internal:
+            self.fields["is_internal"] = forms.BooleanField(
+                label="Internal note (staff only; the reporter does not see it)", required=False
+            )
+        if not self.is_bound:
+            self.initial.setdefault("client_token", uuid.uuid4())
+
+
+class TicketFilterForm(forms.Form):
+    STATUS_CHOICES = [("", "Not closed"), *Ticket.Status.choices, ("all", "All")]
+    ASSIGNEE_CHOICES = [("", "Anyone"), ("me", "Assigned to me"), ("none", "Unassigned")]
+
+    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
+    priority = forms.ChoiceField(
+        choices=[("", "Any priority"), *Ticket.Priority.choices], required=False
+    )
+    assignee = forms.ChoiceField(choices=ASSIGNEE_CHOICES, required=False)

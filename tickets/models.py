@@ -1,0 +1,307 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import MinLengthValidator
+from django.db import models, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+# The largest id a BigAutoField can hold: a bigger number in a URL is simply "not found".
+MAX_ID = 2**63 - 1
+
+
+class StaleTicketError(ValidationError):
+    """The ticket changed after the page that sent this change was loaded."""
+
+
+class TicketQuerySet(models.QuerySet):
+    def visible_to(self, user) -> TicketQuerySet:
+        """The tickets a user may see: staff see all, customers their own, others none."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_staff:
+            return self
+        return self.filter(reporter=user)
+
+    def not_closed(self) -> TicketQuerySet:
+        return self.exclude(status=Ticket.Status.CLOSED)
+
+    def open(self) -> TicketQuerySet:
+        return self.filter(status=Ticket.Status.OPEN)
+
+    def unassigned(self) -> TicketQuerySet:
+        return self.filter(assignee__isnull=True)
+
+    def for_agent(self, user) -> TicketQuerySet:
+        return self.filter(assignee=user)
+
+    def for_list(self) -> TicketQuerySet:
+        """What a list page shows of each ticket, in a fixed number of queries."""
+        return self.select_related("reporter", "assignee").order_by("-last_activity_at", "-pk")
+
+
+class Ticket(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACTIVE = "active", "Active"
+        CLOSED = "closed", "Closed"
+
+    class Priority(models.TextChoices):
+        LOW = "low", "Low"
+        NORMAL = "normal", "Normal"
+        HIGH = "high", "High"
+        URGENT = "urgent", "Urgent"
+
+    # Allowed moves, and the ones a reporter may make on their own ticket. Staff may make any
+    # allowed move; nobody else may make any.
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.OPEN: frozenset({Status.ACTIVE, Status.CLOSED}),
+        Status.ACTIVE: frozenset({Status.OPEN, Status.CLOSED}),
+        Status.CLOSED: frozenset({Status.OPEN}),
+    }
+    REPORTER_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
+        {
+            (Status.OPEN, Status.CLOSED),
+            (Status.ACTIVE, Status.CLOSED),
+            (Status.CLOSED, Status.OPEN),
+        }
+    )
+
+    title = models.CharField(max_length=200, validators=[MinLengthValidator(1)])
+    description = models.TextField(max_length=20_000, validators=[MinLengthValidator(1)])
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.OPEN, editable=False
+    )
+    priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.NORMAL)
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reported_tickets"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="assigned_tickets",
+        null=True,
+        blank=True,
+        limit_choices_to={"is_staff": True},
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    modified_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Any public message or status change; the lists are ordered by it.
+    last_activity_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The first public message by staff other than the reporter (METRICS.md). Set once.
+    first_response_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The latest public staff reply, and when the reporter last looked: "new reply" marker.
+    last_staff_reply_at = models.DateTimeField(null=True, blank=True, editable=False)
+    reporter_seen_at = models.DateTimeField(null=True, blank=True, editable=False)
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Bumped by every change; forms carry it so a change made on a stale page is refused.
+    version = models.PositiveIntegerField(default=1, editable=False)
+    modified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        editable=False,
+    )
+    # Set by the "new ticket" form, so a double submit creates one ticket.
+    client_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+
+    objects = TicketQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-last_activity_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "active", "closed"]), name="ticket_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(priority__in=["low", "normal", "high", "urgent"]),
+                name="ticket_priority_valid",
+            ),
+            models.CheckConstraint(condition=~Q(title=""), name="ticket_title_not_empty"),
+            models.CheckConstraint(
+                condition=~Q(description=""), name="ticket_description_not_empty"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(status="closed", closed_at__isnull=False)
+                    | (~Q(status="closed") & Q(closed_at__isnull=True))
+                ),
+                name="ticket_closed_at_matches_status",
+            ),
+        ]
+        indexes = [
+            # "My tickets": one reporter, a status filter, newest activity first.
+            models.Index(
+                fields=["reporter", "status", "-last_activity_at"], name="ticket_reporter_list"
+            ),
+            models.Index(fields=["reporter", "-last_activity_at"], name="ticket_reporter_recent"),
+            # Staff list: status filter and newest activity first; assignee filters.
+            models.Index(fields=["status", "-last_activity_at"], name="ticket_status_list"),
+            models.Index(fields=["-last_activity_at"], name="ticket_recent"),
+            models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
+            models.Index(fields=["created_at"], name="ticket_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("tickets:detail", args=[self.pk])
+
+    @property
+    def has_unseen_reply(self) -> bool:
+        """A public staff reply the reporter has not opened the ticket to see yet."""
+        if self.last_staff_reply_at is None:
+            return False
+        return self.reporter_seen_at is None or self.reporter_seen_at < self.last_staff_reply_at
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == self.Status.CLOSED
+
+    def allowed_statuses_for(self, user) -> list[str]:
+        """The statuses this user may move the ticket to now (for the page's buttons)."""
+        return [s for s in self.Status.values if self.can_change_status(user, s)]
+
+    def can_change_status(self, user, new_status: str) -> bool:
+        if new_status not in self.TRANSITIONS.get(self.status, ()):
+            return False
+        if not user.is_authenticated or not user.is_active:
+            return False
+        if user.is_staff:
+            return True
+        return user.pk == self.reporter_id and (self.status, new_status) in (
+            self.REPORTER_TRANSITIONS
+        )
+
+    def lock(self) -> Ticket:
+        """Re-read this ticket's row with a row lock; call inside transaction.atomic()."""
+        return type(self).objects.select_for_update().get(pk=self.pk)
+
+    def check_version(self, expected_version: int | None) -> None:
+        if expected_version is not None and expected_version != self.version:
+            who = self.modified_by.username if self.modified_by_id else "someone else"
+            raise StaleTicketError(
+                f"This ticket was changed by {who} after you opened it. "
+                "Reload the page to see the change, then try again.",
+                code="stale",
+            )
+
+    def touch(self, *, by, at=None, activity: bool = True) -> list[str]:
+        """Mark a change by `by`: bump the version; returns the fields it set."""
+        at = at or timezone.now()
+        self.version += 1
+        self.modified_at = at
+        self.modified_by = by
+        fields = ["version", "modified_at", "modified_by"]
+        if activity:
+            self.last_activity_at = at
+            fields.append("last_activity_at")
+        return fields
+
+    def update_status(self, new_status: str, *, by, expected_version: int | None = None):
+        """Move the ticket to `new_status`: the one door for every status change.
+
+        Checks the transition table and who is asking, locks the row, refuses a change made on a
+        stale page, sets or clears `closed_at`, writes one TicketEvent and saves, atomically.
+        Returns the event, or None when the ticket already has that status (a repeated submit).
+        Raises ValidationError (unknown status, move not allowed, stale page) or PermissionDenied.
+        """
+        if new_status not in self.Status.values:
+            raise ValidationError(f"“{new_status}” is not a ticket status.", code="invalid_status")
+        with transaction.atomic():
+            locked = self.lock()
+            if locked.status == new_status:
+                self._copy_state_from(locked)
+                return None
+            locked.check_version(expected_version)
+            if new_status not in self.TRANSITIONS[locked.status]:
+                raise ValidationError(
+                    f"A ticket cannot go from {locked.get_status_display().lower()} "
+                    f"to {self.Status(new_status).label.lower()}.",
+                    code="invalid_transition",
+                )
+            if not locked.can_change_status(by, new_status):
+                raise PermissionDenied("You may not change the status of this ticket.")
+            old_status = locked.status
+            now = timezone.now()
+            locked.status = new_status
+            locked.closed_at = now if new_status == self.Status.CLOSED else None
+            fields = ["status", "closed_at", *locked.touch(by=by, at=now)]
+            locked.save(update_fields=fields)
+            event = TicketEvent.objects.create(
+                ticket=locked,
+                actor=by,
+                kind=TicketEvent.Kind.STATUS,
+                from_value=old_status,
+                to_value=new_status,
+                created_at=now,
+            )
+            self._copy_state_from(locked)
+        return event
+
+    def _copy_state_from(self, other: Ticket) -> None:
+        for field in self._meta.concrete_fields:
+            if field.name != "id":
+                setattr(self, field.attname, getattr(other, field.attname))
+
+
+class TicketEvent(models.Model):
+    """The audit trail: one row per status, assignment or priority change."""
+
+    class Kind(models.TextChoices):
+        STATUS = "status", "Status"
+        ASSIGNMENT = "assignment", "Assignment"
+        PRIORITY = "priority", "Priority"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    # None means the system (a scheduled command), never an unknown person.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="ticket_events",
+        null=True,
+        blank=True,
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    from_value = models.CharField(max_length=150, blank=True)
+    to_value = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["status", "assignment", "priority"]),
+                name="ticketevent_kind_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["ticket", "created_at"], name="ticketevent_ticket_time"),
+            models.Index(fields=["kind", "to_value", "created_at"], name="ticketevent_kind_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id} {self.kind}: {self.from_value or '—'} → {self.to_value or '—'}"
+
+    @property
+    def description(self) -> str:
+        if self.kind == self.Kind.STATUS:
+            labels = dict(Ticket.Status.choices)
+            return (
+                f"changed the status from {labels.get(self.from_value, self.from_value)} "
+                f"to {labels.get(self.to_value, self.to_value)}"
+            )
+        if self.kind == self.Kind.ASSIGNMENT:
+            if not self.to_value:
+                return f"unassigned {self.from_value}"
+            return f"assigned the ticket to {self.to_value}"
+        labels = dict(Ticket.Priority.choices)
+        return (
+            f"changed the priority from {labels.get(self.from_value, self.from_value)} "
+            f"to {labels.get(self.to_value, self.to_value)}"
+        )

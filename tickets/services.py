@@ -1,0 +1,137 @@
+"""Writes to tickets. Status changes go through Ticket.update_status; everything else is here."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .models import Ticket, TicketEvent
+
+User = get_user_model()
+
+
+def ticket_create(
+    *,
+    reporter: User,
+    title: str,
+    description: str,
+    priority: str = Ticket.Priority.NORMAL,
+    client_token: uuid.UUID | None = None,
+) -> Ticket:
+    """Report a new ticket. A repeated submit of the same form (same token) returns the first."""
+    if not reporter.is_authenticated or not reporter.is_active:
+        raise PermissionDenied("Only signed-in users can report tickets.")
+    if client_token is not None:
+        existing = Ticket.objects.filter(client_token=client_token, reporter=reporter).first()
+        if existing is not None:
+            return existing
+    now = timezone.now()
+    ticket = Ticket(
+        reporter=reporter,
+        title=(title or "").strip(),
+        description=(description or "").strip(),
+        priority=priority,
+        created_at=now,
+        modified_at=now,
+        last_activity_at=now,
+        modified_by=reporter,
+        client_token=client_token,
+    )
+    ticket.full_clean(exclude=["client_token"])
+    try:
+        with transaction.atomic():
+            ticket.save()
+    except IntegrityError:
+        # The same form raced itself in; the first one won.
+        existing = Ticket.objects.filter(client_token=client_token, reporter=reporter).first()
+        if existing is None:
+            raise
+        return existing
+    return ticket
+
+
+def _require_staff(user: User, action: str) -> None:
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        raise PermissionDenied(f"Only staff may {action}.")
+
+
+def ticket_assign(
+    *, ticket: Ticket, assignee: User | None, by: User, expected_version: int | None = None
+) -> TicketEvent | None:
+    """Assign the ticket to a staff member (or unassign it with None), with its own event.
+
+    Assigning an open ticket makes it active (a status event too). Returns the assignment
+    event, or None when the ticket is already assigned that way.
+    """
+    _require_staff(by, "assign tickets")
+    if assignee is not None and not (assignee.is_active and assignee.is_staff):
+        raise ValidationError(
+            f"{assignee.username} is not an active staff member.", code="invalid_assignee"
+        )
+    with transaction.atomic():
+        locked = ticket.lock()
+        if locked.assignee_id == (assignee.pk if assignee else None):
+            ticket._copy_state_from(locked)
+            return None
+        locked.check_version(expected_version)
+        old = locked.assignee.username if locked.assignee_id else ""
+        now = timezone.now()
+        locked.assignee = assignee
+        locked.save(update_fields=["assignee", *locked.touch(by=by, at=now, activity=False)])
+        event = TicketEvent.objects.create(
+            ticket=locked,
+            actor=by,
+            kind=TicketEvent.Kind.ASSIGNMENT,
+            from_value=old,
+            to_value=assignee.username if assignee else "",
+            created_at=now,
+        )
+        if assignee is not None and locked.status == Ticket.Status.OPEN:
+            locked.update_status(Ticket.Status.ACTIVE, by=by)
+        ticket._copy_state_from(locked)
+    return event
+
+
+def ticket_set_priority(
+    *, ticket: Ticket, priority: str, by: User, expected_version: int | None = None
+) -> TicketEvent | None:
+    """Change the priority (staff only), with an event. None when it is already that."""
+    _require_staff(by, "change the priority")
+    if priority not in Ticket.Priority.values:
+        raise ValidationError(f"“{priority}” is not a priority.", code="invalid_priority")
+    with transaction.atomic():
+        locked = ticket.lock()
+        if locked.priority == priority:
+            ticket._copy_state_from(locked)
+            return None
+        locked.check_version(expected_version)
+        old = locked.priority
+        now = timezone.now()
+        locked.priority = priority
+        locked.save(update_fields=["priority", *locked.touch(by=by, at=now, activity=False)])
+        event = TicketEvent.objects.create(
+            ticket=locked,
+            actor=by,
+            kind=TicketEvent.Kind.PRIORITY,
+            from_value=old,
+            to_value=priority,
+            created_at=now,
+        )
+        ticket._copy_state_from(locked)
+    return event
+
+
+def ticket_mark_seen(*, ticket: Ticket, user: User) -> None:
+    """Record that the reporter has looked at the ticket (clears the "new reply" marker).
+
+    Not a change to the ticket: no version bump, no event, one UPDATE without a lock.
+    """
+    if user.pk != ticket.reporter_id or not ticket.has_unseen_reply:
+        return
+    now = timezone.now()
+    Ticket.objects.filter(pk=ticket.pk).update(reporter_seen_at=now)
+    ticket.reporter_seen_at = now

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "tickets"
+
+urlpatterns = [
+    path("", views.ticket_list, name="list"),
+    path("new/", views.ticket_new, name="create"),
+    path("<int:pk>/", views.ticket_detail, name="detail"),
+    path("<int:pk>/reply/", views.ticket_reply, name="reply"),
+    path("<int:pk>/status/", views.ticket_status, name="status"),
+    path("<int:pk>/assign/", views.ticket_assign_view, name="assign"),
+    path("<int:pk>/priority/", views.ticket_priority, name="priority"),
+]

@@ -1,0 +1,216 @@
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import InvalidPage, Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from messaging.models import Message
+
+from .forms import (
+    AssignForm,
+    PriorityForm,
+    ReplyForm,
+    StatusForm,
+    TicketCreateForm,
+    TicketFilterForm,
+)
+from .models import StaleTicketError, Ticket
+from .selectors import get_ticket_for, ticket_events, ticket_list_for
+from .services import ticket_assign, ticket_create, ticket_mark_seen, ticket_set_priority
+
+STATUS_DONE = {
+    Ticket.Status.OPEN: "The ticket is open again.",
+    Ticket.Status.ACTIVE: "The ticket is now active.",
+    Ticket.Status.CLOSED: "The ticket is closed.",
+}
+
+
+def _error_text(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+def _form_error_text(form) -> str:
+    return " ".join(f"{error}" for errors in form.errors.values() for error in errors)
+
+
+@login_required
+def ticket_list(request: HttpRequest) -> HttpResponse:
+    filter_form = TicketFilterForm(request.GET)
+    status_code = 200
+    if filter_form.is_valid():
+        filters = {key: value for key, value in filter_form.cleaned_data.items() if value}
+    else:
+        messages.error(request, f"That filter is not valid: {_form_error_text(filter_form)}")
+        filter_form = TicketFilterForm()
+        filters = {}
+        status_code = 400
+    tickets = ticket_list_for(request.user, **filters)
+    paginator = Paginator(tickets, settings.TICKETS_PER_PAGE)
+    try:
+        page = paginator.page(request.GET.get("page") or 1)
+    except InvalidPage:
+        raise Http404("That page of tickets does not exist.") from None
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "page": page,
+        "tickets": page.object_list,
+        "filter_form": filter_form,
+        "filters": filters,
+        "query": query.urlencode(),
+    }
+    return render(request, "tickets/list.html", context, status=status_code)
+
+
+@login_required
+def ticket_new(request: HttpRequest) -> HttpResponse:
+    form = TicketCreateForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                ticket = ticket_create(
+                    reporter=request.user,
+                    title=form.cleaned_data["title"],
+                    description=form.cleaned_data["description"],
+                    priority=form.cleaned_data["priority"],
+                    client_token=form.cleaned_data.get("client_token"),
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, f"Ticket #{ticket.pk} was created. We will be in touch.")
+                return redirect(ticket)
+        return render(request, "tickets/new.html", {"form": form}, status=400)
+    return render(request, "tickets/new.html", {"form": form})
+
+
+def _render_detail(
+    request: HttpRequest, ticket: Ticket, *, reply_form: ReplyForm | None = None, status: int = 200
+) -> HttpResponse:
+    user = request.user
+    context = {
+        "ticket": ticket,
+        "conversation": Message.receive(ticket, user),
+        "events": ticket_events(ticket),
+        "reply_form": reply_form or ReplyForm(allow_internal=user.is_staff),
+        "next_statuses": ticket.allowed_statuses_for(user),
+        "is_staff": user.is_staff,
+    }
+    if user.is_staff:
+        context["assign_form"] = AssignForm(
+            initial={"assignee": ticket.assignee_id, "version": ticket.version}
+        )
+        context["priority_form"] = PriorityForm(
+            initial={"priority": ticket.priority, "version": ticket.version}
+        )
+    return render(request, "tickets/detail.html", context, status=status)
+
+
+@login_required
+def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = get_ticket_for(request.user, pk)
+    ticket_mark_seen(ticket=ticket, user=request.user)
+    return _render_detail(request, ticket)
+
+
+@login_required
+@require_POST
+def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = get_ticket_for(request.user, pk)
+    form = ReplyForm(request.POST, allow_internal=request.user.is_staff)
+    if form.is_valid():
+        is_internal = form.cleaned_data.get("is_internal", False)
+        try:
+            Message.send(
+                ticket=ticket,
+                sender=request.user,
+                content=form.cleaned_data["content"],
+                is_internal=is_internal,
+                client_token=form.cleaned_data["client_token"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        except PermissionDenied as exc:
+            messages.error(request, str(exc))
+            return _render_detail(request, ticket, reply_form=form, status=403)
+        else:
+            messages.success(request, "Internal note added." if is_internal else "Reply sent.")
+            return redirect(ticket)
+    messages.error(request, "Your reply was not sent; see the form below.")
+    return _render_detail(request, ticket, reply_form=form, status=400)
+
+
+def _change(
+    request: HttpRequest, pk: int, form_class: type, apply: Callable[[Ticket, dict], str]
+) -> HttpResponse:
+    """Validate a change form and apply it; refusals are shown on the ticket page.
+
+    The ticket page is re-rendered with the ticket as it is now, so a stale page is replaced by a
+    fresh one; nothing is changed when the form is refused.
+    """
+    ticket = get_ticket_for(request.user, pk)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Nothing was changed: {_form_error_text(form)}")
+        return _render_detail(request, ticket, status=400)
+    try:
+        done = apply(ticket, form.cleaned_data)
+    except StaleTicketError as exc:
+        messages.error(request, _error_text(exc))
+        ticket = get_ticket_for(request.user, pk)
+        return _render_detail(request, ticket, status=409)
+    except ValidationError as exc:
+        messages.error(request, f"Nothing was changed: {_error_text(exc)}")
+        return _render_detail(request, ticket, status=400)
+    except PermissionDenied as exc:
+        messages.error(request, f"Nothing was changed: {exc}")
+        return _render_detail(request, ticket, status=403)
+    messages.success(request, done)
+    return redirect(ticket)
+
+
+@login_required
+@require_POST
+def ticket_status(request: HttpRequest, pk: int) -> HttpResponse:
+    def apply(ticket: Ticket, data: dict) -> str:
+        event = ticket.update_status(
+            data["status"], by=request.user, expected_version=data["version"]
+        )
+        if event is None:
+            return f"The ticket is already {ticket.get_status_display().lower()}."
+        return STATUS_DONE[ticket.status]
+
+    return _change(request, pk, StatusForm, apply)
+
+
+@login_required
+@require_POST
+def ticket_assign_view(request: HttpRequest, pk: int) -> HttpResponse:
+    def apply(ticket: Ticket, data: dict) -> str:
+        assignee = data["assignee"]
+        ticket_assign(
+            ticket=ticket, assignee=assignee, by=request.user, expected_version=data["version"]
+        )
+        return f"Assigned to {assignee.username}." if assignee else "The ticket is unassigned."
+
+    return _change(request, pk, AssignForm, apply)
+
+
+@login_required
+@require_POST
+def ticket_priority(request: HttpRequest, pk: int) -> HttpResponse:
+    def apply(ticket: Ticket, data: dict) -> str:
+        ticket_set_priority(
+            ticket=ticket,
+            priority=data["priority"],
+            by=request.user,
+            expected_version=data["version"],
+        )
+        return f"Priority is {ticket.get_priority_display().lower()}."
+
+    return _change(request, pk, PriorityForm, apply)
