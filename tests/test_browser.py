@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from accounts.models import User
 from conftest import PASSWORD
@@ -43,6 +44,9 @@ def browser(monkeypatch):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+        # The ORM calls made while Playwright's loop runs get their own connection; close it,
+        # or PostgreSQL refuses to drop the test database at the end of the session.
+        connections.close_all()
 
 
 def _watch(page, live_server_url: str, problems: list[str]) -> None:
