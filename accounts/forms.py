@@ -7,7 +7,7 @@ from .models import User
 class RegistrationForm(forms.Form):
     username = forms.CharField(
         max_length=150,
-        help_text="Letters, digits and @/./+/-/_ only.",
+        help_text="Letters, digits and . + - _ only.",
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
     email = forms.EmailField(

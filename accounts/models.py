@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Lower
 from django.http import HttpRequest
@@ -34,7 +35,9 @@ class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):
         user = self.model(username=username, email=email)
         errors: dict[str, list[str]] = {}
         try:
-            user.full_clean(exclude=["password"])
+            # The case-insensitive unique constraints are checked below, field by field, with a
+            # readable message; Django's own check would add "Constraint ... is violated."
+            user.full_clean(exclude=["password"], validate_constraints=False)
         except ValidationError as exc:
             errors.update(exc.message_dict)
         if "username" not in errors and self.filter(username__iexact=username).exists():
@@ -59,8 +62,25 @@ class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):
         return user
 
 
+class UsernameValidator(RegexValidator):
+    # Django's default also allows "@"; without it a username can never be mistaken for
+    # someone else's email address at login.
+    regex = r"^[\w.+-]+\Z"
+    message = "Enter a valid username: letters, digits and . + - _ only (no spaces or @)."
+    flags = 0
+
+
 class User(AbstractUser):
     """A person who uses the help desk: a customer, an agent (staff) or an admin (superuser)."""
+
+    username = models.CharField(
+        "username",
+        max_length=150,
+        unique=True,
+        help_text="150 characters or fewer: letters, digits and . + - _ only.",
+        validators=[UsernameValidator()],
+        error_messages={"unique": "A user with that username already exists."},
+    )
 
     email = models.EmailField("email address", unique=True)
     notify_by_email = models.BooleanField(

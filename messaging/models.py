@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.validators import MinLengthValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator, MinLengthValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -58,6 +59,14 @@ class Message(models.Model):
     def __str__(self) -> str:
         kind = "note" if self.is_internal else "message"
         return f"{kind} #{self.pk} on ticket #{self.ticket_id} by {self.sender}"
+
+    def clean(self) -> None:
+        # A TextField's max_length is enforced by forms only, not by full_clean(): check it here.
+        limit = self._meta.get_field("content").max_length
+        try:
+            MaxLengthValidator(limit)(self.content or "")
+        except ValidationError as exc:
+            raise ValidationError({"content": exc.error_list}) from None
 
     @classmethod
     def send(cls, *, ticket: Ticket, sender, content: str, is_internal: bool = False, **kwargs):

@@ -26,7 +26,8 @@ def message_send(
     Staff may write on any ticket; the reporter on their own, never an internal note. The first
     public reply by staff other than the reporter sets `first_response_at`; a reporter's reply on
     a closed ticket reopens it. A repeated submit of the same form (same token) stores nothing
-    new and returns the first message.
+    new and returns the first message. A public message bumps the ticket's version, so a change
+    made on a page opened before it is refused as stale; an internal note does not.
     """
     if not (sender.is_authenticated and sender.is_active):
         raise PermissionDenied("Sign in to write on a ticket.")
@@ -68,15 +69,18 @@ def message_send(
         message.full_clean(exclude=["ticket", "sender", "receiver", "client_token"])
         message.save()
 
-        if is_reporter and not is_internal and locked.status == Ticket.Status.CLOSED:
-            locked.update_status(Ticket.Status.OPEN, by=sender)
-        fields = locked.touch(by=sender, at=now, activity=not is_internal)
-        if staff_reply:
-            if locked.first_response_at is None:
-                locked.first_response_at = now
-                fields.append("first_response_at")
-            locked.last_staff_reply_at = now
-            fields.append("last_staff_reply_at")
-        locked.save(update_fields=fields)
+        # An internal note leaves the ticket as it is: no new version (a customer's open page
+        # stays current, and learns nothing of the note), no activity, no reopen.
+        if not is_internal:
+            if is_reporter and locked.status == Ticket.Status.CLOSED:
+                locked.update_status(Ticket.Status.OPEN, by=sender)
+            fields = locked.touch(by=sender, at=now)
+            if staff_reply:
+                if locked.first_response_at is None:
+                    locked.first_response_at = now
+                    fields.append("first_response_at")
+                locked.last_staff_reply_at = now
+                fields.append("last_staff_reply_at")
+            locked.save(update_fields=fields)
         ticket._copy_state_from(locked)
     return message

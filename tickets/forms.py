@@ -8,7 +8,20 @@ from .models import Ticket
 User = get_user_model()
 
 
-class TicketCreateForm(forms.ModelForm):
+class HiddenFieldErrorsMixin:
+    """A hidden field has nowhere to show its error: say it above the form instead."""
+
+    def clean(self):
+        cleaned = super().clean()
+        if any(
+            name in self._errors and isinstance(field.widget, forms.HiddenInput)
+            for name, field in self.fields.items()
+        ):
+            self.add_error(None, "This form is out of date or was altered; reload the page.")
+        return cleaned
+
+
+class TicketCreateForm(HiddenFieldErrorsMixin, forms.ModelForm):
     """What a reporter may set: nothing else in the POST is looked at."""
 
     client_token = forms.UUIDField(widget=forms.HiddenInput, required=False)
@@ -31,7 +44,7 @@ class TicketCreateForm(forms.ModelForm):
             self.initial.setdefault("client_token", uuid.uuid4())
 
 
-class _TicketChangeForm(forms.Form):
+class _TicketChangeForm(HiddenFieldErrorsMixin, forms.Form):
     """A change to an existing ticket carries the version the page showed."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
@@ -56,7 +69,7 @@ class AssignForm(_TicketChangeForm):
     )
 
 
-class ReplyForm(forms.Form):
+class ReplyForm(HiddenFieldErrorsMixin, forms.Form):
     content = forms.CharField(
         label="Your reply",
         max_length=10_000,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.validators import MinLengthValidator
+from django.core.validators import MaxLengthValidator, MinLengthValidator
 from django.db import models, transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -152,6 +152,14 @@ class Ticket(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("tickets:detail", args=[self.pk])
 
+    def clean(self) -> None:
+        # A TextField's max_length is enforced by forms only, not by full_clean(): check it here.
+        limit = self._meta.get_field("description").max_length
+        try:
+            MaxLengthValidator(limit)(self.description or "")
+        except ValidationError as exc:
+            raise ValidationError({"description": exc.error_list}) from None
+
     @property
     def has_unseen_reply(self) -> bool:
         """A public staff reply the reporter has not opened the ticket to see yet."""
@@ -166,6 +174,12 @@ class Ticket(models.Model):
     def allowed_statuses_for(self, user) -> list[str]:
         """The statuses this user may move the ticket to now (for the page's buttons)."""
         return [s for s in self.Status.values if self.can_change_status(user, s)]
+
+    def may_act_on(self, user) -> bool:
+        """Staff, or the ticket's reporter: the only people who may change anything on it."""
+        if not (user is not None and user.is_authenticated and user.is_active):
+            return False
+        return user.is_staff or user.pk == self.reporter_id
 
     def can_change_status(self, user, new_status: str) -> bool:
         if new_status not in self.TRANSITIONS.get(self.status, ()):
@@ -215,6 +229,8 @@ class Ticket(models.Model):
             raise ValidationError(f"“{new_status}” is not a ticket status.", code="invalid_status")
         with transaction.atomic():
             locked = self.lock()
+            if not locked.may_act_on(by):
+                raise PermissionDenied("You may not change the status of this ticket.")
             if locked.status == new_status:
                 self._copy_state_from(locked)
                 return None

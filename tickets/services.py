@@ -26,8 +26,11 @@ def ticket_create(
     if not reporter.is_authenticated or not reporter.is_active:
         raise PermissionDenied("Only signed-in users can report tickets.")
     if client_token is not None:
-        existing = Ticket.objects.filter(client_token=client_token, reporter=reporter).first()
+        existing = Ticket.objects.filter(client_token=client_token).first()
         if existing is not None:
+            if existing.reporter_id != reporter.pk:
+                # Someone else's form: refuse it, rather than fail on the unique token below.
+                raise ValidationError("This form was already used; reload the page.")
             return existing
     now = timezone.now()
     ticket = Ticket(

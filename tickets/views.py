@@ -69,7 +69,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def ticket_new(request: HttpRequest) -> HttpResponse:
-    form = TicketCreateForm(request.POST or None)
+    form = TicketCreateForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -146,14 +146,23 @@ def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _change(
-    request: HttpRequest, pk: int, form_class: type, apply: Callable[[Ticket, dict], str]
+    request: HttpRequest,
+    pk: int,
+    form_class: type,
+    apply: Callable[[Ticket, dict], str],
+    *,
+    staff_action: str = "",
 ) -> HttpResponse:
     """Validate a change form and apply it; refusals are shown on the ticket page.
 
     The ticket page is re-rendered with the ticket as it is now, so a stale page is replaced by a
-    fresh one; nothing is changed when the form is refused.
+    fresh one; nothing is changed when the form is refused. A `staff_action` is refused to
+    non-staff before the form is read, so its errors cannot tell them which user ids are staff.
     """
     ticket = get_ticket_for(request.user, pk)
+    if staff_action and not request.user.is_staff:
+        messages.error(request, f"Nothing was changed: Only staff may {staff_action}.")
+        return _render_detail(request, ticket, status=403)
     form = form_class(request.POST)
     if not form.is_valid():
         messages.error(request, f"Nothing was changed: {_form_error_text(form)}")
@@ -198,7 +207,7 @@ def ticket_assign_view(request: HttpRequest, pk: int) -> HttpResponse:
         )
         return f"Assigned to {assignee.username}." if assignee else "The ticket is unassigned."
 
-    return _change(request, pk, AssignForm, apply)
+    return _change(request, pk, AssignForm, apply, staff_action="assign tickets")
 
 
 @login_required
@@ -213,4 +222,4 @@ def ticket_priority(request: HttpRequest, pk: int) -> HttpResponse:
         )
         return f"Priority is {ticket.get_priority_display().lower()}."
 
-    return _change(request, pk, PriorityForm, apply)
+    return _change(request, pk, PriorityForm, apply, staff_action="change the priority")

@@ -1,0 +1,113 @@
+"""django-axes: five failures for one username from one address lock that pair out."""
+
+from axes.models import AccessAttempt
+from django.urls import reverse
+
+from conftest import PASSWORD
+
+LOGIN_URL = reverse("accounts:login")
+ATTACKER = "10.0.0.1"
+ELSEWHERE = "10.0.0.2"
+
+
+def attempt(client, password, *, username="customer", address=ATTACKER):
+    return client.post(LOGIN_URL, {"username": username, "password": password}, REMOTE_ADDR=address)
+
+
+def fail_five_times(client, username="customer"):
+    responses = [attempt(client, f"wrong-password-{n}", username=username) for n in range(5)]
+    # The first four are ordinary failures; the fifth reaches the limit.
+    assert [r.status_code for r in responses[:4]] == [400] * 4
+    return responses
+
+
+def test_failures_are_counted_per_username_and_address(client, customer):
+    fail_five_times(client)
+
+    record = AccessAttempt.objects.get()
+    assert record.username == "customer"
+    assert record.ip_address == ATTACKER
+    assert record.failures_since_start == 5
+
+
+def test_the_right_password_is_refused_after_five_failures(client, customer):
+    fail_five_times(client)
+
+    response = attempt(client, PASSWORD)
+
+    assert response.status_code == 429
+    assert "Too many failed logins" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    customer.refresh_from_db()
+    assert customer.last_login is None
+
+
+def test_a_different_case_of_the_username_is_locked_too(client, customer):
+    fail_five_times(client, username="Customer")
+
+    response = attempt(client, PASSWORD, username="CUSTOMER")
+
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_email_address_does_not_get_round_a_lock_on_the_username(client, customer):
+    fail_five_times(client)
+
+    response = attempt(client, PASSWORD, username="Customer@Example.com")
+
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_failures_by_username_and_by_email_add_up(client, customer):
+    for n in range(3):
+        assert attempt(client, f"wrong-password-{n}").status_code == 400
+    for n in range(2):
+        attempt(client, f"wrong-password-{n}", username="customer@example.com")
+
+    response = attempt(client, PASSWORD)
+
+    assert response.status_code == 429
+    assert AccessAttempt.objects.get().username == "customer"
+
+
+def test_unknown_usernames_are_counted_as_typed(client, db):
+    for n in range(2):
+        attempt(client, f"wrong-password-{n}", username="  Ghost ")
+
+    record = AccessAttempt.objects.get()
+    assert record.username == "ghost"
+    assert record.failures_since_start == 2
+
+
+def test_another_address_can_still_log_in(client, customer):
+    fail_five_times(client)
+
+    response = attempt(client, PASSWORD, address=ELSEWHERE)
+
+    assert response.status_code == 302
+    assert int(client.session["_auth_user_id"]) == customer.pk
+
+
+def test_another_user_from_the_same_address_can_still_log_in(client, customer, other_customer):
+    fail_five_times(client)
+
+    response = attempt(client, PASSWORD, username="other_customer")
+
+    assert response.status_code == 302
+    assert int(client.session["_auth_user_id"]) == other_customer.pk
+
+
+def test_four_failures_then_success_resets_the_count(client, customer):
+    for n in range(4):
+        assert attempt(client, f"wrong-password-{n}").status_code == 400
+
+    assert attempt(client, PASSWORD).status_code == 302
+    client.post(reverse("accounts:logout"))
+    assert not AccessAttempt.objects.exists()
+
+    # A fresh run of four failures does not lock the account.
+    for n in range(4):
+        assert attempt(client, f"wrong-password-{n}").status_code == 400
+    assert attempt(client, PASSWORD).status_code == 302

@@ -1,0 +1,143 @@
+import re
+
+from django.core import mail
+from django.urls import reverse
+
+from conftest import PASSWORD
+
+LOGIN_URL = reverse("accounts:login")
+CHANGE_URL = reverse("accounts:password_change")
+RESET_URL = reverse("accounts:password_reset")
+RESET_DONE_URL = reverse("accounts:password_reset_done")
+NEW_PASSWORD = "a-long-and-unusual-passphrase"
+
+
+class TestPasswordChange:
+    def test_anonymous_is_sent_to_login(self, client, db):
+        response = client.get(CHANGE_URL)
+
+        assert response.status_code == 302
+        assert response["Location"] == f"{LOGIN_URL}?next={CHANGE_URL}"
+
+    def test_it_shows_the_form(self, login, customer):
+        response = login(customer).get(CHANGE_URL)
+
+        assert response.status_code == 200
+        assert 'name="new_password1"' in response.content.decode()
+
+    def test_it_changes_the_password_and_keeps_the_session(self, login, customer):
+        client = login(customer)
+
+        response = client.post(
+            CHANGE_URL,
+            {
+                "old_password": PASSWORD,
+                "new_password1": NEW_PASSWORD,
+                "new_password2": NEW_PASSWORD,
+            },
+        )
+
+        assert response.status_code == 302
+        assert response["Location"] == reverse("accounts:password_change_done")
+        customer.refresh_from_db()
+        assert customer.check_password(NEW_PASSWORD)
+        assert not customer.check_password(PASSWORD)
+        assert client.get(reverse("accounts:profile")).status_code == 200
+
+    def test_a_wrong_old_password_changes_nothing(self, login, customer):
+        response = login(customer).post(
+            CHANGE_URL,
+            {
+                "old_password": "not-my-password",
+                "new_password1": NEW_PASSWORD,
+                "new_password2": NEW_PASSWORD,
+            },
+        )
+
+        assert response.status_code == 200
+        assert "old_password" in response.context["form"].errors
+        customer.refresh_from_db()
+        assert customer.check_password(PASSWORD)
+
+    def test_a_weak_new_password_is_refused(self, login, customer):
+        response = login(customer).post(
+            CHANGE_URL,
+            {"old_password": PASSWORD, "new_password1": "short", "new_password2": "short"},
+        )
+
+        assert "too short" in " ".join(response.context["form"].errors["new_password2"])
+        customer.refresh_from_db()
+        assert customer.check_password(PASSWORD)
+
+
+class TestPasswordReset:
+    def request_reset(self, client, email):
+        return client.post(RESET_URL, {"email": email})
+
+    def reset_link(self):
+        match = re.search(r"https?://testserver(/accounts/reset/\S+/)", mail.outbox[0].body)
+        assert match, mail.outbox[0].body
+        return match.group(1)
+
+    def test_it_emails_a_reset_link(self, client, customer):
+        response = self.request_reset(client, "customer@example.com")
+
+        assert response.status_code == 302
+        assert response["Location"] == RESET_DONE_URL
+        assert len(mail.outbox) == 1
+        assert mail.outbox[0].to == ["customer@example.com"]
+        assert "/accounts/reset/" in mail.outbox[0].body
+        assert "customer" in mail.outbox[0].body
+
+    def test_the_email_address_is_matched_in_any_case(self, client, customer):
+        self.request_reset(client, "CUSTOMER@Example.com")
+
+        assert len(mail.outbox) == 1
+        assert mail.outbox[0].to == ["customer@example.com"]
+
+    def test_following_the_link_sets_a_new_password(self, client, customer):
+        self.request_reset(client, "customer@example.com")
+
+        response = client.get(self.reset_link())
+        assert response.status_code == 302
+        set_password_url = response["Location"]
+        assert set_password_url.endswith("/set-password/")
+        response = client.post(
+            set_password_url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+        )
+
+        assert response.status_code == 302
+        assert response["Location"] == reverse("accounts:password_reset_complete")
+        customer.refresh_from_db()
+        assert customer.check_password(NEW_PASSWORD)
+        response = client.post(LOGIN_URL, {"username": "customer", "password": NEW_PASSWORD})
+        assert response.status_code == 302
+
+    def test_the_link_works_only_once(self, client, customer):
+        self.request_reset(client, "customer@example.com")
+        link = self.reset_link()
+        set_password_url = client.get(link)["Location"]
+        client.post(
+            set_password_url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+        )
+
+        response = client.get(link, follow=True)
+
+        assert response.context["validlink"] is False
+        customer.refresh_from_db()
+        assert customer.check_password(NEW_PASSWORD)
+
+    def test_an_unknown_address_sends_nothing_but_looks_the_same(self, client, customer):
+        response = self.request_reset(client, "nobody@example.com")
+
+        assert response.status_code == 302
+        assert response["Location"] == RESET_DONE_URL
+        assert mail.outbox == []
+
+    def test_an_inactive_user_gets_no_email(self, client, customer):
+        customer.is_active = False
+        customer.save(update_fields=["is_active"])
+
+        self.request_reset(client, "customer@example.com")
+
+        assert mail.outbox == []

@@ -1,0 +1,146 @@
+"""Ticket pages cost a fixed number of queries, whatever the number of tickets or messages.
+
+Each page is measured at a small and a large size of data: the counts must be equal (an N+1
+adds queries per row) and within a budget (so a new fixed query is a conscious decision).
+"""
+
+import itertools
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tickets.models import Ticket
+from tickets.services import ticket_assign, ticket_set_priority
+
+from .page_helpers import client_for
+
+SMALL, LARGE = 5, 50
+
+# Session, user, count, rows: the list pages.
+LIST_BUDGET = 4
+# Session, user, ticket, the "seen" update, messages, events.
+CUSTOMER_DETAIL_BUDGET = 6
+# Session, user, ticket, messages, events, the assignee choices (staff see no "seen" update).
+STAFF_DETAIL_BUDGET = 6
+
+
+def measure(client, path: str) -> tuple[int, object]:
+    """The number of queries one GET of `path` makes, and its response."""
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path)
+    assert response.status_code == 200
+    return len(queries), response
+
+
+@pytest.fixture
+def add_tickets(make_ticket, make_message, agent, other_agent):
+    """Varied tickets: some assigned, some answered (the "new reply" marker), all priorities."""
+    priorities = itertools.cycle(Ticket.Priority.values)
+
+    def add(count: int, reporters: list) -> None:
+        for number in range(count):
+            ticket = make_ticket(reporters[number % len(reporters)], priority=next(priorities))
+            if number % 3 == 0:
+                ticket_assign(ticket=ticket, assignee=(agent, other_agent)[number % 2], by=agent)
+            if number % 2 == 0:
+                make_message(ticket, agent, "We are on it.")
+
+    return add
+
+
+@pytest.fixture
+def add_conversation(make_message, customer, agent, other_agent):
+    """Messages from everyone, notes, and events; ends with an unseen staff reply."""
+    # Starts after "normal", so every step is a real change with its own event.
+    priorities = itertools.cycle(["high", "urgent", "low", "normal"])
+
+    def add(ticket: Ticket, count: int) -> None:
+        senders = [
+            (customer, False),
+            (other_agent, True),
+            (agent, False),
+        ]
+        for number in range(count):
+            sender, internal = senders[(number - count) % len(senders)]
+            make_message(ticket, sender, f"Message {number}\nwith two lines", is_internal=internal)
+            if number % 5 == 0:
+                ticket_set_priority(ticket=ticket, priority=next(priorities), by=agent)
+
+    return add
+
+
+def test_my_tickets_page(settings, customer, add_tickets, django_assert_max_num_queries):
+    settings.TICKETS_PER_PAGE = LARGE  # the whole list on one page, so every row is rendered
+    client = client_for(customer)
+
+    add_tickets(SMALL, [customer])
+    small, response = measure(client, "/tickets/?status=all")
+    assert len(response.context["tickets"]) == SMALL
+    add_tickets(LARGE - SMALL, [customer])
+    with django_assert_max_num_queries(LIST_BUDGET):
+        large, response = measure(client, "/tickets/?status=all")
+
+    assert len(response.context["tickets"]) == LARGE
+    assert "New reply" in response.content.decode()
+    assert small == large
+
+
+@pytest.mark.parametrize("query", ["?status=all", "", "?assignee=none", "?assignee=me"])
+def test_staff_list_page(
+    query, settings, agent, customer, other_customer, add_tickets, django_assert_max_num_queries
+):
+    settings.TICKETS_PER_PAGE = LARGE
+    client = client_for(agent)
+
+    add_tickets(SMALL, [customer, other_customer])
+    small, response = measure(client, "/tickets/" + query)
+    shown_small = len(response.context["tickets"])
+    add_tickets(LARGE - SMALL, [customer, other_customer])
+    with django_assert_max_num_queries(LIST_BUDGET):
+        large, response = measure(client, "/tickets/" + query)
+
+    assert len(response.context["tickets"]) > shown_small > 0
+    if query == "?status=all":
+        assert len(response.context["tickets"]) == LARGE
+    assert small == large
+
+
+@pytest.mark.parametrize(
+    ("viewer", "budget"),
+    [("customer", CUSTOMER_DETAIL_BUDGET), ("agent", STAFF_DETAIL_BUDGET)],
+)
+def test_ticket_detail_page(
+    viewer,
+    budget,
+    request,
+    customer,
+    other_agent,
+    add_tickets,
+    add_conversation,
+    make_ticket,
+    django_assert_max_num_queries,
+):
+    ticket = make_ticket(customer)
+    ticket_assign(ticket=ticket, assignee=other_agent, by=other_agent)
+    client = client_for(request.getfixturevalue(viewer))
+    path = f"/tickets/{ticket.pk}/"
+
+    # Each size ends with a staff reply the reporter has not seen, so both views mark it seen.
+    add_tickets(SMALL, [customer])
+    add_conversation(ticket, SMALL)
+    small, response = measure(client, path)
+    shown_small = len(response.context["conversation"])
+    add_tickets(LARGE - SMALL, [customer])
+    add_conversation(ticket, LARGE - SMALL)
+    with django_assert_max_num_queries(budget):
+        large, response = measure(client, path)
+
+    conversation = list(response.context["conversation"])
+    if viewer == "agent":
+        assert len(conversation) == LARGE
+    else:
+        assert len(conversation) == ticket.messages.filter(is_internal=False).count()
+    assert len(conversation) > shown_small
+    assert len(response.context["events"]) > 5
+    assert small == large
