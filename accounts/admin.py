@@ -1,15 +1,57 @@
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+
+from tickets.models import Ticket
 
 from .models import User
 
 
+def _open_ticket_count(field: str) -> Coalesce:
+    """Open (not closed) tickets per user through `field`, as a subquery: one query per page."""
+    counts = (
+        Ticket.objects.not_closed()
+        .filter(**{field: OuterRef("pk")})
+        .order_by()
+        .values(field)
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
+
+
+class SuperuserOnlyMixin:
+    """Agents may look (with the view permission); only superusers manage accounts."""
+
+    def has_add_permission(self, request, *args):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
-    list_display = ["username", "email", "role", "is_active", "date_joined", "last_login"]
-    list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
+class UserAdmin(SuperuserOnlyMixin, DjangoUserAdmin):
+    list_display = [
+        "username",
+        "email",
+        "role",
+        "is_active",
+        "date_joined",
+        "last_login",
+        "open_reported",
+        "open_assigned",
+    ]
+    list_filter = ["is_staff", "is_superuser", "is_active", "groups", "date_joined"]
     search_fields = ["username", "email", "first_name", "last_name"]
     ordering = ["username"]
+    show_full_result_count = False
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
         ("Notifications", {"fields": ["notify_by_email"]}),
@@ -18,6 +60,32 @@ class UserAdmin(DjangoUserAdmin):
         (None, {"classes": ["wide"], "fields": ["username", "email", "password1", "password2"]}),
     )
 
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                open_reported_count=_open_ticket_count("reporter"),
+                open_assigned_count=_open_ticket_count("assignee"),
+            )
+        )
+
     @admin.display(description="role")
     def role(self, obj: User) -> str:
         return obj.role
+
+    @admin.display(description="open tickets reported", ordering="open_reported_count")
+    def open_reported(self, obj: User) -> int:
+        return obj.open_reported_count
+
+    @admin.display(description="open tickets assigned", ordering="open_assigned_count")
+    def open_assigned(self, obj: User) -> int:
+        return obj.open_assigned_count
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(SuperuserOnlyMixin, DjangoGroupAdmin):
+    pass

@@ -192,6 +192,8 @@ if EMAIL_HOST:
 else:
     EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "helpdesk@localhost")
+# Who is told about new tickets and about replies on unassigned ones; empty means every agent.
+HELPDESK_STAFF_EMAILS = env_list("HELPDESK_STAFF_EMAILS")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # How many tickets a list page shows.

@@ -5,6 +5,7 @@ from django.urls import include, path
 admin.site.site_header = "Help desk administration"
 admin.site.site_title = "Help desk admin"
 admin.site.index_title = "Triage and administration"
+admin.site.site_url = "/tickets/"
 
 
 def home(request):

@@ -11,6 +11,7 @@ from django.utils import timezone
 from tickets.models import Ticket
 
 from .models import Message
+from .notifications import notify_message
 
 
 def message_send(
@@ -82,5 +83,6 @@ def message_send(
                 locked.last_staff_reply_at = now
                 fields.append("last_staff_reply_at")
             locked.save(update_fields=fields)
+        notify_message(message)
         ticket._copy_state_from(locked)
     return message

@@ -1,62 +1,469 @@
-from django.contrib import admin
-from django.utils.html import format_html
+"""The staff's triage desk in the Django admin.
 
-from .models import Ticket, TicketEvent
+Every change made here goes through the same services as the ticket pages
+(`Ticket.update_status`, `ticket_update`, `message_send`), so the rules, the audit trail and the
+notifications are the same whichever way a change is made. Nothing here assigns a status or an
+assignee directly.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.timesince import timesince
+
+from messaging.models import Message
+from messaging.services import message_send
+
+from .models import StaleTicketError, Ticket, TicketEvent
+from .services import ticket_assign, ticket_set_priority, ticket_update
+
+User = get_user_model()
+
+
+class AssigneeFilter(admin.SimpleListFilter):
+    title = "assignee"
+    parameter_name = "assignee"
+
+    def lookups(self, request, model_admin):
+        agents = User.objects.staff().order_by("username").values_list("pk", "username")
+        return [
+            ("me", "Assigned to me"),
+            ("none", "Unassigned"),
+            *[(str(pk), n) for pk, n in agents],
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "me":
+            return queryset.filter(assignee=request.user)
+        if value == "none":
+            return queryset.filter(assignee__isnull=True)
+        if value and value.isdigit():
+            return queryset.filter(assignee_id=int(value))
+        return queryset
+
+
+class AwaitingFirstResponseFilter(admin.SimpleListFilter):
+    title = "first response"
+    parameter_name = "awaiting"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Awaiting first response"), ("no", "Responded")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.not_closed().filter(first_response_at__isnull=True)
+        if self.value() == "no":
+            return queryset.filter(first_response_at__isnull=False)
+        return queryset
+
+
+class MessageInline(admin.StackedInline):
+    """The conversation, oldest first, internal notes marked. Read-only: replies are written in
+    the boxes below, which go through message_send."""
+
+    model = Message
+    fk_name = "ticket"
+    fields = ["heading", "content"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name = "message"
+    verbose_name_plural = "conversation"
+    ordering = ["created_at", "pk"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("sender")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="from")
+    def heading(self, message: Message) -> str:
+        kind = "INTERNAL NOTE" if message.is_internal else "public reply"
+        return format_html(
+            "<strong>{}</strong> · {} · {}",
+            message.sender.username,
+            timezone.localtime(message.created_at).strftime("%Y-%m-%d %H:%M"),
+            kind,
+        )
 
 
 class TicketEventInline(admin.TabularInline):
+    """The audit trail, read-only."""
+
     model = TicketEvent
     fields = ["created_at", "actor", "kind", "from_value", "to_value"]
     readonly_fields = fields
     extra = 0
     can_delete = False
+    verbose_name_plural = "timeline"
     ordering = ["created_at", "pk"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
 
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class TicketAdminForm(forms.ModelForm):
+    """Priority and assignee come from the model; status, the version the page saw, and the two
+    message boxes are plain fields applied by TicketAdmin.save_model through the services."""
+
+    # Not named "status" and "version": those are the model's own, non-editable fields.
+    new_status = forms.ChoiceField(label="Status", choices=Ticket.Status.choices)
+    seen_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
+    submission = forms.UUIDField(widget=forms.HiddenInput)
+    reply = forms.CharField(
+        label="Reply to the reporter",
+        required=False,
+        max_length=10_000,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
+        help_text="Sent to the reporter when you save.",
+    )
+    internal_note = forms.CharField(
+        label="Internal note",
+        required=False,
+        max_length=10_000,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        help_text="Seen by staff only.",
+    )
+
+    class Meta:
+        model = Ticket
+        fields = ["priority", "assignee"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["new_status"].initial = self.instance.status
+            self.fields["seen_version"].initial = self.instance.version
+        self.fields["submission"].initial = uuid.uuid4()
+
+    def clean(self):
+        cleaned = super().clean()
+        ticket = self.instance
+        current = Ticket.objects.select_related("modified_by").get(pk=ticket.pk)
+        try:
+            current.check_version(cleaned.get("seen_version"))
+        except StaleTicketError as exc:
+            # Shown above the form, with what the agent typed kept in the boxes.
+            raise ValidationError(
+                [*exc.messages, "Nothing was saved. Your reply and note are kept below."]
+            ) from None
+        status = cleaned.get("new_status")
+        if status and status != current.status and status not in Ticket.TRANSITIONS[current.status]:
+            self.add_error(
+                "new_status",
+                f"A ticket cannot go from {current.get_status_display().lower()} to "
+                f"{Ticket.Status(status).label.lower()}.",
+            )
+        assignee = cleaned.get("assignee")
+        if assignee is not None and not (assignee.is_staff and assignee.is_active):
+            self.add_error("assignee", f"{assignee.username} is not an active staff member.")
+        return cleaned
+
 
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
-    """Staff read tickets here; every change goes through the ticket page's services.
-
-    Status, assignee and priority are read-only in this form on purpose: saving the model form
-    raw would bypass Ticket.update_status and the audit trail.
-    """
-
-    list_display = ["id", "title", "status", "priority", "reporter", "assignee", "created_at"]
-    list_filter = ["status", "priority", "created_at"]
-    list_select_related = ["reporter", "assignee"]
-    search_fields = ["=id", "title", "reporter__username", "reporter__email"]
-    date_hierarchy = "created_at"
-    ordering = ["-created_at"]
-    readonly_fields = [
-        "web_page",
+    form = TicketAdminForm
+    list_display = [
+        "id",
         "title",
-        "description",
         "status",
         "priority",
         "reporter",
         "assignee",
+        "age",
+        "last_activity",
+        "awaiting_first_response",
+    ]
+    list_display_links = ["id", "title"]
+    list_filter = [
+        "status",
+        "priority",
+        AssigneeFilter,
+        AwaitingFirstResponseFilter,
+        ("created_at", admin.DateFieldListFilter),
+    ]
+    list_select_related = ["reporter", "assignee"]
+    list_per_page = 50
+    show_full_result_count = False
+    search_fields = ["=id", "title", "description", "reporter__username", "reporter__email"]
+    search_help_text = (
+        "Search by ticket number, title, description, or the reporter's name or email."
+    )
+    date_hierarchy = "created_at"
+    # Urgent and old open work first (the rank columns are generated from status and priority).
+    ordering = ["status_rank", "priority_rank", "created_at"]
+    autocomplete_fields = ["assignee"]
+    readonly_fields = [
+        "web_page",
+        "title",
+        "description_text",
+        "reporter",
         "created_at",
-        "modified_at",
+        "last_activity_at",
         "first_response_at",
         "closed_at",
     ]
-    fields = readonly_fields
-    inlines = [TicketEventInline]
+    fieldsets = [
+        (None, {"fields": ["web_page", "title", "description_text", "reporter"]}),
+        (
+            "Triage",
+            {"fields": ["new_status", "priority", "assignee", "seen_version", "submission"]},
+        ),
+        ("Reply", {"fields": ["reply", "internal_note"]}),
+        (
+            "Dates",
+            {
+                "fields": ["created_at", "last_activity_at", "first_response_at", "closed_at"],
+                "classes": ["collapse"],
+            },
+        ),
+    ]
+    inlines = [MessageInline, TicketEventInline]
+    actions = [
+        "assign_to_me",
+        "assign_to_agent",
+        "mark_active",
+        "close_tickets",
+        "reopen_tickets",
+        "set_priority",
+    ]
+
+    # --- permissions: agents triage; only superusers delete -------------------------------
 
     def has_add_permission(self, request):
+        # Tickets are reported through the help desk's "New ticket" page.
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+    # --- columns -------------------------------------------------------------------------
+
+    @admin.display(description="age", ordering="created_at")
+    def age(self, ticket: Ticket) -> str:
+        return timesince(ticket.created_at, depth=1)
+
+    @admin.display(description="last activity", ordering="-last_activity_at")
+    def last_activity(self, ticket: Ticket) -> str:
+        return f"{timesince(ticket.last_activity_at, depth=1)} ago"
+
+    @admin.display(description="awaits 1st response", boolean=True)
+    def awaiting_first_response(self, ticket: Ticket) -> bool:
+        return ticket.first_response_at is None and ticket.status != Ticket.Status.CLOSED
+
     @admin.display(description="web page")
-    def web_page(self, obj: Ticket) -> str:
+    def web_page(self, ticket: Ticket) -> str:
         return format_html(
-            '<a href="{}">Open #{} on the help desk</a>', obj.get_absolute_url(), obj.pk
+            '<a href="{}">Open #{} on the help desk</a>', ticket.get_absolute_url(), ticket.pk
         )
+
+    @admin.display(description="description")
+    def description_text(self, ticket: Ticket) -> str:
+        return format_html('<div style="white-space: pre-wrap">{}</div>', ticket.description)
+
+    # --- the change page: through the services ---------------------------------------------
+
+    def save_model(self, request, obj: Ticket, form, change) -> None:
+        """Apply the form through the services, all or nothing, never by saving the row raw."""
+        data = form.cleaned_data
+        changed = set(form.changed_data)
+        token = data["submission"]
+        try:
+            with transaction.atomic():
+                ticket_update(
+                    ticket=obj,
+                    by=request.user,
+                    expected_version=data["seen_version"],
+                    status=data["new_status"] if "new_status" in changed else None,
+                    assignee=data["assignee"],
+                    change_assignee="assignee" in changed,
+                    priority=data["priority"] if "priority" in changed else None,
+                )
+                if data.get("reply"):
+                    message_send(
+                        ticket=obj,
+                        sender=request.user,
+                        content=data["reply"],
+                        client_token=uuid.uuid5(token, "reply"),
+                    )
+                if data.get("internal_note"):
+                    message_send(
+                        ticket=obj,
+                        sender=request.user,
+                        content=data["internal_note"],
+                        is_internal=True,
+                        client_token=uuid.uuid5(token, "note"),
+                    )
+        except (ValidationError, PermissionDenied) as exc:
+            # Lost a race after the form was checked: nothing was applied.
+            request._ticket_refused = " ".join(getattr(exc, "messages", [str(exc)]))
+
+    def save_related(self, request, form, formsets, change) -> None:
+        # The inlines are read-only; nothing to save.
+        return None
+
+    def log_change(self, request, obj, message):
+        if getattr(request, "_ticket_refused", None):
+            return None
+        return super().log_change(request, obj, message)
+
+    def response_change(self, request, obj):
+        refused = getattr(request, "_ticket_refused", None)
+        if refused:
+            self.message_user(request, f"Nothing was saved: {refused}", messages.ERROR)
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
+    # --- actions: each ticket is changed on its own, all or nothing ----------------------
+
+    def _bulk(self, request: HttpRequest, queryset: QuerySet, verb: str, change) -> None:
+        """Apply `change(ticket)` to each ticket; report what was done, skipped and refused."""
+        done, unchanged, refused = [], [], []
+        for ticket in queryset.select_related("reporter", "assignee").order_by("pk"):
+            try:
+                result = change(ticket)
+            except (ValidationError, PermissionDenied) as exc:
+                reason = " ".join(getattr(exc, "messages", [str(exc)]))
+                refused.append(f"#{ticket.pk}: {reason}")
+            else:
+                (done if result is not None else unchanged).append(ticket.pk)
+        if done:
+            self.message_user(
+                request,
+                f"{verb} {len(done)} ticket{'s' if len(done) != 1 else ''}.",
+                messages.SUCCESS,
+            )
+        if unchanged:
+            ids = ", ".join(f"#{pk}" for pk in unchanged)
+            self.message_user(request, f"Already so, left alone: {ids}.", messages.INFO)
+        for line in refused:
+            self.message_user(request, f"Refused {line}", messages.WARNING)
+
+    @admin.action(description="Assign to me", permissions=["change"])
+    def assign_to_me(self, request, queryset):
+        self._bulk(
+            request,
+            queryset,
+            "Assigned to you:",
+            lambda t: ticket_assign(ticket=t, assignee=request.user, by=request.user),
+        )
+
+    @admin.action(description="Assign to an agent…", permissions=["change"])
+    def assign_to_agent(self, request, queryset):
+        form = AssignActionForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            agent = form.cleaned_data["agent"]
+            self._bulk(
+                request,
+                queryset,
+                f"Assigned to {agent.username}:",
+                lambda t: ticket_assign(ticket=t, assignee=agent, by=request.user),
+            )
+            return None
+        return self._action_page(request, queryset, form, "assign_to_agent", "Assign to an agent")
+
+    @admin.action(description="Mark active", permissions=["change"])
+    def mark_active(self, request, queryset):
+        self._bulk(
+            request,
+            queryset,
+            "Marked active:",
+            lambda t: t.update_status(Ticket.Status.ACTIVE, by=request.user),
+        )
+
+    @admin.action(description="Close", permissions=["change"])
+    def close_tickets(self, request, queryset):
+        self._bulk(
+            request,
+            queryset,
+            "Closed",
+            lambda t: t.update_status(Ticket.Status.CLOSED, by=request.user),
+        )
+
+    @admin.action(description="Reopen", permissions=["change"])
+    def reopen_tickets(self, request, queryset):
+        self._bulk(
+            request,
+            queryset,
+            "Reopened",
+            lambda t: t.update_status(Ticket.Status.OPEN, by=request.user),
+        )
+
+    @admin.action(description="Set priority…", permissions=["change"])
+    def set_priority(self, request, queryset):
+        form = PriorityActionForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            priority = form.cleaned_data["priority"]
+            self._bulk(
+                request,
+                queryset,
+                f"Set the priority to {Ticket.Priority(priority).label.lower()} on",
+                lambda t: ticket_set_priority(ticket=t, priority=priority, by=request.user),
+            )
+            return None
+        return self._action_page(request, queryset, form, "set_priority", "Set the priority")
+
+    def _action_page(self, request, queryset, form, action: str, title: str) -> HttpResponse:
+        """The intermediate page of an action that needs a choice."""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.model._meta,
+            "tickets": queryset.select_related("reporter").order_by("pk"),
+            "form": form,
+            "action": action,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "changelist_url": reverse("admin:tickets_ticket_changelist"),
+        }
+        return TemplateResponse(request, "admin/tickets/ticket/action_choice.html", context)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not request.user.is_superuser:
+            actions.pop("delete_selected", None)
+        return actions
+
+
+class AssignActionForm(forms.Form):
+    agent = forms.ModelChoiceField(
+        queryset=User.objects.staff().order_by("username"), label="Assign to"
+    )
+
+
+class PriorityActionForm(forms.Form):
+    priority = forms.ChoiceField(choices=Ticket.Priority.choices)
 
 
 @admin.register(TicketEvent)
@@ -68,6 +475,7 @@ class TicketEventAdmin(admin.ModelAdmin):
     list_select_related = ["ticket", "actor"]
     raw_id_fields = ["ticket", "actor"]
     date_hierarchy = "created_at"
+    show_full_result_count = False
 
     def has_add_permission(self, request):
         return False

@@ -4,9 +4,11 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import MaxLengthValidator, MinLengthValidator
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
+
+from . import notifications
 
 # The largest id a BigAutoField can hold: a bigger number in a URL is simply "not found".
 MAX_ID = 2**63 - 1
@@ -106,6 +108,27 @@ class Ticket(models.Model):
         blank=True,
         editable=False,
     )
+    # Sort keys for the triage queue (open before active before closed; urgent first), computed
+    # by the database from status and priority so the queue's ordering can use an index.
+    status_rank = models.GeneratedField(
+        expression=Case(
+            When(status="open", then=Value(0)),
+            When(status="active", then=Value(1)),
+            default=Value(2),
+        ),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+    )
+    priority_rank = models.GeneratedField(
+        expression=Case(
+            When(priority="urgent", then=Value(0)),
+            When(priority="high", then=Value(1)),
+            When(priority="normal", then=Value(2)),
+            default=Value(3),
+        ),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+    )
     # Set by the "new ticket" form, so a double submit creates one ticket.
     client_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
@@ -144,6 +167,10 @@ class Ticket(models.Model):
             models.Index(fields=["-last_activity_at"], name="ticket_recent"),
             models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
             models.Index(fields=["created_at"], name="ticket_created"),
+            # The admin's triage queue: urgent and old open work first.
+            models.Index(
+                fields=["status_rank", "priority_rank", "created_at"], name="ticket_triage"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -257,12 +284,13 @@ class Ticket(models.Model):
                 to_value=new_status,
                 created_at=now,
             )
+            notifications.notify_status_changed(locked, old_status=old_status, by=by)
             self._copy_state_from(locked)
         return event
 
     def _copy_state_from(self, other: Ticket) -> None:
         for field in self._meta.concrete_fields:
-            if field.name != "id":
+            if field.name != "id" and not field.generated:
                 setattr(self, field.attname, getattr(other, field.attname))
 
 

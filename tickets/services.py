@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .models import Ticket, TicketEvent
+from .notifications import notify_assigned, notify_ticket_created
 
 User = get_user_model()
 
@@ -48,6 +49,7 @@ def ticket_create(
     try:
         with transaction.atomic():
             ticket.save()
+            notify_ticket_created(ticket)
     except IntegrityError:
         # The same form raced itself in; the first one won.
         existing = Ticket.objects.filter(client_token=client_token, reporter=reporter).first()
@@ -93,6 +95,8 @@ def ticket_assign(
             to_value=assignee.username if assignee else "",
             created_at=now,
         )
+        if assignee is not None:
+            notify_assigned(locked, by=by)
         if assignee is not None and locked.status == Ticket.Status.OPEN:
             locked.update_status(Ticket.Status.ACTIVE, by=by)
         ticket._copy_state_from(locked)
@@ -138,3 +142,34 @@ def ticket_mark_seen(*, ticket: Ticket, user: User) -> None:
     now = timezone.now()
     Ticket.objects.filter(pk=ticket.pk).update(reporter_seen_at=now)
     ticket.reporter_seen_at = now
+
+
+def ticket_update(
+    *,
+    ticket: Ticket,
+    by: User,
+    expected_version: int | None,
+    status: str | None = None,
+    assignee: User | None = None,
+    change_assignee: bool = False,
+    priority: str | None = None,
+) -> list[TicketEvent]:
+    """Apply several triage changes from one form at once: all of them, or none.
+
+    The version the form saw is checked once, under the row lock, before anything is changed;
+    then the assignment, the priority and the status go through their own services (so each
+    writes its own event). Status is applied last, so "assign and close" closes the ticket.
+    """
+    _require_staff(by, "change tickets")
+    events: list[TicketEvent | None] = []
+    with transaction.atomic():
+        locked = ticket.lock()
+        locked.check_version(expected_version)
+        if change_assignee:
+            events.append(ticket_assign(ticket=locked, assignee=assignee, by=by))
+        if priority is not None:
+            events.append(ticket_set_priority(ticket=locked, priority=priority, by=by))
+        if status is not None:
+            events.append(locked.update_status(status, by=by))
+        ticket._copy_state_from(locked)
+    return [event for event in events if event is not None]
