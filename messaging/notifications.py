@@ -7,7 +7,8 @@ from .models import Message
 
 def notify_message(message: Message) -> None:
     """A public staff reply goes to the reporter; a reporter's reply to the assignee (to staff
-    while unassigned). Internal notes notify nobody."""
+    while unassigned, or when the assignee's account was deactivated). Internal notes notify
+    nobody."""
     if message.is_internal:
         return
     ticket = message.ticket
@@ -15,7 +16,7 @@ def notify_message(message: Message) -> None:
     from_staff = sender.is_staff and sender.pk != ticket.reporter_id
     if from_staff:
         recipients = addresses([ticket.reporter], exclude=sender)
-    elif ticket.assignee_id:
+    elif ticket.assignee_id and ticket.assignee.is_active:
         recipients = addresses([ticket.assignee], exclude=sender)
     else:
         recipients = staff_addresses(exclude=sender)

@@ -95,10 +95,11 @@ def ticket_assign(
             to_value=assignee.username if assignee else "",
             created_at=now,
         )
-        if assignee is not None:
-            notify_assigned(locked, by=by)
         if assignee is not None and locked.status == Ticket.Status.OPEN:
             locked.update_status(Ticket.Status.ACTIVE, by=by)
+        if assignee is not None:
+            # After the status change, so the email shows the ticket as it now is (active).
+            notify_assigned(locked, by=by)
         ticket._copy_state_from(locked)
     return event
 
