@@ -16,5 +16,6 @@ urlpatterns = [
     path("", home, name="home"),
     path("accounts/", include("accounts.urls")),
     path("tickets/", include("tickets.urls")),
+    path("reports/", include("reports.urls")),
     path("admin/", admin.site.urls),
 ]

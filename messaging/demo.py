@@ -218,10 +218,27 @@ def build_story(rng: random.Random, *, reporter, agents: list, now: datetime, da
             say(assignee, rng.choice(STAFF_REPLIES), at)
         if rng.random() < 0.25 and (at := later(1, 120)):
             say(assignee, rng.choice(INTERNAL_NOTES), at, internal=True)
-        if rng.random() < 0.6 and (at := later(10, 24 * 60)):
+        # A back-and-forth of up to three rounds.
+        for _round in range(3):
+            if not (rng.random() < 0.6 and (at := later(10, 24 * 60))):
+                break
             say(reporter, rng.choice(CUSTOMER_REPLIES), at)
-            if rng.random() < 0.7 and (at := later(5, 12 * 60)):
+            if rng.random() < 0.8 and (at := later(5, 12 * 60)):
                 say(assignee, rng.choice(STAFF_REPLIES), at)
+        # Staff sometimes re-rate the ticket once they understand it.
+        if rng.random() < 0.3 and (at := later(1, 60)):
+            new_priority = rng.choice([p for p, _ in PRIORITY_WEIGHTS if p != ticket.priority])
+            story.events.append(
+                TicketEvent(
+                    kind="priority",
+                    from_value=ticket.priority,
+                    to_value=new_priority,
+                    actor=assignee,
+                    created_at=at,
+                )
+            )
+            ticket.priority = new_priority
+            version += 1
         if rng.random() < 0.7 and (at := later(30, 72 * 60)):
             move(Ticket.Status.CLOSED, rng.choice([assignee, reporter]), at)
             # Now and then the reporter is not satisfied: a reply reopens, staff close again.

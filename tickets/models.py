@@ -167,6 +167,9 @@ class Ticket(models.Model):
             models.Index(fields=["-last_activity_at"], name="ticket_recent"),
             models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
             models.Index(fields=["created_at"], name="ticket_created"),
+            # Reports (reports/selectors.py): resolution by close time, open work by age.
+            models.Index(fields=["closed_at"], name="ticket_closed_at"),
+            models.Index(fields=["status", "created_at"], name="ticket_status_created"),
             # The admin's triage queue: urgent and old open work first.
             models.Index(
                 fields=["status_rank", "priority_rank", "created_at"], name="ticket_triage"
@@ -327,6 +330,12 @@ class TicketEvent(models.Model):
         indexes = [
             models.Index(fields=["ticket", "created_at"], name="ticketevent_ticket_time"),
             models.Index(fields=["kind", "to_value", "created_at"], name="ticketevent_kind_time"),
+            # Reports replay status events by time; on PostgreSQL the index covers the query.
+            models.Index(
+                fields=["kind", "created_at"],
+                include=["from_value", "to_value"],
+                name="ticketevent_kind_created",
+            ),
         ]
 
     def __str__(self) -> str:

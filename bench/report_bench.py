@@ -1,0 +1,154 @@
+"""Benchmark of the reports: the page, the CSV and the command, at a given data size.
+
+    .venv/bin/python bench/report_bench.py --tickets 100000            # SQLite file in bench/out/
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/helpdesk_bench \\
+        .venv/bin/python bench/report_bench.py --tickets 1000000
+
+Fills the database with `seed_demo --tickets N` (only what is missing), then for each report
+(all time by month, last 90 days by day) and each way of getting it (page, CSV, command) prints
+the median wall time of several runs, the number of SQL queries, and the peak memory growth
+(tracemalloc, measured in a separate run so it does not slow the timed ones).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--days", type=int, default=730, help="Spread the tickets over D days.")
+    args = parser.parse_args()
+
+    if "DATABASE_URL" not in os.environ:
+        out = ROOT / "bench" / "out"
+        out.mkdir(parents=True, exist_ok=True)
+        os.environ["DATABASE_URL"] = f"sqlite:///{out / f'bench-{args.tickets}.sqlite3'}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk_site.settings")
+    os.environ.setdefault("DEBUG", "false")
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import User
+    from messaging.models import Message
+    from tickets.models import Ticket, TicketEvent
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    call_command("seed_demo", tickets=args.tickets, days=args.days, quiet_logins=True)
+    seeded = time.perf_counter() - started
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+    counts = (Ticket.objects.count(), Message.objects.count(), TicketEvent.objects.count())
+    client = Client()
+    client.force_login(User.objects.get(username="agent"))
+
+    def page(query: str):
+        return lambda: client.get(f"/reports/?{query}")
+
+    def csv(query: str):
+        return lambda: client.get(f"/reports/export.csv?{query}")
+
+    def command(start: str, end: str, bucket: str):
+        def run():
+            with tempfile.NamedTemporaryFile(suffix=".html") as handle:
+                call_command(
+                    "generate_report",
+                    "--from",
+                    start,
+                    "--to",
+                    end,
+                    "--bucket",
+                    bucket,
+                    "--output",
+                    handle.name,
+                    stderr=open(os.devnull, "w"),  # noqa: SIM115
+                )
+
+        return run
+
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    first = timezone.localtime(Ticket.objects.order_by("created_at").first().created_at).date()
+    ninety = today - timezone.timedelta(days=89)
+    cases = [
+        ("all time, by month", "page", page("preset=all&bucket=month")),
+        ("all time, by month", "CSV", csv("preset=all&bucket=month")),
+        ("all time, by month", "command", command(first.isoformat(), today.isoformat(), "month")),
+        ("last 90 days, by day", "page", page("preset=90d&bucket=day")),
+        ("last 90 days, by day", "CSV", csv("preset=90d&bucket=day")),
+        ("last 90 days, by day", "command", command(ninety.isoformat(), today.isoformat(), "day")),
+    ]
+
+    rows = []
+    for report, way, run in cases:
+        run()  # warm-up: caches, connections
+        times = []
+        for _ in range(args.runs):
+            started = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - started)
+        connection.queries_log.clear()  # a request resets the log: start it empty
+        with CaptureQueriesContext(connection) as queries:
+            run()
+        tracemalloc.start()
+        run()
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        rows.append((report, way, statistics.median(times), len(queries), peak / 1e6))
+
+    print()
+    with connection.cursor() as cursor:
+        is_pg = connection.vendor == "postgresql"
+        cursor.execute("SELECT version()" if is_pg else "SELECT 'SQLite ' || sqlite_version()")
+        version = cursor.fetchone()[0].split(" on ")[0]
+    print(f"Database: {version}")
+    print(
+        f"Data: {counts[0]:,} tickets, {counts[1]:,} messages, {counts[2]:,} events "
+        f"(seeding took {seeded:.0f} s)"
+    )
+    print(
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    print(f"Median of {args.runs} runs after a warm-up; memory = tracemalloc peak in one more run.")
+    print()
+    print(f"| {'report':<22} | {'via':<8} | {'median':>9} | {'queries':>7} | {'peak memory':>11} |")
+    print(f"|{'-' * 24}|{'-' * 10}|{'-' * 11}|{'-' * 9}|{'-' * 13}|")
+    for report, way, median, queries, peak in rows:
+        print(
+            f"| {report:<22} | {way:<8} | {median * 1000:>7.0f}ms | {queries:>7} "
+            f"| {peak:>8.1f} MB |"
+        )
+
+
+if __name__ == "__main__":
+    main()

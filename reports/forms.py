@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django import forms
+from django.utils import timezone
+
+from tickets.models import Ticket
+
+from .periods import BUCKETS, Period, site_tz
+
+PRESETS = [
+    ("7d", "Last 7 days"),
+    ("30d", "Last 30 days"),
+    ("90d", "Last 90 days"),
+    ("month", "This month"),
+    ("all", "All time"),
+    ("custom", "Custom range"),
+]
+MAX_BUCKETS = 1000
+
+
+class ReportForm(forms.Form):
+    """Which period and bucket a report covers. Missing fields take their defaults."""
+
+    preset = forms.ChoiceField(choices=PRESETS, required=False, label="Period")
+    start = forms.DateField(
+        required=False,
+        label="From",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    end = forms.DateField(
+        required=False, label="To (included)", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    bucket = forms.ChoiceField(
+        choices=[(b, b.title()) for b in BUCKETS], required=False, label="Group by"
+    )
+
+    def __init__(self, data=None, *, today: date | None = None, **kwargs):
+        # Only the fields this form knows are read from the query string.
+        super().__init__(data, **kwargs)
+        self.today = today or timezone.localtime(timezone.now(), site_tz()).date()
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        preset = cleaned.get("preset") or ("custom" if cleaned.get("start") else "30d")
+        bucket = cleaned.get("bucket") or ("month" if preset == "all" else "day")
+        today = self.today
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if preset == "custom":
+            if start is None:
+                raise forms.ValidationError("Choose the first day of a custom range.")
+            end = end or today
+        elif preset == "month":
+            start, end = today.replace(day=1), today
+        elif preset == "all":
+            first = Ticket.objects.order_by("created_at").values_list("created_at", flat=True)
+            earliest = first.first()
+            start = timezone.localtime(earliest, site_tz()).date() if earliest else today
+            end = today
+        else:
+            days = int(preset.rstrip("d"))
+            start, end = today - timedelta(days=days - 1), today
+        if end < start:
+            raise forms.ValidationError(
+                f"The range is empty: {end.isoformat()} is before {start.isoformat()}."
+            )
+        period = Period.from_dates(start, end, bucket)
+        if len(period.bucket_starts()) > MAX_BUCKETS:
+            raise forms.ValidationError(
+                f"That is more than {MAX_BUCKETS} {bucket}s; group by week or month."
+            )
+        cleaned.update(preset=preset, bucket=bucket, start=start, end=end, period=period)
+        return cleaned

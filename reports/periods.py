@@ -1,0 +1,82 @@
+"""Report periods and buckets, in the site's time zone."""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+BUCKETS = ("day", "week", "month")
+
+
+def site_tz() -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def start_of_day(day: date) -> datetime:
+    """Midnight at the start of `day` in the site's time zone, as an aware datetime."""
+    return datetime.combine(day, time.min, tzinfo=site_tz())
+
+
+@dataclass(frozen=True)
+class Period:
+    """A half-open range [start, end) of aware datetimes, bucketed by day, week or month."""
+
+    start: datetime
+    end: datetime
+    bucket: str = "day"
+
+    def __post_init__(self) -> None:
+        if self.bucket not in BUCKETS:
+            raise ValueError(f"bucket must be one of {', '.join(BUCKETS)}, not {self.bucket!r}")
+        if timezone.is_naive(self.start) or timezone.is_naive(self.end):
+            raise ValueError("period bounds must be aware datetimes")
+        if self.end <= self.start:
+            raise ValueError("the period is empty: its end must come after its start")
+
+    @classmethod
+    def from_dates(cls, first_day: date, last_day: date, bucket: str = "day") -> Period:
+        """The days `first_day` to `last_day`, both included, in the site's time zone."""
+        if last_day < first_day:
+            raise ValueError(
+                f"the period is empty: {last_day.isoformat()} is before {first_day.isoformat()}"
+            )
+        return cls(start_of_day(first_day), start_of_day(last_day + timedelta(days=1)), bucket)
+
+    @property
+    def first_day(self) -> date:
+        return timezone.localtime(self.start, site_tz()).date()
+
+    @property
+    def last_day(self) -> date:
+        return (timezone.localtime(self.end, site_tz()) - timedelta(microseconds=1)).date()
+
+    def previous(self) -> Period:
+        """The period of the same length just before this one (for "compared with")."""
+        days = (self.last_day - self.first_day).days + 1
+        first = self.first_day - timedelta(days=days)
+        return Period.from_dates(first, self.first_day - timedelta(days=1), self.bucket)
+
+    def bucket_starts(self) -> list[datetime]:
+        """The start of every bucket that overlaps the period, in order (local midnights)."""
+        tz = site_tz()
+        day = self.first_day
+        if self.bucket == "week":
+            day -= timedelta(days=day.weekday())
+        elif self.bucket == "month":
+            day = day.replace(day=1)
+        starts = []
+        while True:
+            moment = datetime.combine(day, time.min, tzinfo=tz)
+            if moment >= self.end:
+                return starts
+            starts.append(moment)
+            if self.bucket == "day":
+                day += timedelta(days=1)
+            elif self.bucket == "week":
+                day += timedelta(days=7)
+            else:
+                day = (day.replace(day=28) + timedelta(days=4)).replace(day=1)

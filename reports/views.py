@@ -1,0 +1,87 @@
+import json
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from . import formatting
+from .forms import ReportForm
+from .periods import site_tz
+from .visualization import DataVisualization
+
+
+def staff_required(view):
+    """Anonymous visitors go to the login page; customers get a 404, as for any staff page."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not (request.user.is_active and request.user.is_staff):
+            raise Http404("No such page.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _report(request: HttpRequest) -> tuple[ReportForm, DataVisualization | None]:
+    form = ReportForm(request.GET)
+    if not form.is_valid():
+        return form, None
+    return form, DataVisualization(form.cleaned_data["period"]).fetch_all()
+
+
+@staff_required
+def report_page(request: HttpRequest) -> HttpResponse:
+    form, viz = _report(request)
+    if viz is None:
+        return render(request, "reports/page.html", {"form": form}, status=400)
+    charts = [
+        {
+            "id": chart["id"],
+            "script_id": f"figure-{chart['id']}",
+            "title": chart["figure"].layout.title.text,
+            # The card's heading is the title: the figure does not repeat it.
+            "figure": json.loads(chart["figure"].update_layout(title=None).to_json()),
+            "columns": chart["columns"],
+            "rows": chart["rows"],
+        }
+        for chart in viz.charts()
+    ]
+    context = {
+        "form": form,
+        "viz": viz,
+        "period": viz.period,
+        "metrics": viz.metrics,
+        "charts": charts,
+        "awaiting": {
+            "count": viz.tickets_data["awaiting_first_response"]["count"],
+            "oldest": [
+                {**row, "age_display": formatting.duration(row["age"])}
+                for row in viz.tickets_data["awaiting_first_response"]["oldest"]
+            ],
+        },
+        "time_zone": str(site_tz()),
+        "users": viz.users_data,
+        "query": request.GET.urlencode(),
+    }
+    return render(request, "reports/page.html", context)
+
+
+@staff_required
+def report_csv(request: HttpRequest) -> HttpResponse:
+    form, viz = _report(request)
+    if viz is None:
+        return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
+    response = HttpResponse(viz.to_csv(), content_type="text/csv; charset=utf-8")
+    filename = f"helpdesk-report-{viz.period.first_day}-{viz.period.last_day}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@staff_required
+def report_json(request: HttpRequest) -> HttpResponse:
+    form, viz = _report(request)
+    if viz is None:
+        return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
+    return JsonResponse(viz.as_dict())

@@ -1,0 +1,348 @@
+"""DataVisualization: the help desk's numbers for a period, as data, charts, CSV and HTML.
+
+The report page, the CSV and JSON downloads and the `generate_report` command all build one of
+these, so they show the same numbers (METRICS.md defines them; reports/selectors.py computes
+them in SQL; reports/charts.py draws them).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, timedelta
+
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from . import charts, formatting, selectors
+from .periods import Period, site_tz
+
+
+def _label(moment: datetime, bucket: str) -> str:
+    local = timezone.localtime(moment, site_tz())
+    if bucket == "month":
+        return local.strftime("%Y-%m")
+    return local.date().isoformat()
+
+
+def neutralise_csv_cell(value) -> str:
+    """A cell that a spreadsheet would read as a formula is prefixed with a quote."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+class DataVisualization:
+    """The original design's report object, on a period and a bucket.
+
+    `fetch_tickets()` and `fetch_users()` fill `tickets_data` and `users_data`; `metrics` holds
+    the key numbers with the previous period beside each; `generate_report()` returns a
+    complete, self-contained HTML document.
+    """
+
+    def __init__(
+        self,
+        period: Period | None = None,
+        *,
+        start: date | None = None,
+        end: date | None = None,
+        bucket: str = "day",
+        now: datetime | None = None,
+    ) -> None:
+        self.now = now or timezone.now()
+        if period is None:
+            today = timezone.localtime(self.now, site_tz()).date()
+            period = Period.from_dates(start or today - timedelta(days=29), end or today, bucket)
+        self.period = period
+        self.tickets_data: dict = {}
+        self.users_data: dict = {}
+        self.metrics: dict = {}
+
+    # --- the numbers ---------------------------------------------------------------------
+
+    def fetch_tickets(self) -> dict:
+        period, now = self.period, self.now
+        flows = selectors.status_flows(period, now)
+        self._status_counts = selectors.status_counts_now()
+        self.tickets_data = {
+            "created": selectors.created_per_bucket(period),
+            "closed": selectors.closed_per_bucket(period),
+            "backlog": selectors.backlog_series(period, now, flows, self._status_counts),
+            "first_response": selectors.first_response(period),
+            "first_response_histogram": selectors.first_response_histogram(period),
+            "resolution": selectors.resolution(period),
+            "resolution_histogram": selectors.resolution_histogram(period),
+            "reopen": selectors.reopen_rate(period),
+            "age_of_open_work": selectors.age_of_open_work(now),
+            "awaiting_first_response": selectors.awaiting_first_response(now),
+            "workload": selectors.workload(),
+            **selectors.created_by_status_and_priority(period),
+        }
+        return self.tickets_data
+
+    def fetch_users(self) -> dict:
+        self.users_data = {
+            "registrations": selectors.registrations_per_bucket(self.period),
+            "active_reporters": selectors.active_reporters(self.period),
+            **selectors.user_totals(),
+        }
+        return self.users_data
+
+    def fetch_metrics(self) -> dict:
+        """The key numbers, each with the same number for the period just before."""
+        if not self.tickets_data:
+            self.fetch_tickets()
+        data, period, now = self.tickets_data, self.period, self.now
+        previous = period.previous()
+        prev_frt = selectors.first_response(previous)
+        prev_resolution = selectors.resolution(previous)
+        prev_reopen = selectors.reopen_rate(previous)
+        counts = self._status_counts
+        backlog_end = selectors.backlog_at(min(period.end, now), now, counts)
+        backlog_start = selectors.backlog_at(period.start, now, counts)
+        frt, resolution = data["first_response"], data["resolution"]
+        rows = [
+            ("created", "Tickets created", sum(n for _, n in data["created"]),
+             selectors.created_count(previous), formatting.count),
+            ("closed", "Tickets closed", sum(n for _, n in data["closed"]),
+             selectors.closed_count(previous), formatting.count),
+            ("backlog", "Backlog at the end", backlog_end["open"] + backlog_end["active"],
+             backlog_start["open"] + backlog_start["active"], formatting.count),
+            ("frt_median", "First response, median", frt["median"], prev_frt["median"],
+             formatting.duration),
+            ("frt_p90", "First response, 90th percentile", frt["p90"], prev_frt["p90"],
+             formatting.duration),
+            ("resolution_median", "Resolution, median", resolution["median"],
+             prev_resolution["median"], formatting.duration),
+            ("resolution_p90", "Resolution, 90th percentile", resolution["p90"],
+             prev_resolution["p90"], formatting.duration),
+            ("reopen_rate", "Reopen rate", data["reopen"]["rate"], prev_reopen["rate"],
+             formatting.rate),
+            ("awaiting_first_response", "Awaiting first response (now)",
+             data["awaiting_first_response"]["count"], None, formatting.count),
+        ]  # fmt: skip
+        self.metrics = {
+            key: {
+                "label": label,
+                "value": value,
+                "previous": prev,
+                "display": fmt(value),
+                # "Awaiting first response" is a now-only metric: nothing to compare with.
+                "previous_display": "—" if key == "awaiting_first_response" else fmt(prev),
+            }
+            for key, label, value, prev, fmt in rows
+        }
+        return self.metrics
+
+    def fetch_all(self) -> DataVisualization:
+        self.fetch_tickets()
+        self.fetch_users()
+        self.fetch_metrics()
+        return self
+
+    # --- charts and tables ------------------------------------------------------------------
+
+    def charts(self) -> list[dict]:
+        """Every chart with its title, Plotly figure and the table that shows the same data."""
+        if not self.metrics:
+            self.fetch_all()
+        t, u, bucket = self.tickets_data, self.users_data, self.period.bucket
+        bucket_column = "week starting" if bucket == "week" else bucket
+        labels = [_label(start, bucket) for start, _ in t["created"]]
+        created = [n for _, n in t["created"]]
+        closed = [n for _, n in t["closed"]]
+        backlog_labels = [_label(row["bucket"], bucket) for row in t["backlog"]]
+        backlog_open = [row["open"] for row in t["backlog"]]
+        backlog_active = [row["active"] for row in t["backlog"]]
+        registrations = [n for _, n in u["registrations"]]
+        return [
+            {
+                "id": "created-closed",
+                "figure": charts.created_vs_closed(labels, created, closed),
+                "columns": [bucket_column, "created", "closed"],
+                "rows": [list(row) for row in zip(labels, created, closed, strict=True)],
+            },
+            {
+                "id": "backlog",
+                "figure": charts.backlog_over_time(backlog_labels, backlog_open, backlog_active),
+                "columns": [f"end of {bucket}", "open", "active"],
+                "rows": [
+                    list(row)
+                    for row in zip(backlog_labels, backlog_open, backlog_active, strict=True)
+                ],
+            },
+            {
+                "id": "first-response",
+                "figure": charts.distribution(
+                    "First response time (tickets created in the period)",
+                    t["first_response_histogram"],
+                    x_title="time to first response",
+                ),
+                "columns": ["time to first response", "tickets"],
+                "rows": [list(row) for row in t["first_response_histogram"]],
+            },
+            {
+                "id": "resolution",
+                "figure": charts.distribution(
+                    "Resolution time (tickets closed in the period)",
+                    t["resolution_histogram"],
+                    x_title="time to resolution",
+                ),
+                "columns": ["time to resolution", "tickets"],
+                "rows": [list(row) for row in t["resolution_histogram"]],
+            },
+            {
+                "id": "age",
+                "figure": charts.distribution(
+                    "Age of open work (now)", t["age_of_open_work"], x_title="age"
+                ),
+                "columns": ["age", "tickets"],
+                "rows": [list(row) for row in t["age_of_open_work"]],
+            },
+            {
+                "id": "workload",
+                "figure": charts.workload(t["workload"]),
+                "columns": ["assignee", "tickets not closed"],
+                "rows": [list(row) for row in t["workload"]],
+            },
+            {
+                "id": "by-status",
+                "figure": charts.counts(
+                    "Tickets created in the period, by status now", t["by_status"]
+                ),
+                "columns": ["status", "tickets"],
+                "rows": [list(row) for row in t["by_status"]],
+            },
+            {
+                "id": "by-priority",
+                "figure": charts.counts(
+                    "Tickets created in the period, by priority", t["by_priority"]
+                ),
+                "columns": ["priority", "tickets"],
+                "rows": [list(row) for row in t["by_priority"]],
+            },
+            {
+                "id": "registrations",
+                "figure": charts.counts("New users", list(zip(labels, registrations, strict=True))),
+                "columns": [bucket_column, "new users"],
+                "rows": [list(row) for row in zip(labels, registrations, strict=True)],
+            },
+        ]
+
+    def as_dict(self) -> dict:
+        """Everything, as JSON-ready data (the JSON endpoint)."""
+        chart_list = self.charts()
+        return {
+            "period": {
+                "from": self.period.first_day.isoformat(),
+                "to": self.period.last_day.isoformat(),
+                "bucket": self.period.bucket,
+                "time_zone": str(site_tz()),
+            },
+            "metrics": {
+                key: {
+                    "label": m["label"],
+                    "value": _plain(m["value"]),
+                    "previous": _plain(m["previous"]),
+                    "display": m["display"],
+                    "previous_display": m["previous_display"],
+                }
+                for key, m in self.metrics.items()
+            },
+            "users": {
+                "active_reporters": self.users_data["active_reporters"],
+                "users": self.users_data["users"],
+                "staff": self.users_data["staff"],
+            },
+            "awaiting_first_response": [
+                {"id": row["id"], "title": row["title"], "age_hours": formatting.hours(row["age"])}
+                for row in self.tickets_data["awaiting_first_response"]["oldest"]
+            ],
+            "charts": [
+                {
+                    "id": chart["id"],
+                    "title": chart["figure"].layout.title.text,
+                    "columns": chart["columns"],
+                    "rows": chart["rows"],
+                }
+                for chart in chart_list
+            ],
+        }
+
+    def to_csv(self) -> str:
+        """The key numbers and every chart's table, one CSV: section, label, value columns."""
+        chart_list = self.charts()
+        rows: list[list] = [
+            ["section", "key", "value", "previous period"],
+            ["period", "from", self.period.first_day.isoformat(), ""],
+            ["period", "to", self.period.last_day.isoformat(), ""],
+            ["period", "bucket", self.period.bucket, ""],
+        ]
+        for key, metric in self.metrics.items():
+            rows.append(
+                ["metric", key, _csv_value(metric["value"]), _csv_value(metric["previous"])]
+            )
+        rows.append(["users", "active_reporters", self.users_data["active_reporters"], ""])
+        for chart in chart_list:
+            rows.append([])
+            rows.append([chart["id"], *chart["columns"]])
+            rows.extend([chart["id"], *row] for row in chart["rows"])
+        out = io.StringIO()
+        # Every cell is neutralised: usernames and labels come from users.
+        csv.writer(out).writerows([neutralise_csv_cell(cell) for cell in row] for row in rows)
+        return out.getvalue()
+
+    def generate_report(self) -> str:
+        """A complete HTML document with plotly.js embedded, so the file opens offline."""
+        from plotly.offline import get_plotlyjs
+
+        chart_list = self.charts()
+        figures = [
+            {
+                "id": chart["id"],
+                "title": chart["figure"].layout.title.text,
+                "html": chart["figure"].to_html(
+                    full_html=False, include_plotlyjs=False, div_id=f"chart-{chart['id']}"
+                ),
+                "columns": chart["columns"],
+                "rows": chart["rows"],
+            }
+            for chart in chart_list
+        ]
+        return render_to_string(
+            "reports/standalone.html",
+            {
+                "viz": self,
+                "period": self.period,
+                "metrics": self.metrics,
+                "figures": figures,
+                "plotlyjs": get_plotlyjs(),
+                "generated_at": self.now,
+            },
+        )
+
+    def summary(self) -> str:
+        m = self.metrics
+        return (
+            f"{self.period.first_day} to {self.period.last_day} by {self.period.bucket}: "
+            f"{m['created']['display']} created, {m['closed']['display']} closed, "
+            f"backlog {m['backlog']['display']}, median first response "
+            f"{m['frt_median']['display']}, reopen rate {m['reopen_rate']['display']}"
+        )
+
+
+def _plain(value):
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return value
+
+
+def _csv_value(value):
+    if value is None:
+        return formatting.NO_DATA
+    if isinstance(value, timedelta):
+        return f"{value.total_seconds():.0f}s"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return value
