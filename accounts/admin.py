@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
@@ -23,6 +25,34 @@ def _open_ticket_count(field: str) -> Coalesce:
     return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
 
 
+class CaseInsensitiveUniqueMixin:
+    """A username or email taken in another case is a field error that says so, not the
+    database constraint's name ("Constraint “accounts_user_email_ci_unique” is violated.")."""
+
+    def _unique_iexact(self, field: str, message: str) -> str:
+        value = self.cleaned_data.get(field)
+        others = User.objects.exclude(pk=self.instance.pk)
+        if value and others.filter(**{f"{field}__iexact": value}).exists():
+            raise ValidationError(message, code="unique")
+        return value
+
+    def clean_username(self) -> str:
+        return self._unique_iexact("username", "A user with that username already exists.")
+
+    def clean_email(self) -> str:
+        return self._unique_iexact("email", "A user with that email address already exists.")
+
+
+class UserAddForm(CaseInsensitiveUniqueMixin, AdminUserCreationForm):
+    class Meta(AdminUserCreationForm.Meta):
+        model = User
+
+
+class UserEditForm(CaseInsensitiveUniqueMixin, UserChangeForm):
+    class Meta(UserChangeForm.Meta):
+        model = User
+
+
 class SuperuserOnlyMixin:
     """Agents may look (with the view permission); only superusers manage accounts."""
 
@@ -38,6 +68,8 @@ class SuperuserOnlyMixin:
 
 @admin.register(User)
 class UserAdmin(SuperuserOnlyMixin, DjangoUserAdmin):
+    form = UserEditForm
+    add_form = UserAddForm
     list_display = [
         "username",
         "email",

@@ -21,6 +21,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
@@ -132,6 +133,11 @@ class TicketEventInline(admin.TabularInline):
         return False
 
 
+def _message_token(submission: uuid.UUID, kind: str) -> uuid.UUID:
+    """The client token of the reply or the note sent with one submission of the change form."""
+    return uuid.uuid5(submission, kind)
+
+
 class TicketAdminForm(forms.ModelForm):
     """Priority and assignee come from the model; status, the version the page saw, and the two
     message boxes are plain fields applied by TicketAdmin.save_model through the services."""
@@ -168,9 +174,31 @@ class TicketAdminForm(forms.ModelForm):
             self.fields["seen_version"].initial = self.instance.version
         self.fields["submission"].initial = uuid.uuid4()
 
+    # Set by clean() when this very form was applied before (sent twice, e.g. a double click).
+    already_saved = False
+
+    @cached_property
+    def changed_data(self):
+        # The hidden bookkeeping fields differ on every send; they are not changes to the ticket
+        # (without this, every save is logged as "Changed submission").
+        return [name for name in super().changed_data if name not in {"submission", "seen_version"}]
+
     def clean(self):
         cleaned = super().clean()
         ticket = self.instance
+        submission = cleaned.get("submission")
+        if (
+            submission is not None
+            and Message.objects.filter(
+                ticket=ticket.pk,
+                client_token__in=[_message_token(submission, kind) for kind in ("reply", "note")],
+            ).exists()
+        ):
+            # Its reply or note is stored, so this form was applied before (all or nothing).
+            # Its own reply bumped the version; refusing it as stale would say "Nothing was
+            # saved" and invite the agent to send the reply a second time.
+            self.already_saved = True
+            return cleaned
         current = Ticket.objects.select_related("modified_by").get(pk=ticket.pk)
         try:
             current.check_version(cleaned.get("seen_version"))
@@ -269,6 +297,13 @@ class TicketAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_superuser
 
+    def get_deleted_objects(self, objs, request):
+        # Messages and events cannot be deleted on their own (their admins are read-only), but
+        # they go with their ticket: without this, no ticket with a conversation could be deleted.
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        perms_needed -= {Message._meta.verbose_name, TicketEvent._meta.verbose_name}
+        return deleted, model_count, perms_needed, protected
+
     # --- columns -------------------------------------------------------------------------
 
     @admin.display(description="age", ordering="created_at")
@@ -297,6 +332,9 @@ class TicketAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj: Ticket, form, change) -> None:
         """Apply the form through the services, all or nothing, never by saving the row raw."""
+        if form.already_saved:
+            request._ticket_repeat = True
+            return
         data = form.cleaned_data
         changed = set(form.changed_data)
         token = data["submission"]
@@ -316,7 +354,7 @@ class TicketAdmin(admin.ModelAdmin):
                         ticket=obj,
                         sender=request.user,
                         content=data["reply"],
-                        client_token=uuid.uuid5(token, "reply"),
+                        client_token=_message_token(token, "reply"),
                     )
                 if data.get("internal_note"):
                     message_send(
@@ -324,7 +362,7 @@ class TicketAdmin(admin.ModelAdmin):
                         sender=request.user,
                         content=data["internal_note"],
                         is_internal=True,
-                        client_token=uuid.uuid5(token, "note"),
+                        client_token=_message_token(token, "note"),
                     )
         except (ValidationError, PermissionDenied) as exc:
             # Lost a race after the form was checked: nothing was applied.
@@ -334,8 +372,13 @@ class TicketAdmin(admin.ModelAdmin):
         # The inlines are read-only; nothing to save.
         return None
 
+    def construct_change_message(self, request, form, formsets, add=False):
+        # The inlines were never saved (see save_related), so they have no new, changed or
+        # deleted objects to report: the change is the form's alone.
+        return super().construct_change_message(request, form, None, add)
+
     def log_change(self, request, obj, message):
-        if getattr(request, "_ticket_refused", None):
+        if getattr(request, "_ticket_refused", None) or getattr(request, "_ticket_repeat", False):
             return None
         return super().log_change(request, obj, message)
 
@@ -343,6 +386,11 @@ class TicketAdmin(admin.ModelAdmin):
         refused = getattr(request, "_ticket_refused", None)
         if refused:
             self.message_user(request, f"Nothing was saved: {refused}", messages.ERROR)
+            return HttpResponseRedirect(request.path)
+        if getattr(request, "_ticket_repeat", False):
+            self.message_user(
+                request, "This form was already saved; sending it again changed nothing."
+            )
             return HttpResponseRedirect(request.path)
         return super().response_change(request, obj)
 

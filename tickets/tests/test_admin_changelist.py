@@ -1,0 +1,333 @@
+"""The staff's triage queue: the ticket changelist in the admin (columns, order, filters, search)."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.admin import DateFieldListFilter
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from tickets.admin import TicketAdmin
+from tickets.models import Ticket
+from tickets.services import ticket_assign
+
+CHANGELIST = "/admin/tickets/ticket/"
+
+# Session, user, the user's and the group's permissions, the assignee filter's agents, the
+# count, the rows, and the date hierarchy's range and days.
+CHANGELIST_BUDGET = 9
+
+
+def result_ids(response) -> list[int]:
+    assert response.status_code == 200
+    return [ticket.pk for ticket in response.context["cl"].result_list]
+
+
+def make_at(make_ticket, reporter, *, days_ago: float, status: str = "open", by=None, **fields):
+    """A ticket created `days_ago` days ago, moved to `status` by `by`."""
+    ticket = make_ticket(reporter, **fields)
+    if status == "active":
+        ticket.update_status(Ticket.Status.ACTIVE, by=by)
+    elif status == "closed":
+        ticket.update_status(Ticket.Status.CLOSED, by=by)
+    Ticket.objects.filter(pk=ticket.pk).update(created_at=timezone.now() - timedelta(days=days_ago))
+    return ticket
+
+
+class TestColumns:
+    def test_the_queue_shows_every_triage_column(self, login, agent, customer, make_ticket):
+        ticket = make_ticket(customer, title="Scanner jams", priority="high")
+        ticket_assign(ticket=ticket, assignee=agent, by=agent)
+        Ticket.objects.filter(pk=ticket.pk).update(
+            created_at=timezone.now() - timedelta(days=3, hours=1),
+            last_activity_at=timezone.now() - timedelta(hours=5, minutes=1),
+        )
+
+        response = login(agent).get(CHANGELIST)
+
+        assert result_ids(response) == [ticket.pk]
+        columns = [
+            "id",
+            "title",
+            "status",
+            "priority",
+            "reporter",
+            "assignee",
+            "age",
+            "last_activity",
+            "awaiting_first_response",
+        ]
+        assert response.context["cl"].list_display == ["action_checkbox", *columns]
+        html = response.content.decode()
+        for column in columns:
+            assert f"column-{column}" in html, column
+        # The row itself: status and priority labels, people, and the "awaits" icon.
+        assert 'class="field-status">Active<' in html
+        assert 'class="field-priority">High<' in html
+        assert 'class="field-reporter nowrap">customer<' in html
+        assert 'class="field-assignee nowrap">agent<' in html
+        assert f'/admin/tickets/ticket/{ticket.pk}/change/">Scanner jams<' in html
+        assert 'class="field-age">3\xa0days<' in html
+        assert 'class="field-last_activity">5\xa0hours ago<' in html
+        assert (
+            'class="field-awaiting_first_response"><img src="/static/admin/img/icon-yes.svg"'
+            in html
+        )
+
+    def test_a_ticket_with_a_first_response_does_not_await_one(
+        self, login, agent, customer, make_ticket, make_message
+    ):
+        ticket = make_ticket(customer)
+        make_message(ticket, agent, "On it.")
+
+        html = login(agent).get(CHANGELIST).content.decode()
+
+        assert "icon-no.svg" in html
+        assert "icon-yes.svg" not in html
+
+
+class TestOrdering:
+    def test_open_before_active_before_closed_then_urgent_first_then_oldest_first(
+        self, login, agent, customer, make_ticket
+    ):
+        def make(days_ago, status, priority):
+            return make_at(
+                make_ticket, customer, days_ago=days_ago, status=status, by=agent, priority=priority
+            )
+
+        closed_urgent = make(20, "closed", "urgent")
+        active_low = make(19, "active", "low")
+        open_low = make(18, "open", "low")
+        open_urgent_new = make(1, "open", "urgent")
+        open_urgent_old = make(5, "open", "urgent")
+        active_high = make(2, "active", "high")
+        open_normal = make(3, "open", "normal")
+        open_high = make(4, "open", "high")
+        active_urgent = make(6, "active", "urgent")
+
+        ids = result_ids(login(agent).get(CHANGELIST))
+
+        assert ids == [
+            open_urgent_old.pk,
+            open_urgent_new.pk,
+            open_high.pk,
+            open_normal.pk,
+            open_low.pk,
+            active_urgent.pk,
+            active_high.pk,
+            active_low.pk,
+            closed_urgent.pk,
+        ]
+
+    def test_the_rank_columns_follow_a_status_change(self, login, agent, customer, make_ticket):
+        first = make_at(make_ticket, customer, days_ago=2)
+        second = make_at(make_ticket, customer, days_ago=1)
+        client = login(agent)
+        assert result_ids(client.get(CHANGELIST)) == [first.pk, second.pk]
+
+        first.update_status(Ticket.Status.CLOSED, by=agent)
+
+        assert result_ids(client.get(CHANGELIST)) == [second.pk, first.pk]
+
+
+class TestFilters:
+    @pytest.fixture
+    def tickets(self, agent, other_agent, customer, make_ticket, make_message) -> dict:
+        """One ticket per situation a filter separates."""
+        made = {
+            "new": make_at(make_ticket, customer, days_ago=0, priority="urgent"),
+            "mine": make_at(make_ticket, customer, days_ago=1, priority="low"),
+            "theirs": make_at(make_ticket, customer, days_ago=2),
+            "answered": make_at(make_ticket, customer, days_ago=3, priority="high"),
+            "closed": make_at(make_ticket, customer, days_ago=30, status="closed", by=agent),
+        }
+        ticket_assign(ticket=made["mine"], assignee=agent, by=agent)
+        ticket_assign(ticket=made["theirs"], assignee=other_agent, by=other_agent)
+        make_message(made["answered"], other_agent, "We are looking into it.")
+        return {name: ticket.pk for name, ticket in made.items()}
+
+    @pytest.mark.parametrize(
+        ("query", "expected"),
+        [
+            ("status__exact=open", {"new", "answered"}),
+            ("status__exact=active", {"mine", "theirs"}),
+            ("status__exact=closed", {"closed"}),
+            ("priority__exact=urgent", {"new"}),
+            ("priority__exact=low", {"mine"}),
+            ("priority__exact=normal", {"theirs", "closed"}),
+            ("assignee=me", {"mine"}),
+            ("assignee=none", {"new", "answered", "closed"}),
+            ("awaiting=yes", {"new", "mine", "theirs"}),
+            ("awaiting=no", {"answered"}),
+            ("status__exact=active&assignee=me", {"mine"}),
+        ],
+    )
+    def test_filter(self, login, agent, tickets, query, expected):
+        ids = result_ids(login(agent).get(f"{CHANGELIST}?{query}"))
+
+        assert set(ids) == {tickets[name] for name in expected}
+
+    def test_assignee_filter_by_agent_id(self, login, agent, other_agent, tickets):
+        client = login(agent)
+
+        assert result_ids(client.get(f"{CHANGELIST}?assignee={other_agent.pk}")) == [
+            tickets["theirs"]
+        ]
+        assert result_ids(client.get(f"{CHANGELIST}?assignee={agent.pk}")) == [tickets["mine"]]
+
+    def test_assignee_filter_lists_me_unassigned_and_each_agent_but_no_customer(
+        self, login, agent, other_agent, customer, tickets
+    ):
+        response = login(agent).get(CHANGELIST)
+
+        spec = next(s for s in response.context["cl"].filter_specs if s.title == "assignee")
+        assert spec.lookup_choices == [
+            ("me", "Assigned to me"),
+            ("none", "Unassigned"),
+            (str(agent.pk), "agent"),
+            (str(other_agent.pk), "other_agent"),
+        ]
+
+    def test_created_date_filter_past_7_days(self, login, agent, tickets):
+        client = login(agent)
+        response = client.get(CHANGELIST)
+        spec = next(
+            s for s in response.context["cl"].filter_specs if isinstance(s, DateFieldListFilter)
+        )
+        choice = next(
+            c for c in spec.choices(response.context["cl"]) if c["display"] == "Past 7 days"
+        )
+
+        ids = result_ids(client.get(f"{CHANGELIST}{choice['query_string']}"))
+
+        assert set(ids) == set(tickets.values()) - {tickets["closed"]}
+
+    def test_created_date_hierarchy_by_month(self, login, agent, tickets):
+        closed = Ticket.objects.get(pk=tickets["closed"])
+        Ticket.objects.filter(pk=closed.pk).update(created_at=timezone.now() - timedelta(days=400))
+        created = timezone.localtime(Ticket.objects.get(pk=closed.pk).created_at)
+
+        ids = result_ids(
+            login(agent).get(
+                f"{CHANGELIST}?created_at__year={created.year}&created_at__month={created.month}"
+            )
+        )
+
+        assert ids == [closed.pk]
+
+
+class TestSearch:
+    @pytest.fixture
+    def tickets(self, customer, other_customer, make_ticket) -> dict:
+        # No digits in titles or descriptions: a search by number must match the id only.
+        return {
+            "printer": make_ticket(
+                customer, title="Printer jams", description="Paper is stuck in tray two."
+            ),
+            "vpn": make_ticket(
+                other_customer, title="VPN drops", description="The tunnel resets hourly."
+            ),
+        }
+
+    @pytest.mark.parametrize(
+        ("term", "expected"),
+        [
+            ("printer", "printer"),
+            ("DROPS", "vpn"),
+            ("tunnel", "vpn"),
+            ("tray", "printer"),
+            ("other_customer", "vpn"),
+            ("other_customer@example.com", "vpn"),
+        ],
+    )
+    def test_search_by_title_description_and_reporter(self, login, agent, tickets, term, expected):
+        ids = result_ids(login(agent).get(CHANGELIST, {"q": term}))
+
+        assert ids == [tickets[expected].pk]
+
+    def test_search_by_reporter_username_matches_all_their_tickets(
+        self, login, agent, customer, tickets, make_ticket
+    ):
+        third = make_ticket(customer, title="Mouse is dead", description="No light at all.")
+
+        ids = result_ids(login(agent).get(CHANGELIST, {"q": "customer@example.com"}))
+
+        # "customer@example.com" is also part of "other_customer@example.com".
+        assert set(ids) == {tickets["printer"].pk, third.pk, tickets["vpn"].pk}
+
+    def test_search_by_ticket_number(self, login, agent, tickets):
+        ids = result_ids(login(agent).get(CHANGELIST, {"q": str(tickets["vpn"].pk)}))
+
+        assert ids == [tickets["vpn"].pk]
+
+    @pytest.mark.parametrize("term", ["jams #1", "1.5", "-3", "99999999999999999999999", "%", "'"])
+    def test_an_odd_search_term_does_not_fail(self, login, agent, tickets, term):
+        response = login(agent).get(CHANGELIST, {"q": term})
+
+        assert response.status_code == 200
+        ids = result_ids(response)
+        if term == "jams #1":
+            assert ids == []
+
+
+class TestQueryBudget:
+    @pytest.fixture
+    def add_tickets(self, make_ticket, make_message, customer, other_customer, agent, other_agent):
+        def add(count: int) -> None:
+            for number in range(count):
+                ticket = make_ticket((customer, other_customer)[number % 2])
+                if number % 3 == 0:
+                    assignee = (agent, other_agent)[number % 2]
+                    ticket_assign(ticket=ticket, assignee=assignee, by=assignee)
+                if number % 4 == 0:
+                    make_message(ticket, agent, "Looking.")
+
+        return add
+
+    def measure(self, client, path: str) -> tuple[int, object]:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(path)
+        assert response.status_code == 200
+        return len(queries), response
+
+    @pytest.mark.parametrize("query", ["", "?status__exact=open&assignee=none", "?q=printer"])
+    def test_the_changelist_costs_the_same_at_10_and_100_tickets(
+        self, monkeypatch, login, agent, add_tickets, query
+    ):
+        monkeypatch.setattr(TicketAdmin, "list_per_page", 200)
+        client = login(agent)
+
+        add_tickets(10)
+        small, response = self.measure(client, CHANGELIST + query)
+        if not query:
+            assert len(response.context["cl"].result_list) == 10
+        add_tickets(90)
+        large, response = self.measure(client, CHANGELIST + query)
+        if not query:
+            assert len(response.context["cl"].result_list) == 100
+
+        assert small == large
+        assert large <= CHANGELIST_BUDGET
+
+    def test_the_change_page_costs_the_same_with_many_users_and_messages(
+        self, login, agent, customer, make_ticket, make_message, make_user
+    ):
+        ticket = make_ticket(customer)
+        client = login(agent)
+        path = f"/admin/tickets/ticket/{ticket.pk}/change/"
+        small, _ = self.measure(client, path)
+
+        for number in range(30):
+            make_user(f"someone{number}", staff=number % 2 == 0)
+            make_message(ticket, (agent, customer)[number % 2], f"Message {number}")
+        large, response = self.measure(client, path)
+
+        assert small == large
+        # The assignee is an autocomplete: the page never lists every user as an <option>.
+        assignee = response.context["adminform"].form.fields["assignee"]
+        assert isinstance(assignee.widget.widget, AutocompleteSelect)
+        html = response.content.decode()
+        assert "someone0" not in html
+        assert "someone1" not in html
