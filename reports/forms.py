@@ -67,7 +67,11 @@ class ReportForm(forms.Form):
             raise forms.ValidationError(
                 f"The range is empty: {end.isoformat()} is before {start.isoformat()}."
             )
-        period = Period.from_dates(start, end, bucket)
+        try:
+            period = Period.from_dates(start, end, bucket)
+        except ValueError as exc:  # dates too near the calendar's ends
+            message = str(exc)
+            raise forms.ValidationError(f"{message[:1].upper()}{message[1:]}.") from None
         if len(period.bucket_starts()) > MAX_BUCKETS:
             raise forms.ValidationError(
                 f"That is more than {MAX_BUCKETS} {bucket}s; group by week or month."

@@ -10,6 +10,10 @@ from django.conf import settings
 from django.utils import timezone
 
 BUCKETS = ("day", "week", "month")
+# Far enough from the calendar's ends (date.min, date.max) that a period's bucket starts, the
+# period before it (previous()) and every UTC offset can still be computed.
+EARLIEST_DAY = date(1, 3, 1)
+LATEST_DAY = date(9999, 11, 30)
 
 
 def site_tz() -> zoneinfo.ZoneInfo:
@@ -44,6 +48,12 @@ class Period:
             raise ValueError(
                 f"the period is empty: {last_day.isoformat()} is before {first_day.isoformat()}"
             )
+        length = last_day - first_day + timedelta(days=1)
+        if first_day - EARLIEST_DAY < length or last_day > LATEST_DAY:
+            raise ValueError(
+                f"the period and the one before it must lie between {EARLIEST_DAY.isoformat()} "
+                f"and {LATEST_DAY.isoformat()}"
+            )
         return cls(start_of_day(first_day), start_of_day(last_day + timedelta(days=1)), bucket)
 
     @property
@@ -58,7 +68,8 @@ class Period:
         """The period of the same length just before this one (for "compared with")."""
         days = (self.last_day - self.first_day).days + 1
         first = self.first_day - timedelta(days=days)
-        return Period.from_dates(first, self.first_day - timedelta(days=1), self.bucket)
+        # Not from_dates: that also checks room for the period before this one's predecessor.
+        return Period(start_of_day(first), start_of_day(self.first_day), self.bucket)
 
     def bucket_starts(self) -> list[datetime]:
         """The start of every bucket that overlaps the period, in order (local midnights)."""

@@ -5,23 +5,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0002_triage_ranks'),
+        ("tickets", "0002_triage_ranks"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['closed_at'], name='ticket_closed_at'),
+            model_name="ticket",
+            index=models.Index(fields=["closed_at"], name="ticket_closed_at"),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['status', 'created_at'], name='ticket_status_created'),
+            model_name="ticket",
+            index=models.Index(fields=["status", "created_at"], name="ticket_status_created"),
         ),
         migrations.AddIndex(
-            model_name='ticketevent',
-            index=models.Index(fields=['kind', 'created_at'], include=('from_value', 'to_value'), name='ticketevent_kind_created'),
+            model_name="ticketevent",
+            index=models.Index(
+                fields=["kind", "created_at"],
+                include=("from_value", "to_value"),
+                name="ticketevent_kind_created",
+            ),
         ),
     ]
