@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format check venv dev-venv clean
+.PHONY: run serve test lint format check bench venv dev-venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,14 @@ run: venv
 	@echo "Serving the help desk on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
+# Production-like: PostgreSQL from DATABASE_URL, DEBUG off, gunicorn, static files by whitenoise.
+# Needs SECRET_KEY and ALLOWED_HOSTS (see the README); BIND and WEB_CONCURRENCY are optional.
+serve: venv
+	@test -n "$$DATABASE_URL" || { echo "make serve: set DATABASE_URL (postgres://user:password@host:5432/name)"; exit 2; }
+	DEBUG=false $(BIN)/python manage.py migrate --no-input
+	DEBUG=false $(BIN)/python manage.py collectstatic --no-input -v0
+	DEBUG=false $(BIN)/gunicorn --config gunicorn.conf.py helpdesk_site.wsgi:application
+
 test: dev-venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -43,6 +51,11 @@ format: dev-venv
 check: dev-venv
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
+
+# Report benchmark (bench/RESULTS.md): SQLite at 100,000 tickets; set DATABASE_URL for PostgreSQL.
+BENCH_TICKETS ?= 100000
+bench: dev-venv
+	$(BIN)/python bench/report_bench.py --tickets $(BENCH_TICKETS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.shortcuts import redirect
 from django.urls import include, path
 
+from .views import healthz
+
 admin.site.site_header = "Help desk administration"
 admin.site.site_title = "Help desk admin"
 admin.site.index_title = "Triage and administration"
@@ -14,6 +16,7 @@ def home(request):
 
 urlpatterns = [
     path("", home, name="home"),
+    path("healthz", healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("tickets/", include("tickets.urls")),
     path("reports/", include("reports.urls")),

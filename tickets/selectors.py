@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.db.models import QuerySet
 from django.http import Http404
 
 from .models import MAX_ID, Ticket, TicketEvent
+
+logger = logging.getLogger("helpdesk.access")
 
 
 def get_ticket_for(user, pk: int) -> Ticket:
@@ -19,6 +23,8 @@ def get_ticket_for(user, pk: int) -> Ticket:
             .get(pk=pk)
         )
     except Ticket.DoesNotExist:
+        # Missing, or someone else's: the same 404 either way, and a line in the log.
+        logger.info("ticket %s refused to user=%s", pk, getattr(user, "pk", None) or "-")
         raise Http404("No such ticket.") from None
 
 

@@ -1,0 +1,615 @@
+"""What running in production relies on: settings from the environment, the health check, the
+request log, the error pages, the Content Security Policy and the session idle timeout.
+
+Settings are read once, when the process starts, so the tests of how the environment shapes them
+start `manage.py` in a subprocess with that environment; everything else uses the test client.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.core.management.utils import get_random_secret_key
+from django.db import OperationalError, connection
+from django.test import Client
+from django.utils import timezone
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+SECRET = "a-very-distinctive-password-7031"
+
+# Variables that shape the settings; a subprocess starts without them unless a test sets them.
+SETTINGS_VARIABLES = {
+    "DEBUG",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CACHE_KEY_PREFIX",
+    "SESSION_IDLE_TIMEOUT",
+    "SESSION_EXPIRE_AT_BROWSER_CLOSE",
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "CSRF_TRUSTED_ORIGINS",
+    "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_HSTS_PRELOAD",
+    "SECURE_PROXY_SSL_HEADER",
+    "STATIC_ROOT",
+}
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": get_random_secret_key(),  # 50 random characters, as check --deploy wants
+    "ALLOWED_HOSTS": "help.example.com",
+}
+
+
+def manage(*args: str, **environment: str) -> subprocess.CompletedProcess:
+    """Run manage.py in a fresh process with only the given settings variables set."""
+    env = {key: value for key, value in os.environ.items() if key not in SETTINGS_VARIABLES}
+    env.update(environment)
+    return subprocess.run(  # noqa: S603 (a fixed argument list, no shell)
+        [sys.executable, str(BASE_DIR / "manage.py"), *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def settings_from(names: list[str], **environment: str) -> dict:
+    """The named settings as a fresh process with this environment sees them."""
+    code = (
+        "import json; from django.conf import settings; "
+        f"print(json.dumps({{name: getattr(settings, name, None) for name in {names!r}}}, "
+        "default=str))"
+    )
+    result = manage("shell", "-c", code, **environment)
+    assert result.returncode == 0, result.stderr
+    # `shell` may first say how many objects it imported: the JSON is the last line.
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def last_error_line(result: subprocess.CompletedProcess) -> str:
+    lines = result.stderr.strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+# --- Settings from the environment ---------------------------------------------------------------
+
+
+def test_deploy_check_passes_with_debug_off():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize("value", [None, ""], ids=["missing", "empty"])
+def test_debug_off_without_a_secret_key_fails_naming_it(value):
+    environment = {**PRODUCTION}
+    if value is None:
+        del environment["SECRET_KEY"]
+    else:
+        environment["SECRET_KEY"] = value
+
+    result = manage("check", **environment)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "SECRET_KEY" in last_error_line(result)
+
+
+@pytest.mark.parametrize("value", [None, "", " , "], ids=["missing", "empty", "only-commas"])
+def test_debug_off_without_allowed_hosts_fails_naming_it(value):
+    environment = {**PRODUCTION}
+    if value is None:
+        del environment["ALLOWED_HOSTS"]
+    else:
+        environment["ALLOWED_HOSTS"] = value
+
+    result = manage("check", **environment)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "ALLOWED_HOSTS" in last_error_line(result)
+
+
+def test_debug_off_serves_static_files_with_whitenoise_and_secure_cookies():
+    seen = settings_from(
+        ["MIDDLEWARE", "STORAGES", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE"], **PRODUCTION
+    )
+
+    middleware = seen["MIDDLEWARE"]
+    assert "whitenoise.middleware.WhiteNoiseMiddleware" in middleware
+    # WhiteNoise must come right after SecurityMiddleware (whitenoise docs).
+    assert middleware.index("whitenoise.middleware.WhiteNoiseMiddleware") == (
+        middleware.index("django.middleware.security.SecurityMiddleware") + 1
+    )
+    assert seen["STORAGES"]["staticfiles"]["BACKEND"] == (
+        "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    )
+    assert seen["SESSION_COOKIE_SECURE"] is True
+    assert seen["CSRF_COOKIE_SECURE"] is True
+
+
+def test_debug_on_does_not_use_whitenoise():
+    seen = settings_from(["MIDDLEWARE"], DEBUG="true")
+
+    assert "whitenoise.middleware.WhiteNoiseMiddleware" not in seen["MIDDLEWARE"]
+
+
+def test_proxy_ssl_header_and_trusted_origins_come_from_the_environment():
+    seen = settings_from(
+        ["SECURE_PROXY_SSL_HEADER", "CSRF_TRUSTED_ORIGINS"],
+        **PRODUCTION,
+        SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto",
+        CSRF_TRUSTED_ORIGINS="https://help.example.com, https://support.example.com",
+    )
+
+    assert seen["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert seen["CSRF_TRUSTED_ORIGINS"] == [
+        "https://help.example.com",
+        "https://support.example.com",
+    ]
+
+
+def test_redis_url_puts_the_cache_axes_and_sessions_on_redis():
+    seen = settings_from(
+        ["CACHES", "AXES_HANDLER", "SESSION_ENGINE"], REDIS_URL="redis://127.0.0.1:6379/9"
+    )
+
+    cache = seen["CACHES"]["default"]
+    assert cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert cache["LOCATION"] == "redis://127.0.0.1:6379/9"
+    assert seen["AXES_HANDLER"] == "axes.handlers.cache.AxesCacheHandler"
+    # Sessions stay in the database (they survive a Redis restart), read through the cache.
+    assert seen["SESSION_ENGINE"] == "django.contrib.sessions.backends.cached_db"
+
+
+def test_without_redis_url_the_cache_is_local_and_axes_uses_the_database():
+    seen = settings_from(["CACHES", "AXES_HANDLER", "SESSION_ENGINE"])
+
+    assert seen["CACHES"]["default"]["BACKEND"] == ("django.core.cache.backends.locmem.LocMemCache")
+    # Unset means django-axes' default, the database handler, which every app server shares.
+    assert seen["AXES_HANDLER"] in (None, "axes.handlers.database.AxesDatabaseHandler")
+    assert seen["SESSION_ENGINE"] == "django.contrib.sessions.backends.db"
+
+
+def test_session_idle_timeout_comes_from_the_environment():
+    assert settings_from(["SESSION_COOKIE_AGE"], SESSION_IDLE_TIMEOUT="900") == {
+        "SESSION_COOKIE_AGE": 900
+    }
+    assert settings_from(["SESSION_COOKIE_AGE"])["SESSION_COOKIE_AGE"] == 8 * 60 * 60
+
+
+# --- Health check -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_healthz_says_ok_anonymously_without_cookies_or_personal_data(client, customer):
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    assert body["database"] == "ok"
+    assert body["cache"] == "ok"
+    assert body["status"] == "ok"
+    assert not response.cookies
+    text = response.content.decode()
+    assert customer.username not in text
+    assert "@" not in text
+    assert "no-cache" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_when_the_database_does_not_answer(client, caplog):
+    def database_down(execute, sql, params, many, context):
+        if sql.strip().upper() == "SELECT 1":
+            raise OperationalError("connection refused (test double of the database)")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(database_down):
+        response = client.get("/healthz")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["database"] == "error"
+    assert body["cache"] == "ok"
+    assert body["status"] == "error"
+    # The reason is logged for the operator, not shown to the caller.
+    assert "connection refused" not in response.content.decode()
+    assert any(
+        record.levelno == logging.ERROR and "database does not answer" in record.getMessage()
+        for record in caplog.records
+    )
+
+
+@pytest.mark.django_db
+def test_healthz_rejects_post(client):
+    response = client.post("/healthz")
+
+    assert response.status_code == 405
+
+
+@pytest.mark.django_db
+def test_healthz_is_not_redirected_to_https_while_pages_are(client, settings):
+    # A load balancer probes over plain HTTP; pages still go to HTTPS.
+    settings.SECURE_SSL_REDIRECT = True
+
+    assert client.get("/healthz").status_code == 200
+    page = client.get("/accounts/login/")
+    assert page.status_code == 301
+    assert page["Location"].startswith("https://")
+
+
+# --- Request log and security log ----------------------------------------------------------------
+
+
+def request_records(caplog) -> list[logging.LogRecord]:
+    return [record for record in caplog.records if record.name == "helpdesk.requests"]
+
+
+@pytest.mark.django_db
+def test_each_request_is_logged_once_with_method_path_status_duration_and_user(
+    client, customer, login, caplog
+):
+    login(customer)
+    caplog.set_level(logging.DEBUG)
+
+    response = client.get("/tickets/?status=all&token=query-string-secret-4411")
+
+    assert response.status_code == 200
+    [record] = request_records(caplog)
+    assert record.method == "GET"
+    assert record.path == "/tickets/"
+    assert record.status == 200
+    assert record.user_id == customer.pk
+    assert isinstance(record.duration_ms, float)
+    assert re.fullmatch(rf"GET /tickets/ 200 \d+\.\dms user={customer.pk}", record.getMessage()), (
+        record.getMessage()
+    )
+    assert "query-string-secret-4411" not in caplog.text
+    assert "status=all" not in caplog.text
+
+
+@pytest.mark.django_db
+def test_anonymous_requests_are_logged_without_a_user_id(client, caplog):
+    caplog.set_level(logging.INFO)
+
+    client.get("/accounts/login/")
+
+    [record] = request_records(caplog)
+    assert record.user_id == "-"
+    assert record.getMessage().endswith("user=-")
+
+
+@pytest.mark.django_db
+def test_login_is_logged_without_the_password(client, customer, caplog):
+    customer.set_password(SECRET)
+    customer.save()
+    caplog.set_level(logging.DEBUG)
+
+    response = client.post("/accounts/login/", {"username": customer.username, "password": SECRET})
+
+    assert response.status_code == 302
+    [record] = request_records(caplog)
+    assert (record.method, record.path, record.status) == ("POST", "/accounts/login/", 302)
+    # The request that signs in is already the user's.
+    assert record.user_id == customer.pk
+    auth = [r for r in caplog.records if r.name == "helpdesk.auth"]
+    assert [r.getMessage().split(" from ")[0] for r in auth] == [f"login user={customer.pk}"]
+    assert SECRET not in caplog.text
+
+
+@pytest.mark.django_db
+def test_failed_login_is_logged_with_the_username_but_not_the_password(client, customer, caplog):
+    caplog.set_level(logging.DEBUG)
+    wrong = "wrong-password-that-must-not-be-logged"
+
+    response = client.post("/accounts/login/", {"username": customer.username, "password": wrong})
+
+    assert response.status_code == 400
+    [failure] = [r for r in caplog.records if r.name == "helpdesk.auth"]
+    assert failure.levelno == logging.WARNING
+    assert "failed login" in failure.getMessage()
+    assert customer.username in failure.getMessage()
+    assert wrong not in caplog.text
+    [record] = request_records(caplog)
+    assert (record.status, record.user_id) == (400, "-")
+
+
+@pytest.mark.django_db
+def test_request_bodies_are_not_logged(client, customer, ticket, login, caplog):
+    login(customer)
+    caplog.set_level(logging.DEBUG)
+    content = "reply-body-that-must-not-be-logged-5521"
+
+    page = client.get(f"/tickets/{ticket.pk}/")
+    token = page.context["reply_form"].initial["client_token"]
+    response = client.post(
+        f"/tickets/{ticket.pk}/reply/", {"content": content, "client_token": token}
+    )
+
+    assert response.status_code == 302
+    assert ticket.messages.filter(content=content).exists()
+    assert [(r.method, r.status) for r in request_records(caplog)] == [
+        ("GET", 200),
+        ("POST", 302),
+    ]
+    assert content not in caplog.text
+
+
+@pytest.mark.django_db
+def test_refused_ticket_access_is_logged(
+    client, customer, other_customer, make_ticket, login, caplog
+):
+    ticket = make_ticket(customer)
+    login(other_customer)
+    caplog.set_level(logging.INFO)
+
+    response = client.get(f"/tickets/{ticket.pk}/")
+
+    assert response.status_code == 404
+    [refusal] = [r for r in caplog.records if r.name == "helpdesk.access"]
+    assert f"ticket {ticket.pk}" in refusal.getMessage()
+    assert f"user={other_customer.pk}" in refusal.getMessage()
+    [record] = request_records(caplog)
+    assert (record.status, record.user_id) == (404, other_customer.pk)
+
+
+# --- Error pages (pytest-django runs with DEBUG off) ---------------------------------------------
+
+
+def assert_no_debug_output(text: str) -> None:
+    for leak in (
+        "Traceback",
+        "Django Version",
+        "Using the URLconf",
+        "Exception Value",
+        "settings.py",
+    ):
+        assert leak not in text
+
+
+@pytest.mark.django_db
+def test_missing_page_shows_our_404_page(client):
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    text = response.content.decode()
+    assert "Not found" in text
+    assert "Back to the help desk" in text
+    assert_no_debug_output(text)
+
+
+@pytest.mark.django_db
+def test_someone_elses_ticket_shows_the_same_404_page(
+    client, customer, other_customer, login, make_ticket
+):
+    ticket = make_ticket(customer, title="Private matter of the customer")
+    login(other_customer)
+
+    response = client.get(f"/tickets/{ticket.pk}/")
+
+    assert response.status_code == 404
+    text = response.content.decode()
+    assert "Not found" in text
+    assert "Private matter" not in text
+
+
+@pytest.mark.django_db
+def test_forbidden_action_shows_our_403_page(client, agent, login):
+    login(agent)
+
+    # Agents may not add tickets in the admin (tickets come from the help desk's own page).
+    response = client.get("/admin/tickets/ticket/add/")
+
+    assert response.status_code == 403
+    text = response.content.decode()
+    assert "You may not do that" in text
+    assert_no_debug_output(text)
+
+
+@pytest.mark.django_db
+def test_csrf_failure_shows_the_form_expired_page(customer, caplog):
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.post("/accounts/login/", {"username": customer.username, "password": "x"})
+
+    assert response.status_code == 403
+    text = response.content.decode()
+    assert "This form has expired" in text
+    assert "CSRF verification failed" not in text
+    assert "_auth_user_id" not in client.session
+    assert any("CSRF check failed" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.django_db
+def test_server_error_shows_our_500_page_without_a_stack_trace(settings, caplog):
+    settings.ROOT_URLCONF = "tests.urls_boom"
+    client = Client(raise_request_exception=False)
+
+    response = client.get("/boom/")
+
+    assert response.status_code == 500
+    text = response.content.decode()
+    assert "Something went wrong on our side" in text
+    assert_no_debug_output(text)
+    assert "RuntimeError" not in text
+    assert "deliberate failure" not in text
+    [record] = request_records(caplog)
+    assert (record.status, record.levelno) == (500, logging.ERROR)
+
+
+# --- Content Security Policy ---------------------------------------------------------------------
+
+
+def csp_directives(response) -> dict[str, list[str]]:
+    header = response["Content-Security-Policy"]
+    directives = {}
+    for part in header.split(";"):
+        words = part.split()
+        if words:
+            directives[words[0]] = words[1:]
+    return directives
+
+
+class ScriptFinder(HTMLParser):
+    """Collects <script> tags, inline event handlers and javascript: links of a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.scripts: list[dict[str, str | None]] = []
+        self.handlers: list[str] = []
+        self.javascript_urls: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "script":
+            self.scripts.append(attributes)
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.handlers.append(f"<{tag} {name}>")
+            if name in ("href", "src", "action") and (value or "").strip().lower().startswith(
+                "javascript:"
+            ):
+                self.javascript_urls.append(f"<{tag} {name}={value}>")
+
+
+def assert_csp_safe_page(response) -> ScriptFinder:
+    assert response.status_code == 200
+    directives = csp_directives(response)
+    assert directives["default-src"] == ["'self'"]
+    assert directives["script-src"] == ["'self'"]
+    assert "'unsafe-eval'" not in response["Content-Security-Policy"]
+    finder = ScriptFinder()
+    finder.feed(response.content.decode())
+    inline = [
+        attributes
+        for attributes in finder.scripts
+        if not attributes.get("src") and attributes.get("type") != "application/json"
+    ]
+    assert inline == [], "inline scripts are blocked by the CSP"
+    assert finder.handlers == [], "inline event handlers are blocked by the CSP"
+    assert finder.javascript_urls == [], "javascript: URLs are blocked by the CSP"
+    assert any(attributes.get("src") for attributes in finder.scripts)
+    return finder
+
+
+@pytest.mark.django_db
+def test_login_page_has_a_strict_csp_and_no_inline_script(client):
+    assert_csp_safe_page(client.get("/accounts/login/"))
+
+
+@pytest.mark.django_db
+def test_customer_pages_have_a_strict_csp_and_no_inline_script(
+    client, customer, agent, login, make_ticket, make_message
+):
+    ticket = make_ticket(customer)
+    make_message(ticket, agent, "We are on it.")
+    login(customer)
+
+    for url in ("/tickets/", f"/tickets/{ticket.pk}/", "/tickets/new/", "/accounts/profile/"):
+        assert_csp_safe_page(client.get(url))
+
+
+@pytest.mark.django_db
+def test_staff_pages_have_a_strict_csp_and_no_inline_script(
+    client, customer, agent, login, make_ticket, make_message
+):
+    ticket = make_ticket(customer)
+    make_message(ticket, agent, "Internal: check the toner.", is_internal=True)
+    login(agent)
+
+    for url in ("/tickets/", f"/tickets/{ticket.pk}/"):
+        assert_csp_safe_page(client.get(url))
+
+
+@pytest.mark.django_db
+def test_reports_page_has_a_strict_csp_and_only_json_script_blocks(
+    client, customer, agent, login, make_ticket, make_message
+):
+    make_message(make_ticket(customer), agent, "On it.")
+    login(agent)
+
+    finder = assert_csp_safe_page(client.get("/reports/"))
+
+    # The figures reach the page as data, for the one static script to draw.
+    assert any(attributes.get("type") == "application/json" for attributes in finder.scripts)
+
+
+# --- Sessions ------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_session_cookie_is_httponly_and_sessions_are_stored_where_every_server_sees_them(
+    client, customer
+):
+    customer.set_password(SECRET)
+    customer.save()
+
+    response = client.post("/accounts/login/", {"username": customer.username, "password": SECRET})
+
+    assert response.status_code == 302
+    cookie = response.cookies[settings.SESSION_COOKIE_NAME]
+    assert cookie["httponly"] is True
+    assert cookie["samesite"] == "Lax"
+    assert settings.SESSION_ENGINE in {
+        "django.contrib.sessions.backends.db",
+        "django.contrib.sessions.backends.cached_db",
+    }
+
+
+@pytest.mark.django_db
+def test_using_the_site_pushes_the_session_expiry_back(client, customer):
+    customer.set_password(SECRET)
+    customer.save()
+    client.post("/accounts/login/", {"username": customer.username, "password": SECRET})
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    session = client.session
+    # Login stamped the session; pretend that was two minutes ago and the expiry is near.
+    assert abs(session["_refreshed_at"] - time.time()) < 30
+    session["_refreshed_at"] = int(time.time()) - 120
+    session.save()
+    near = timezone.now() + timedelta(seconds=100)
+    Session.objects.filter(session_key=key).update(expire_date=near)
+
+    before = timezone.now()
+    response = client.get("/tickets/")
+
+    assert response.status_code == 200
+    expiry = Session.objects.get(session_key=key).expire_date
+    assert expiry >= before + timedelta(seconds=settings.SESSION_COOKIE_AGE - 5)
+    assert client.session["_refreshed_at"] >= int(before.timestamp())
+
+
+@pytest.mark.django_db
+def test_a_recently_refreshed_session_is_not_saved_on_every_request(client, customer):
+    customer.set_password(SECRET)
+    customer.save()
+    client.post("/accounts/login/", {"username": customer.username, "password": SECRET})
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    near = timezone.now() + timedelta(seconds=100)
+    Session.objects.filter(session_key=key).update(expire_date=near)
+
+    response = client.get("/tickets/")
+
+    assert response.status_code == 200
+    # Stamped at login, less than a minute ago: no write, the expiry stays where it was.
+    assert Session.objects.get(session_key=key).expire_date == near

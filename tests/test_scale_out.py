@@ -1,0 +1,453 @@
+"""Two app servers behind one address share sessions, data and login lock-outs.
+
+Production runs more than one gunicorn server behind a load balancer, and any request may land
+on any of them. This starts two real gunicorn servers (DEBUG off, whitenoise, PostgreSQL, Redis)
+on two ports of 127.0.0.1 and drives them with one cookie jar: browsers do not tell cookies apart
+by port, so every request carries the same session, exactly as behind a load balancer. A user
+signs in and opens a ticket on server A, then reads and answers it on server B; an agent answers
+through B and the user reads the answer through A.
+
+It needs PostgreSQL at 127.0.0.1:5432 (a temporary database is created and dropped; the URL of
+the database to connect to for that is SCALE_OUT_POSTGRES_URL, default
+postgres://postgres@127.0.0.1:5432/postgres) and Redis at 127.0.0.1:6379 (one empty database
+among 10-15, flushed afterwards); without them it is skipped. It ignores DATABASE_URL and
+REDIS_URL, so it runs the same in the SQLite and the PostgreSQL test runs. To run it alone:
+
+    .venv/bin/python -m pytest tests/test_scale_out.py -v -rs
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from contextlib import ExitStack, closing
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from accounts.models import User
+from messaging.demo import DEMO_USERS
+from messaging.models import Message
+from tickets.models import Ticket
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+ADMIN_URL = os.environ.get("SCALE_OUT_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+PASSWORDS = {username: password for username, _email, password, _role in DEMO_USERS}
+# Variables of the test process that must not leak into the servers' settings.
+SETTINGS_VARIABLES = {
+    "DEBUG",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CACHE_KEY_PREFIX",
+    "SESSION_IDLE_TIMEOUT",
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "CSRF_TRUSTED_ORIGINS",
+    "SECURE_SSL_REDIRECT",
+    "SECURE_PROXY_SSL_HEADER",
+    "STATIC_ROOT",
+    "BIND",
+    "WEB_CONCURRENCY",
+    "AXES_FAILURE_LIMIT",
+}
+STARTUP_SECONDS = 30
+
+
+# --- What the test needs: PostgreSQL, Redis, free ports ----------------------------------------
+
+
+def _port_answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def postgres_admin():
+    """A connection (autocommit) that may create and drop databases, or a skip saying why."""
+    psycopg = pytest.importorskip("psycopg")
+    if not _port_answers("127.0.0.1", 5432):
+        pytest.skip("needs PostgreSQL at 127.0.0.1:5432 (nothing answers there)")
+    try:
+        connection = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5)
+    except psycopg.Error as exc:
+        pytest.skip(f"needs PostgreSQL at {ADMIN_URL} (set SCALE_OUT_POSTGRES_URL): {exc}")
+    with connection:
+        yield connection
+
+
+@pytest.fixture
+def redis_db():
+    """The number of an empty Redis database among 10-15, flushed before and after."""
+    redis = pytest.importorskip("redis")
+    if not _port_answers(REDIS_HOST, REDIS_PORT):
+        pytest.skip(f"needs Redis at {REDIS_HOST}:{REDIS_PORT} (nothing answers there)")
+    chosen = None
+    for number in range(10, 16):
+        client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=number, socket_timeout=5)
+        try:
+            if client.dbsize() == 0:
+                chosen = client
+                break
+        except redis.RedisError as exc:
+            pytest.skip(f"needs Redis at {REDIS_HOST}:{REDIS_PORT}: {exc}")
+        client.close()
+    if chosen is None:
+        pytest.skip("needs an empty Redis database among 10-15 (all are in use)")
+    number = chosen.connection_pool.connection_kwargs["db"]
+    chosen.flushdb()
+    try:
+        yield chosen, number
+    finally:
+        chosen.flushdb()
+        chosen.close()
+
+
+@pytest.fixture
+def scale_out_database(postgres_admin):
+    """A new, empty PostgreSQL database; dropped afterwards, even if servers still hold it."""
+    name = f"helpdesk_scaleout_{secrets.token_hex(6)}"
+    postgres_admin.execute(f'CREATE DATABASE "{name}"')
+    parts = urllib.parse.urlsplit(ADMIN_URL)
+    url = urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
+    try:
+        yield url
+    finally:
+        postgres_admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _free_port() -> int:
+    with closing(socket.socket()) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# --- A small browser: one cookie jar, no automatic redirects, form fields from the HTML ----------
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # the test looks at the 302 itself
+
+
+class _FormFields(HTMLParser):
+    """Every <input>'s name and value (the first of each name) and <select>s' first options."""
+
+    def __init__(self):
+        super().__init__()
+        self.fields: dict[str, str] = {}
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "input" and attributes.get("name"):
+            self.fields.setdefault(attributes["name"], attributes.get("value") or "")
+
+
+def form_fields(html: str) -> dict[str, str]:
+    parser = _FormFields()
+    parser.feed(html)
+    return parser.fields
+
+
+class Browser:
+    def __init__(self, jar: http.cookiejar.CookieJar):
+        self.jar = jar
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(jar), _NoRedirect
+        )
+
+    def request(self, url: str, data: dict | None = None) -> tuple[int, dict, str]:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        try:
+            with self.opener.open(url, data=body, timeout=20) as response:
+                return response.status, dict(response.headers), response.read().decode()
+        except urllib.error.HTTPError as exc:
+            with exc:
+                return exc.code, dict(exc.headers), exc.read().decode(errors="replace")
+
+    def log_in(self, server: str, username: str) -> None:
+        status, _headers, page = self.request(f"{server}/accounts/login/")
+        assert status == 200, page
+        assert any(cookie.name == "csrftoken" for cookie in self.jar)
+        status, headers, page = self.request(
+            f"{server}/accounts/login/",
+            {
+                "username": username,
+                "password": PASSWORDS[username],
+                "csrfmiddlewaretoken": form_fields(page)["csrfmiddlewaretoken"],
+            },
+        )
+        assert status == 302, page
+        assert headers["Location"] == "/tickets/"
+        assert any(cookie.name == "sessionid" for cookie in self.jar)
+
+    def reply(self, server: str, ticket_id: int, content: str) -> None:
+        status, _headers, page = self.request(f"{server}/tickets/{ticket_id}/")
+        assert status == 200, page
+        fields = form_fields(page)
+        status, headers, page = self.request(
+            f"{server}/tickets/{ticket_id}/reply/",
+            {
+                "content": content,
+                "client_token": fields["client_token"],
+                "csrfmiddlewaretoken": fields["csrfmiddlewaretoken"],
+            },
+        )
+        assert status == 302, page
+        assert headers["Location"] == f"/tickets/{ticket_id}/"
+
+
+# --- The servers --------------------------------------------------------------------------------
+
+
+def _run(args: list[str], env: dict[str, str]) -> None:
+    result = subprocess.run(  # noqa: S603 (a fixed argument list, no shell)
+        [sys.executable, *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Ask gunicorn to stop (SIGTERM, graceful); kill its process group if it does not."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=25)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+def _wait_until_healthy(url: str, process: subprocess.Popen, log: Path) -> dict:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    last_error = None
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310
+                return {"http_status": response.status, **json.loads(response.read())}
+        except urllib.error.HTTPError as exc:
+            return {"http_status": exc.code, **json.loads(exc.read())}
+        except OSError as exc:  # not listening yet
+            last_error = exc
+            time.sleep(0.1)  # polling for start-up, not waiting for a result
+    pytest.fail(
+        f"{url} did not answer in {STARTUP_SECONDS}s ({last_error}):\n{log.read_text()[-3000:]}"
+    )
+
+
+def _ticket_messages(database_url: str, ticket_id: int) -> list[tuple[str, str]]:
+    import psycopg
+
+    with psycopg.connect(database_url) as connection:
+        rows = connection.execute(
+            f"SELECT u.username, m.content FROM {Message._meta.db_table} m "  # noqa: S608
+            f"JOIN {User._meta.db_table} u ON u.id = m.sender_id "
+            f"JOIN {Ticket._meta.db_table} t ON t.id = m.ticket_id "
+            "WHERE t.id = %s ORDER BY m.created_at, m.id",
+            [ticket_id],
+        ).fetchall()
+    return [tuple(row) for row in rows]
+
+
+def _count_rows(database_url: str, table: str) -> int:
+    import psycopg
+
+    with psycopg.connect(database_url) as connection:
+        return connection.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]  # noqa: S608
+
+
+def test_two_servers_share_sessions_tickets_and_lockouts(scale_out_database, redis_db, tmp_path):
+    started = time.monotonic()
+    redis_client, redis_number = redis_db
+    prefix = f"scaleout-{secrets.token_hex(4)}"
+    env = {key: value for key, value in os.environ.items() if key not in SETTINGS_VARIABLES}
+    env.update(
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(48)[:50],
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="false",
+        SESSION_COOKIE_SECURE="false",
+        CSRF_COOKIE_SECURE="false",
+        DATABASE_URL=scale_out_database,
+        REDIS_URL=f"redis://{REDIS_HOST}:{REDIS_PORT}/{redis_number}",
+        CACHE_KEY_PREFIX=prefix,
+        STATIC_ROOT=str(tmp_path / "static"),
+        WEB_CONCURRENCY="2",
+        AXES_FAILURE_LIMIT="2",
+        PYTHONUNBUFFERED="1",
+    )
+    _run(["manage.py", "migrate", "--no-input", "-v0"], env)
+    _run(["manage.py", "seed_demo", "--quiet-logins"], env)
+    _run(["manage.py", "collectstatic", "--no-input", "-v0"], env)
+    prepared = time.monotonic()
+
+    servers: dict[str, str] = {}
+    processes: dict[str, subprocess.Popen] = {}
+    logs: dict[str, Path] = {}
+    health: dict[str, dict] = {}
+    with ExitStack() as cleanup:
+        for name in ("A", "B"):
+            port = _free_port()
+            logs[name] = tmp_path / f"gunicorn-{name}.log"
+            log_file = cleanup.enter_context(logs[name].open("w"))
+            processes[name] = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "--config",
+                    "gunicorn.conf.py",
+                    "helpdesk_site.wsgi:application",
+                ],
+                cwd=BASE_DIR,
+                env={**env, "BIND": f"127.0.0.1:{port}"},
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, so a stuck one can be killed
+            )
+            cleanup.callback(_stop, processes[name])
+            servers[name] = f"http://127.0.0.1:{port}"
+        for name in servers:
+            health[name] = _wait_until_healthy(servers[name], processes[name], logs[name])
+        a, b = servers["A"], servers["B"]
+        serving = time.monotonic()
+
+        # One cookie jar for both servers: cookies do not depend on the port.
+        alice = Browser(http.cookiejar.CookieJar())
+        alice.log_in(a, "alice")
+
+        status, _headers, page = alice.request(f"{a}/tickets/new/")
+        assert status == 200, page
+        fields = form_fields(page)
+        title = f"Scale-out check {secrets.token_hex(3)}"
+        status, headers, page = alice.request(
+            f"{a}/tickets/new/",
+            {
+                "title": title,
+                "description": "Opened on server A, answered on server B.",
+                "priority": Ticket.Priority.HIGH,
+                "client_token": fields["client_token"],
+                "csrfmiddlewaretoken": fields["csrfmiddlewaretoken"],
+            },
+        )
+        assert status == 302, page
+        match = re.fullmatch(r"/tickets/(\d+)/", headers["Location"])
+        assert match, headers["Location"]
+        ticket_id = int(match[1])
+
+        # Server B knows the session server A started, and the ticket A stored.
+        status, _headers, page = alice.request(f"{b}/tickets/{ticket_id}/")
+        assert status == 200, page
+        assert title in page
+        alice_reply = "Written through server B with the session from server A."
+        alice.reply(b, ticket_id, alice_reply)
+
+        agent = Browser(http.cookiejar.CookieJar())
+        agent.log_in(b, "agent")
+        agent_reply = "Answered by the agent through server B."
+        agent.reply(b, ticket_id, agent_reply)
+
+        status, _headers, page = alice.request(f"{a}/tickets/{ticket_id}/")
+        assert status == 200, page
+        assert agent_reply in page
+        assert alice_reply in page
+
+        # Failed logins counted on A lock the account on B too (axes' counts are in Redis).
+        mallory = Browser(http.cookiejar.CookieJar())
+        for _ in range(2):
+            status, _headers, login_page = mallory.request(f"{a}/accounts/login/")
+            status, _headers, page = mallory.request(
+                f"{a}/accounts/login/",
+                {
+                    "username": "bob",
+                    "password": "not-bobs-password",
+                    "csrfmiddlewaretoken": form_fields(login_page)["csrfmiddlewaretoken"],
+                },
+            )
+            assert status in (400, 429), page
+        status, _headers, login_page = mallory.request(f"{b}/accounts/login/")
+        status, _headers, page = mallory.request(
+            f"{b}/accounts/login/",
+            {
+                "username": "bob",
+                "password": PASSWORDS["bob"],
+                "csrfmiddlewaretoken": form_fields(login_page)["csrfmiddlewaretoken"],
+            },
+        )
+        assert status == 429, page
+        assert not any(cookie.name == "sessionid" for cookie in mallory.jar)
+
+        # Static files come from each server (whitenoise), under their hashed names.
+        stylesheet = re.search(
+            r'href="(/static/vendor/bootstrap/bootstrap\.min\.[0-9a-f]+\.css)"', login_page
+        )
+        assert stylesheet, "the page links the hashed stylesheet"
+        status, headers, _css = alice.request(f"{b}{stylesheet[1]}")
+        assert status == 200
+        assert "immutable" in headers.get("Cache-Control", "")
+
+        final_health = {
+            name: Browser(http.cookiejar.CookieJar()).request(f"{url}/healthz")
+            for name, url in servers.items()
+        }
+        flows_done = time.monotonic()
+    # Leaving the block stopped both servers.
+    assert all(process.poll() is not None for process in processes.values())
+
+    for name in servers:
+        assert health[name] == {
+            "http_status": 200,
+            "database": "ok",
+            "cache": "ok",
+            "status": "ok",
+        }, name
+        status, _headers, body = final_health[name]
+        assert status == 200
+        assert json.loads(body) == {"database": "ok", "cache": "ok", "status": "ok"}
+
+    messages = _ticket_messages(scale_out_database, ticket_id)
+    assert ("alice", alice_reply) in messages
+    assert ("agent", agent_reply) in messages
+
+    # Sessions are read through the shared cache; each server logged its own requests to stdout.
+    session_keys = redis_client.keys(f"{prefix}:*django.contrib.sessions.cached_db*")
+    assert session_keys, "the sessions went through Redis"
+    # The failed logins were counted in Redis (axes' cache handler), not in the database.
+    assert redis_client.keys(f"{prefix}:*:axes-*"), "the lock-out counts went through Redis"
+    assert _count_rows(scale_out_database, "axes_accessattempt") == 0
+    log_a, log_b = logs["A"].read_text(), logs["B"].read_text()
+    assert "helpdesk.requests POST /tickets/new/ 302" in log_a
+    assert f"helpdesk.requests POST /tickets/{ticket_id}/reply/ 302" in log_b
+    assert f"POST /tickets/{ticket_id}/reply/" not in log_a
+    assert PASSWORDS["alice"] not in log_a + log_b
+
+    print(
+        f"\nscale-out: prepare {prepared - started:.1f}s, start servers "
+        f"{serving - prepared:.1f}s, requests {flows_done - serving:.1f}s, total "
+        f"{time.monotonic() - started:.1f}s"
+    )
