@@ -28,6 +28,8 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Trunc
+from django.utils import timezone
+from django.utils.duration import duration_microseconds
 
 from tickets.models import Ticket, TicketEvent
 
@@ -59,35 +61,69 @@ def _duration(end: str, start: str) -> ExpressionWrapper:
     return ExpressionWrapper(F(end) - F(start), output_field=DurationField())
 
 
-def percentiles(queryset: QuerySet, duration: ExpressionWrapper) -> dict:
-    """Count, median and 90th percentile of `duration` over `queryset` (nearest rank).
+def percentiles(queryset: QuerySet, duration: ExpressionWrapper, bins=None) -> dict:
+    """Count, median and 90th percentile of `duration` over `queryset`; see duration_stats."""
+    return duration_stats([(queryset, duration)], bins)
 
-    PostgreSQL ranks in one aggregate; elsewhere each percentile is one ordered query that
-    reads a single row (OFFSET), so no durations are loaded into Python either way. Both give
-    the nearest-rank percentile: the value at position ceil(p * count).
+
+def duration_stats(parts: list[tuple[QuerySet, ExpressionWrapper]], bins=None) -> dict:
+    """Count, median and 90th percentile (nearest rank) of durations drawn from one or more
+    querysets (their union, with repeats), and with `bins` the histogram [(label, count)].
+
+    PostgreSQL ranks in the same aggregate that counts (percentile_disc); elsewhere each
+    percentile is one ordered query that reads a single row (OFFSET). Either way no durations
+    are loaded into Python. Both give the value at position ceil(p * count).
     """
-    if connection.vendor == "postgresql":
-        row = queryset.aggregate(
-            count=Count("pk"),
-            **{
-                f"p{int(p * 100)}": PercentileDisc(duration, p, output_field=DurationField())
-                for p in PERCENTILES
-            },
-        )
-        return {"count": row["count"], "median": row["p50"], "p90": row["p90"]}
-    count = queryset.count()
-    values = {}
-    for p in PERCENTILES:
-        if count == 0:
-            values[p] = None
-            continue
-        rank = max(1, math.ceil(p * count))
-        values[p] = (
-            queryset.annotate(duration=duration)
-            .order_by("duration", "pk")
-            .values_list("duration", flat=True)[rank - 1]
-        )
-    return {"count": count, "median": values[0.5], "p90": values[0.9]}
+    sources, params = [], []
+    for number, (queryset, duration) in enumerate(parts):
+        values = queryset.order_by().annotate(duration_value=duration).values("duration_value")
+        sql, part_params = values.query.sql_with_params()
+        sources.append(f"SELECT * FROM ({sql}) AS part{number}")  # noqa: S608 (ORM-compiled)
+        params.extend(part_params)
+    source = f"({' UNION ALL '.join(sources)}) AS durations"
+    postgres = connection.vendor == "postgresql"
+
+    def as_param(value: timedelta):
+        # SQLite keeps durations as microseconds; PostgreSQL compares intervals.
+        return value if postgres else duration_microseconds(value)
+
+    columns, column_params = ["COUNT(*)"], []
+    for _label, low, high in bins or []:
+        condition, bounds = "duration_value >= %s", [as_param(low)]
+        if high is not None:
+            condition += " AND duration_value < %s"
+            bounds.append(as_param(high))
+        columns.append(f"COUNT(*) FILTER (WHERE {condition})")
+        column_params.extend(bounds)
+    if postgres:
+        columns += [
+            f"percentile_disc({p}) WITHIN GROUP (ORDER BY duration_value)" for p in PERCENTILES
+        ]
+    # The SQL is Django's own compilation of the querysets plus fixed text; every value is a
+    # query parameter.
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(columns)} FROM {source}", [*column_params, *params])  # noqa: S608
+        row = cursor.fetchone()
+        count, bin_counts = row[0], row[1 : 1 + len(bins or [])]
+        if postgres:
+            values = dict(zip(PERCENTILES, row[1 + len(bins or []) :], strict=True))
+        else:
+            values = {}
+            for p in PERCENTILES:
+                values[p] = None
+                if count:
+                    cursor.execute(
+                        f"SELECT duration_value FROM {source} ORDER BY duration_value "  # noqa: S608
+                        "LIMIT 1 OFFSET %s",
+                        [*params, max(1, math.ceil(p * count)) - 1],
+                    )
+                    values[p] = timedelta(microseconds=cursor.fetchone()[0])
+    result = {"count": count, "median": values[0.5], "p90": values[0.9]}
+    if bins:
+        result["histogram"] = [
+            (label, bin_count) for (label, _, _), bin_count in zip(bins, bin_counts, strict=True)
+        ]
+    return result
 
 
 def _trunc(field: str, period: Period):
@@ -102,29 +138,47 @@ def _fill(period: Period, rows: dict[datetime, int]) -> list[tuple[datetime, int
 # --- volume ---------------------------------------------------------------------------------
 
 
-def created_per_bucket(period: Period) -> list[tuple[datetime, int]]:
+def created_flows(period: Period, now: datetime) -> dict[datetime, dict[str, int]]:
+    """Tickets created from the period's start up to `now` (or the period's end, if later),
+    per bucket: `all` of them, and those `in_period` (before the period's end). One grouped
+    query serves the "created" volume and the backlog replay."""
     rows = (
-        Ticket.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
-        .annotate(bucket=_trunc("created_at", period))
-        .values("bucket")
-        .annotate(count=Count("pk"))
-        .order_by()
-    )
-    return _fill(period, {row["bucket"]: row["count"] for row in rows})
-
-
-def status_flows(period: Period, now: datetime) -> dict[datetime, dict[str, int]]:
-    """Status events from the period's start up to `now`, counted per bucket by direction:
-    into and out of `closed` and `active`: what the backlog series replays."""
-    rows = (
-        TicketEvent.objects.filter(kind=STATUS, created_at__gte=period.start, created_at__lte=now)
+        Ticket.objects.filter(created_at__gte=period.start, created_at__lte=max(now, period.end))
         .annotate(bucket=_trunc("created_at", period))
         .values("bucket")
         .annotate(
-            into_closed=Count("pk", filter=Q(to_value=CLOSED)),
-            out_of_closed=Count("pk", filter=Q(from_value=CLOSED)),
-            into_active=Count("pk", filter=Q(to_value=ACTIVE)),
-            out_of_active=Count("pk", filter=Q(from_value=ACTIVE)),
+            all=Count("*"), in_period=Count("created_at", filter=Q(created_at__lt=period.end))
+        )
+        .order_by()
+    )
+    return {row.pop("bucket"): row for row in rows}
+
+
+def created_per_bucket(period: Period, created: dict | None = None) -> list[tuple[datetime, int]]:
+    """Tickets created in each bucket of the period (`created`: created_flows(), if at hand)."""
+    if created is None:
+        created = created_flows(period, period.end)
+    return _fill(period, {bucket: row["in_period"] for bucket, row in created.items()})
+
+
+def status_flows(period: Period, now: datetime) -> dict[datetime, dict[str, int]]:
+    """Status events from the period's start up to `now`, counted per bucket by direction
+    (into and out of `closed` and `active`: what the backlog replays), and the closes that fall
+    in the period (the "closed" volume)."""
+    rows = (
+        TicketEvent.objects.filter(
+            kind=STATUS, created_at__gte=period.start, created_at__lte=max(now, period.end)
+        )
+        .annotate(bucket=_trunc("created_at", period))
+        .values("bucket")
+        .annotate(
+            into_closed=Count("created_at", filter=Q(to_value=CLOSED)),
+            out_of_closed=Count("created_at", filter=Q(from_value=CLOSED)),
+            into_active=Count("created_at", filter=Q(to_value=ACTIVE)),
+            out_of_active=Count("created_at", filter=Q(from_value=ACTIVE)),
+            closed_in_period=Count(
+                "created_at", filter=Q(to_value=CLOSED, created_at__lt=period.end)
+            ),
         )
         .order_by()
     )
@@ -141,66 +195,68 @@ def closed_count(period: Period) -> int:
     ).count()
 
 
-def closed_per_bucket(period: Period) -> list[tuple[datetime, int]]:
+def closed_per_bucket(period: Period, flows: dict | None = None) -> list[tuple[datetime, int]]:
     """Transitions into `closed` in each bucket (a ticket closed twice counts twice)."""
-    rows = (
-        TicketEvent.objects.filter(
-            kind=STATUS, to_value=CLOSED, created_at__gte=period.start, created_at__lt=period.end
-        )
-        .annotate(bucket=_trunc("created_at", period))
-        .values("bucket")
-        .annotate(count=Count("pk"))
-        .order_by()
-    )
-    return _fill(period, {row["bucket"]: row["count"] for row in rows})
+    if flows is None:
+        flows = status_flows(period, period.end)
+    return _fill(period, {bucket: row["closed_in_period"] for bucket, row in flows.items()})
 
 
 # --- backlog --------------------------------------------------------------------------------
 
 
 def status_counts_now() -> dict[str, int]:
-    rows = Ticket.objects.values("status").annotate(count=Count("pk")).order_by()
-    counts = {OPEN: 0, ACTIVE: 0, CLOSED: 0}
-    counts.update({row["status"]: row["count"] for row in rows})
-    return counts
+    """Open and active tickets now: where every backlog replay starts."""
+    return open_work_now(timezone.now())["counts"]
 
 
-def backlog_series(period: Period, now: datetime, flows: dict, counts: dict) -> list[dict]:
+def _undo(counts: dict, flow: dict, created: int) -> tuple[int, int]:
+    """Open and active counts before a stretch of history with these events and creations."""
+    active_delta = flow.get("into_active", 0) - flow.get("out_of_active", 0)
+    closed_delta = flow.get("into_closed", 0) - flow.get("out_of_closed", 0)
+    # Every status event moves a ticket between the three statuses; open takes the rest, and
+    # a ticket created in the stretch did not exist before it (it started open).
+    open_delta = -(active_delta + closed_delta) + created
+    return counts[OPEN] - open_delta, counts[ACTIVE] - active_delta
+
+
+def backlog_series(
+    period: Period, now: datetime, flows: dict, counts: dict, created: dict | None = None
+) -> list[dict]:
     """Open and active tickets at the end of each bucket (for the current bucket: now).
 
     Rebuilt from the event history, walking back from today's counts: for any instant T, a
     ticket's status at T is its status now undone by its status events after T, and tickets
     created after T do not count. So the backlog at T is right for any past T, and costs
-    one grouped query over the events since the period's start, not a query per ticket.
-    `counts` is status_counts_now(), taken once per report.
+    grouped queries over what happened since the period's start, not a query per ticket.
+    `counts` is status_counts_now() and `created` created_flows(), taken once per report.
     """
-    created = dict(
-        Ticket.objects.filter(created_at__gte=period.start, created_at__lte=now)
-        .annotate(bucket=_trunc("created_at", period))
-        .values("bucket")
-        .annotate(count=Count("pk"))
-        .order_by()
-        .values_list("bucket", "count")
-    )
-    open_count, active_count = counts[OPEN], counts[ACTIVE]
+    if created is None:
+        created = created_flows(period, now)
+    state = {OPEN: counts[OPEN], ACTIVE: counts[ACTIVE]}
     series = []
-    # Buckets from the latest (which may run past the period, up to now) back to the first.
-    buckets = sorted(set(flows) | set(created) | set(period.bucket_starts()), reverse=True)
     starts = set(period.bucket_starts())
-    for bucket in buckets:
+    # Buckets from the latest (which may run past the period, up to now) back to the first.
+    for bucket in sorted(set(flows) | set(created) | starts, reverse=True):
         if bucket in starts:
-            series.append({"bucket": bucket, "open": open_count, "active": active_count})
-        # Undo this bucket: its events, and the tickets created in it (they start open).
-        flow = flows.get(bucket, {})
-        active_delta = flow.get("into_active", 0) - flow.get("out_of_active", 0)
-        closed_delta = flow.get("into_closed", 0) - flow.get("out_of_closed", 0)
-        # Every status event moves a ticket between the three statuses; open takes the rest.
-        open_delta = -(active_delta + closed_delta)
-        active_count -= active_delta
-        open_count -= open_delta + created.get(bucket, 0)
+            series.append({"bucket": bucket, "open": state[OPEN], "active": state[ACTIVE]})
+        made = created.get(bucket, {}).get("all", 0)
+        state[OPEN], state[ACTIVE] = _undo(state, flows.get(bucket, {}), made)
     series.reverse()
     # Each entry was taken after undoing the buckets after it: that is the state at its end.
     return series
+
+
+def backlog_before(counts: dict, flows: dict, created: dict) -> dict[str, int]:
+    """Open and active tickets just before everything in `flows` and `created` happened: at
+    the period's start, from the rows the backlog series already fetched (no query)."""
+    total = {
+        key: sum(row.get(key, 0) for row in flows.values())
+        for key in ("into_closed", "out_of_closed", "into_active", "out_of_active")
+    }
+    made = sum(row["all"] for row in created.values())
+    open_count, active_count = _undo(counts, total, made)
+    return {"open": open_count, "active": active_count}
 
 
 def backlog_at(instant: datetime, now: datetime, counts: dict) -> dict[str, int]:
@@ -211,16 +267,13 @@ def backlog_at(instant: datetime, now: datetime, counts: dict) -> dict[str, int]
     flow = TicketEvent.objects.filter(
         kind=STATUS, created_at__gt=instant, created_at__lte=now
     ).aggregate(
-        into_closed=Count("pk", filter=Q(to_value=CLOSED)),
-        out_of_closed=Count("pk", filter=Q(from_value=CLOSED)),
-        into_active=Count("pk", filter=Q(to_value=ACTIVE)),
-        out_of_active=Count("pk", filter=Q(from_value=ACTIVE)),
+        into_closed=Count("created_at", filter=Q(to_value=CLOSED)),
+        out_of_closed=Count("created_at", filter=Q(from_value=CLOSED)),
+        into_active=Count("created_at", filter=Q(to_value=ACTIVE)),
+        out_of_active=Count("created_at", filter=Q(from_value=ACTIVE)),
     )
-    active = counts[ACTIVE] - flow["into_active"] + flow["out_of_active"]
-    not_closed = (
-        counts[OPEN] + counts[ACTIVE] - created_after + flow["into_closed"] - flow["out_of_closed"]
-    )
-    return {"open": not_closed - active, "active": active}
+    open_count, active_count = _undo(counts, flow, created_after)
+    return {"open": open_count, "active": active_count}
 
 
 # --- response and resolution ---------------------------------------------------------------
@@ -236,29 +289,20 @@ FIRST_RESPONSE_BINS = [
 RESOLUTION_BINS = AGE_BUCKETS
 
 
-def histogram(queryset: QuerySet, end: str, start: str, bins) -> list[tuple[str, int]]:
-    """How many rows have `end - start` in each bin: one aggregate query, the difference
-    computed once per row."""
-    aggregates = {}
-    for number, (_label, low, high) in enumerate(bins):
-        condition = Q(duration__gte=low)
-        if high is not None:
-            condition &= Q(duration__lt=high)
-        aggregates[f"bin{number}"] = Count("pk", filter=condition)
-    row = queryset.annotate(duration=_duration(end, start)).aggregate(**aggregates)
-    return [(label, row[f"bin{number}"]) for number, (label, _, _) in enumerate(bins)]
-
-
 def _responded(period: Period) -> QuerySet:
     return Ticket.objects.filter(
         created_at__gte=period.start, created_at__lt=period.end, first_response_at__isnull=False
     )
 
 
-def first_response(period: Period) -> dict:
-    """FRT over tickets created in the period that have a first response, plus the count of
-    those still awaiting one (not closed, no first response)."""
-    stats = percentiles(_responded(period), _duration("first_response_at", "created_at"))
+def first_response(period: Period, *, with_awaiting: bool = True) -> dict:
+    """FRT over tickets created in the period that have a first response (count, median,
+    p90, histogram), plus the count of those still awaiting one (not closed, no response)."""
+    stats = percentiles(
+        _responded(period), _duration("first_response_at", "created_at"), FIRST_RESPONSE_BINS
+    )
+    if not with_awaiting:
+        return stats
     stats["awaiting"] = (
         Ticket.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
         .not_closed()
@@ -269,49 +313,52 @@ def first_response(period: Period) -> dict:
 
 
 def first_response_histogram(period: Period) -> list[tuple[str, int]]:
-    return histogram(_responded(period), "first_response_at", "created_at", FIRST_RESPONSE_BINS)
+    return first_response(period)["histogram"]
 
 
-def _resolved(period: Period) -> tuple[QuerySet, str]:
-    """Tickets closed in the period and still closed at its end, annotated with `close_time`,
-    the time of that close.
+def _resolved_parts(period: Period, now: datetime | None = None) -> list[tuple]:
+    """Tickets closed in the period and still closed at its end, as (queryset, duration)
+    parts whose union is the set, each duration being "that close - created_at".
 
     A ticket whose `closed_at` falls in the period qualifies (closed_at is its latest close, so
-    nothing moved it since). The only others are tickets reopened after the period's end: for
-    those few, the history before the end is replayed (their latest status event before the
-    end must be a close in the period). For a period that ends now, there are none.
+    nothing moved it since). The only others are tickets reopened after the period's end (their
+    closed_at is later, or empty): for those few, the history before the end is replayed, and
+    their latest status event before the end must be a close in the period. For a period that
+    ends now there are none.
     """
-    reopened_after = TicketEvent.objects.filter(
-        kind=STATUS, from_value=CLOSED, created_at__gte=period.end
-    ).values("ticket_id")
-    latest_before_end = (
-        TicketEvent.objects.filter(ticket=OuterRef("pk"), kind=STATUS, created_at__lt=period.end)
-        .order_by("-created_at", "-pk")
-        .annotate(close_time=Case(When(to_value=CLOSED, then=F("created_at"))))
-        .values("close_time")[:1]
-    )
-    in_period = Q(closed_at__gte=period.start, closed_at__lt=period.end)
-    closed = (
-        Ticket.objects.filter(in_period | Q(pk__in=reopened_after))
-        .annotate(
-            close_time=Case(
-                When(in_period, then=F("closed_at")), default=Subquery(latest_before_end)
+    now = now or timezone.now()
+    closed_in_period = Ticket.objects.filter(closed_at__gte=period.start, closed_at__lt=period.end)
+    parts = [(closed_in_period, _duration("closed_at", "created_at"))]
+    if period.end < now:
+        reopened_after = TicketEvent.objects.filter(
+            kind=STATUS, from_value=CLOSED, created_at__gte=period.end
+        ).values("ticket_id")
+        latest_before_end = (
+            TicketEvent.objects.filter(
+                ticket=OuterRef("pk"), kind=STATUS, created_at__lt=period.end
             )
+            .order_by("-created_at", "-pk")
+            .annotate(close_time=Case(When(to_value=CLOSED, then=F("created_at"))))
+            .values("close_time")[:1]
         )
-        .filter(close_time__gte=period.start, close_time__lt=period.end)
-    )
-    return closed, "close_time"
+        replayed = (
+            # Only a ticket that existed before the period's end can have closed in it.
+            Ticket.objects.filter(pk__in=reopened_after, created_at__lt=period.end)
+            .annotate(close_time=Subquery(latest_before_end))
+            .filter(close_time__gte=period.start, close_time__lt=period.end)
+        )
+        parts.append((replayed, _duration("close_time", "created_at")))
+    return parts
 
 
-def resolution(period: Period) -> dict:
-    """Resolution time over tickets closed in the period and still closed at its end."""
-    closed, closed_field = _resolved(period)
-    return percentiles(closed, _duration(closed_field, "created_at"))
+def resolution(period: Period, now: datetime | None = None) -> dict:
+    """Resolution time over tickets closed in the period and still closed at its end (count,
+    median, p90, histogram)."""
+    return duration_stats(_resolved_parts(period, now), RESOLUTION_BINS)
 
 
-def resolution_histogram(period: Period) -> list[tuple[str, int]]:
-    closed, closed_field = _resolved(period)
-    return histogram(closed, closed_field, "created_at", RESOLUTION_BINS)
+def resolution_histogram(period: Period, now: datetime | None = None) -> list[tuple[str, int]]:
+    return resolution(period, now)["histogram"]
 
 
 def reopen_rate(period: Period) -> dict:
@@ -326,9 +373,18 @@ def reopen_rate(period: Period) -> dict:
         from_value=CLOSED,
         created_at__gt=OuterRef("created_at"),
     )
+    # Reopens are rare: only closes of tickets reopened at some point since the period's start
+    # are checked one by one (the cheap hashed test runs first).
+    reopened_since_start = TicketEvent.objects.filter(
+        kind=STATUS, from_value=CLOSED, created_at__gt=period.start
+    ).values("ticket_id")
     row = closes.aggregate(
         closed=Count("ticket_id", distinct=True),
-        reopened=Count("ticket_id", distinct=True, filter=Exists(reopened_later)),
+        reopened=Count(
+            "ticket_id",
+            distinct=True,
+            filter=Q(ticket_id__in=reopened_since_start) & Exists(reopened_later),
+        ),
     )
     rate = row["reopened"] / row["closed"] if row["closed"] else None
     return {"closed": row["closed"], "reopened": row["reopened"], "rate": rate}
@@ -337,20 +393,35 @@ def reopen_rate(period: Period) -> dict:
 # --- open work now -------------------------------------------------------------------------
 
 
-def age_of_open_work(now: datetime) -> list[tuple[str, int]]:
-    """Tickets not closed now, by how long ago they were created."""
-    aggregates = {}
+def open_work_now(now: datetime) -> dict:
+    """Tickets not closed now, in one pass: how many are open and active (where the backlog
+    replay starts), by age since creation, and how many still await a first response."""
+    aggregates = {
+        OPEN: Count("created_at", filter=Q(status=OPEN)),
+        ACTIVE: Count("created_at", filter=Q(status=ACTIVE)),
+        "awaiting": Count("created_at", filter=Q(first_response_at__isnull=True)),
+    }
     for label, low, high in AGE_BUCKETS:
         condition = Q(created_at__lte=now - low)
         if high is not None:
             condition &= Q(created_at__gt=now - high)
-        aggregates[label] = Count("pk", filter=condition)
+        aggregates[label] = Count("created_at", filter=condition)
     row = Ticket.objects.not_closed().aggregate(**aggregates)
-    return [(label, row[label]) for label, _, _ in AGE_BUCKETS]
+    return {
+        "counts": {OPEN: row[OPEN], ACTIVE: row[ACTIVE]},
+        "age": [(label, row[label]) for label, _, _ in AGE_BUCKETS],
+        "awaiting": row["awaiting"],
+    }
 
 
-def awaiting_first_response(now: datetime, limit: int = 10) -> dict:
-    """Tickets not closed and without a first response: how many, and the oldest few."""
+def age_of_open_work(now: datetime) -> list[tuple[str, int]]:
+    """Tickets not closed now, by how long ago they were created."""
+    return open_work_now(now)["age"]
+
+
+def awaiting_first_response(now: datetime, limit: int = 10, count: int | None = None) -> dict:
+    """Tickets not closed and without a first response: how many (`count`, if already
+    known from open_work_now), and the oldest few."""
     waiting = Ticket.objects.not_closed().filter(first_response_at__isnull=True)
     oldest = [
         {"id": pk, "title": title, "age": now - created_at}
@@ -358,7 +429,7 @@ def awaiting_first_response(now: datetime, limit: int = 10) -> dict:
             "pk", "title", "created_at"
         )[:limit]
     ]
-    return {"count": waiting.count(), "oldest": oldest}
+    return {"count": waiting.count() if count is None else count, "oldest": oldest}
 
 
 def workload() -> list[tuple[str, int]]:
@@ -367,7 +438,7 @@ def workload() -> list[tuple[str, int]]:
     per_assignee = dict(
         Ticket.objects.not_closed()
         .values("assignee_id")
-        .annotate(count=Count("pk"))
+        .annotate(count=Count("*"))
         .order_by()
         .values_list("assignee_id", "count")
     )
@@ -382,20 +453,35 @@ def workload() -> list[tuple[str, int]]:
     return rows
 
 
+def created_summary(period: Period) -> dict:
+    """Tickets created in the period, in one pass: by their status now, by priority, how many
+    people reported them, and how many still await a first response (not closed)."""
+    aggregates = {
+        **{f"status_{v}": Count("created_at", filter=Q(status=v)) for v in Ticket.Status.values},
+        **{
+            f"priority_{v}": Count("created_at", filter=Q(priority=v))
+            for v in Ticket.Priority.values
+        },
+        "reporters": Count("reporter_id", distinct=True),
+        "awaiting": Count(
+            "created_at", filter=Q(status__in=[OPEN, ACTIVE], first_response_at__isnull=True)
+        ),
+    }
+    row = Ticket.objects.filter(created_at__gte=period.start, created_at__lt=period.end).aggregate(
+        **aggregates
+    )
+    return {
+        "by_status": [(v, row[f"status_{v}"]) for v in Ticket.Status.values],
+        "by_priority": [(v, row[f"priority_{v}"]) for v in Ticket.Priority.values],
+        "active_reporters": row["reporters"],
+        "awaiting": row["awaiting"],
+    }
+
+
 def created_by_status_and_priority(period: Period) -> dict[str, list[tuple[str, int]]]:
     """Tickets created in the period, by their status now and by priority."""
-    rows = (
-        Ticket.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
-        .values("status", "priority")
-        .annotate(count=Count("pk"))
-        .order_by()
-    )
-    by_status = dict.fromkeys(Ticket.Status.values, 0)
-    by_priority = dict.fromkeys(Ticket.Priority.values, 0)
-    for row in rows:
-        by_status[row["status"]] += row["count"]
-        by_priority[row["priority"]] += row["count"]
-    return {"by_status": list(by_status.items()), "by_priority": list(by_priority.items())}
+    summary = created_summary(period)
+    return {"by_status": summary["by_status"], "by_priority": summary["by_priority"]}
 
 
 # --- users ---------------------------------------------------------------------------------
@@ -407,7 +493,7 @@ def registrations_per_bucket(period: Period) -> list[tuple[datetime, int]]:
         .objects.filter(date_joined__gte=period.start, date_joined__lt=period.end)
         .annotate(bucket=_trunc("date_joined", period))
         .values("bucket")
-        .annotate(count=Count("pk"))
+        .annotate(count=Count("*"))
         .order_by()
     )
     return _fill(period, {row["bucket"]: row["count"] for row in rows})
@@ -415,17 +501,12 @@ def registrations_per_bucket(period: Period) -> list[tuple[datetime, int]]:
 
 def active_reporters(period: Period) -> int:
     """People who reported at least one ticket in the period."""
-    return (
-        Ticket.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
-        .values("reporter_id")
-        .distinct()
-        .count()
-    )
+    return created_summary(period)["active_reporters"]
 
 
 def user_totals() -> dict[str, int]:
     row = get_user_model().objects.aggregate(
-        users=Count("pk"),
+        users=Count("*"),
         staff=Count("pk", filter=Q(is_staff=True, is_active=True)),
     )
     return row

@@ -63,28 +63,45 @@ class DataVisualization:
 
     def fetch_tickets(self) -> dict:
         period, now = self.period, self.now
-        flows = selectors.status_flows(period, now)
-        self._status_counts = selectors.status_counts_now()
+        # Fetched once, used by several metrics: today's open and active counts, and what was
+        # created and what changed status since the period's start, per bucket.
+        open_work = selectors.open_work_now(now)
+        self._status_counts = open_work["counts"]
+        self._created = selectors.created_flows(period, now)
+        self._flows = selectors.status_flows(period, now)
+        self._summary = selectors.created_summary(period)
+        first_response = selectors.first_response(period, with_awaiting=False)
+        first_response["awaiting"] = self._summary["awaiting"]
+        resolution = selectors.resolution(period, now)
         self.tickets_data = {
-            "created": selectors.created_per_bucket(period),
-            "closed": selectors.closed_per_bucket(period),
-            "backlog": selectors.backlog_series(period, now, flows, self._status_counts),
-            "first_response": selectors.first_response(period),
-            "first_response_histogram": selectors.first_response_histogram(period),
-            "resolution": selectors.resolution(period),
-            "resolution_histogram": selectors.resolution_histogram(period),
+            "created": selectors.created_per_bucket(period, self._created),
+            "closed": selectors.closed_per_bucket(period, self._flows),
+            "backlog": selectors.backlog_series(
+                period, now, self._flows, self._status_counts, self._created
+            ),
+            "first_response": first_response,
+            "first_response_histogram": first_response["histogram"],
+            "resolution": resolution,
+            "resolution_histogram": resolution["histogram"],
             "reopen": selectors.reopen_rate(period),
-            "age_of_open_work": selectors.age_of_open_work(now),
-            "awaiting_first_response": selectors.awaiting_first_response(now),
+            "age_of_open_work": open_work["age"],
+            "awaiting_first_response": selectors.awaiting_first_response(
+                now, count=open_work["awaiting"]
+            ),
             "workload": selectors.workload(),
-            **selectors.created_by_status_and_priority(period),
+            "by_status": self._summary["by_status"],
+            "by_priority": self._summary["by_priority"],
         }
         return self.tickets_data
 
     def fetch_users(self) -> dict:
         self.users_data = {
             "registrations": selectors.registrations_per_bucket(self.period),
-            "active_reporters": selectors.active_reporters(self.period),
+            "active_reporters": (
+                self._summary["active_reporters"]
+                if self.tickets_data
+                else selectors.active_reporters(self.period)
+            ),
             **selectors.user_totals(),
         }
         return self.users_data
@@ -95,12 +112,12 @@ class DataVisualization:
             self.fetch_tickets()
         data, period, now = self.tickets_data, self.period, self.now
         previous = period.previous()
-        prev_frt = selectors.first_response(previous)
-        prev_resolution = selectors.resolution(previous)
+        prev_frt = selectors.first_response(previous, with_awaiting=False)
+        prev_resolution = selectors.resolution(previous, now)
         prev_reopen = selectors.reopen_rate(previous)
         counts = self._status_counts
         backlog_end = selectors.backlog_at(min(period.end, now), now, counts)
-        backlog_start = selectors.backlog_at(period.start, now, counts)
+        backlog_start = selectors.backlog_before(counts, self._flows, self._created)
         frt, resolution = data["first_response"], data["resolution"]
         rows = [
             ("created", "Tickets created", sum(n for _, n in data["created"]),

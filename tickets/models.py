@@ -28,7 +28,8 @@ class TicketQuerySet(models.QuerySet):
         return self.filter(reporter=user)
 
     def not_closed(self) -> TicketQuerySet:
-        return self.exclude(status=Ticket.Status.CLOSED)
+        # "status IN (open, active)" rather than "NOT closed": an index can serve it.
+        return self.filter(status__in=[Ticket.Status.OPEN, Ticket.Status.ACTIVE])
 
     def open(self) -> TicketQuerySet:
         return self.filter(status=Ticket.Status.OPEN)
@@ -166,10 +167,20 @@ class Ticket(models.Model):
             models.Index(fields=["status", "-last_activity_at"], name="ticket_status_list"),
             models.Index(fields=["-last_activity_at"], name="ticket_recent"),
             models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
-            models.Index(fields=["created_at"], name="ticket_created"),
+            # Reports read tickets by creation time: on PostgreSQL these columns come from the
+            # index alone (an index-only scan), not from the table.
+            models.Index(
+                fields=["created_at"],
+                include=["status", "priority", "reporter", "first_response_at"],
+                name="ticket_created",
+            ),
             # Reports (reports/selectors.py): resolution by close time, open work by age.
-            models.Index(fields=["closed_at"], name="ticket_closed_at"),
-            models.Index(fields=["status", "created_at"], name="ticket_status_created"),
+            models.Index(fields=["closed_at"], include=["created_at"], name="ticket_closed_at"),
+            models.Index(
+                fields=["status", "created_at"],
+                include=["first_response_at", "assignee"],
+                name="ticket_status_created",
+            ),
             # The admin's triage queue: urgent and old open work first.
             models.Index(
                 fields=["status_rank", "priority_rank", "created_at"], name="ticket_triage"
@@ -329,7 +340,16 @@ class TicketEvent(models.Model):
         ]
         indexes = [
             models.Index(fields=["ticket", "created_at"], name="ticketevent_ticket_time"),
-            models.Index(fields=["kind", "to_value", "created_at"], name="ticketevent_kind_time"),
+            models.Index(
+                fields=["kind", "to_value", "created_at"],
+                include=["ticket"],
+                name="ticketevent_kind_time",
+            ),
+            models.Index(
+                fields=["kind", "from_value", "created_at"],
+                include=["ticket"],
+                name="ticketevent_kind_from_time",
+            ),
             # Reports replay status events by time; on PostgreSQL the index covers the query.
             models.Index(
                 fields=["kind", "created_at"],

@@ -22,6 +22,11 @@ from tickets.services import ticket_assign
 from .conftest import NOW, PERIOD, D, H, utc
 
 
+def without_histogram(stats: dict) -> dict:
+    """The numbers; the histograms have tests of their own."""
+    return {key: value for key, value in stats.items() if key != "histogram"}
+
+
 def day_starts(first: date, days: int) -> list[datetime]:
     tz = site_tz()
     return [datetime(first.year, first.month, first.day, tzinfo=tz) + n * D for n in range(days)]
@@ -204,7 +209,8 @@ def backlog_history(history, customer):
 
 
 def test_status_counts_now(backlog_history):
-    assert selectors.status_counts_now() == {"open": 5, "active": 0, "closed": 3}
+    # Only what the backlog replays from: closed tickets are not counted (it would cost a scan).
+    assert selectors.status_counts_now() == {"open": 5, "active": 0}
 
 
 def test_backlog_at_a_past_instant_is_rebuilt_from_the_events(backlog_history):
@@ -307,7 +313,7 @@ def test_first_response_is_set_by_the_first_public_staff_reply(response_history)
 
 
 def test_first_response_time_is_a_nearest_rank_median_and_p90(response_history):
-    assert selectors.first_response(PERIOD) == {
+    assert without_histogram(selectors.first_response(PERIOD)) == {
         "count": 4,
         "median": 2 * H,
         "p90": 10 * H,
@@ -327,7 +333,7 @@ def test_first_response_histogram(response_history):
 
 def test_first_response_over_a_period_without_tickets_is_no_data(response_history):
     period = Period.from_dates(date(2025, 2, 1), date(2025, 2, 7))
-    assert selectors.first_response(period) == {
+    assert without_histogram(selectors.first_response(period)) == {
         "count": 0,
         "median": None,
         "p90": None,
@@ -388,8 +394,13 @@ def resolution_history(history, customer):
 def test_resolution_is_over_tickets_closed_in_the_period_and_still_closed_at_its_end(
     resolution_history,
 ):
-    closed, field = selectors._resolved(PERIOD)
-    close_times = dict(closed.values_list("pk", field))
+    close_times = {}
+    for queryset, duration in selectors._resolved_parts(PERIOD, NOW):
+        for pk, created_at, took in queryset.annotate(took=duration).values_list(
+            "pk", "created_at", "took"
+        ):
+            assert pk not in close_times  # the parts do not overlap
+            close_times[pk] = created_at + took
     names = {item.pk: name for name, item in resolution_history.items()}
     assert {names[pk]: when for pk, when in close_times.items()} == {
         "one_day": utc(2025, 1, 7),
@@ -402,7 +413,11 @@ def test_resolution_is_over_tickets_closed_in_the_period_and_still_closed_at_its
 
 def test_resolution_median_and_p90(resolution_history):
     # 1, 3, 4, 5 and 6 days.
-    assert selectors.resolution(PERIOD) == {"count": 5, "median": 4 * D, "p90": 6 * D}
+    assert without_histogram(selectors.resolution(PERIOD, NOW)) == {
+        "count": 5,
+        "median": 4 * D,
+        "p90": 6 * D,
+    }
 
 
 def test_resolution_histogram_uses_the_close_in_the_period(resolution_history):
@@ -424,7 +439,11 @@ def test_resolution_for_a_period_ending_now_uses_closed_at(history, customer):
     back = history.ticket(customer, utc(2025, 1, 6))
     history.close(back, utc(2025, 1, 7))
     history.reopen(back, utc(2025, 1, 12, 9))
-    assert selectors.resolution(period) == {"count": 1, "median": 2 * D, "p90": 2 * D}
+    assert without_histogram(selectors.resolution(period, NOW)) == {
+        "count": 1,
+        "median": 2 * D,
+        "p90": 2 * D,
+    }
 
 
 # --- reopen rate -----------------------------------------------------------------------------

@@ -71,7 +71,13 @@ def test_tickets_data(report, busy):
         (3, 1),
         (2, 1),  # 12th: t5 closed
     ]
-    assert data["first_response"] == {"count": 4, "median": H, "p90": 10 * H, "awaiting": 1}
+    assert data["first_response"] == {
+        "count": 4,
+        "median": H,
+        "p90": 10 * H,
+        "awaiting": 1,
+        "histogram": data["first_response_histogram"],
+    }
     assert data["reopen"] == {"closed": 3, "reopened": 2, "rate": pytest.approx(2 / 3)}
     assert data["workload"] == [("agent", 1), ("other_agent", 0), ("(unassigned)", 3)]
     assert data["by_status"] == [("open", 2), ("active", 1), ("closed", 2)]
