@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import AGENTS_GROUP
@@ -136,6 +137,46 @@ def ensure_bulk_customers(count: int) -> list:
         )
         existing = list(User.objects.filter(username__startswith="customer").order_by("pk")[:count])
     return existing
+
+
+# The bulk customers ensure_bulk_customers makes: "customer" and six digits.
+BULK_CUSTOMER_USERNAME = r"^customer[0-9]{6}$"
+
+
+def demo_users_to_delete():
+    """The demo logins (by username and their demo email, so a real account that happens to be
+    called "admin" is kept) and the bulk customers."""
+    demo = Q()
+    for username, email, _password, _role in DEMO_USERS:
+        demo |= Q(username__iexact=username, email__iexact=email)
+    bulk = Q(username__regex=BULK_CUSTOMER_USERNAME, email__iendswith="@example.com")
+    return User.objects.filter(demo | bulk)
+
+
+def reset_demo_data(*, dry_run: bool = False) -> dict[str, int]:
+    """Delete every ticket (with its messages and events), the demo logins and the bulk customers.
+
+    Every ticket goes, not only generated ones: this is for development and benchmark
+    databases. Returns the number of rows deleted (or, with `dry_run`, that would be) per kind:
+    tickets, messages, events, users.
+    """
+    with transaction.atomic():
+        users = demo_users_to_delete()
+        counts = {
+            "tickets": Ticket.objects.count(),
+            "messages": Message.objects.count(),
+            "events": TicketEvent.objects.count(),
+            "users": users.count(),
+        }
+        if dry_run:
+            return counts
+        # Children first: messages and events protect the users they name, tickets their
+        # reporters; deleting them as plain tables avoids loading every row into Python.
+        Message.objects.all().delete()
+        TicketEvent.objects.all().delete()
+        Ticket.objects.all().delete()
+        users.delete()
+    return counts
 
 
 def build_story(rng: random.Random, *, reporter, agents: list, now: datetime, days: int) -> Story:

@@ -124,5 +124,9 @@ def notify_assigned(ticket, *, by) -> None:
     send_after_commit(
         "ticket_assigned",
         addresses([ticket.assignee], exclude=by),
-        {**ticket_context(ticket), "actor": by.username, "reporter": ticket.reporter.username},
+        {
+            **ticket_context(ticket),
+            "actor": by.username if by is not None else "The help desk",
+            "reporter": ticket.reporter.username,
+        },
     )

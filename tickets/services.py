@@ -9,6 +9,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.models import AGENTS_GROUP
+
 from .models import Ticket, TicketEvent
 from .notifications import notify_assigned, notify_ticket_created
 
@@ -65,14 +67,16 @@ def _require_staff(user: User, action: str) -> None:
 
 
 def ticket_assign(
-    *, ticket: Ticket, assignee: User | None, by: User, expected_version: int | None = None
+    *, ticket: Ticket, assignee: User | None, by: User | None, expected_version: int | None = None
 ) -> TicketEvent | None:
     """Assign the ticket to a staff member (or unassign it with None), with its own event.
 
     Assigning an open ticket makes it active (a status event too). Returns the assignment
-    event, or None when the ticket is already assigned that way.
+    event, or None when the ticket is already assigned that way. `by=None` is the system (a
+    command such as remove_agent): its events record no actor.
     """
-    _require_staff(by, "assign tickets")
+    if by is not None:
+        _require_staff(by, "assign tickets")
     if assignee is not None and not (assignee.is_active and assignee.is_staff):
         raise ValidationError(
             f"{assignee.username} is not an active staff member.", code="invalid_assignee"
@@ -174,3 +178,28 @@ def ticket_update(
             events.append(locked.update_status(status, by=by))
         ticket._copy_state_from(locked)
     return [event for event in events if event is not None]
+
+
+def agent_remove(*, agent: User, dry_run: bool = False) -> list[Ticket]:
+    """Take `agent` off the team: no staff status, out of the Agents group, and their tickets
+    that are not closed unassigned by the system (an assignment event with no actor each).
+
+    The user is not deleted, and their closed tickets keep them as assignee (history). Refuses a
+    superuser (ValidationError): take away superuser status in the admin first. Returns the
+    tickets unassigned, oldest first; with `dry_run`, the ones that would be, changing nothing.
+    """
+    if agent.is_superuser:
+        raise ValidationError(
+            f"{agent.username} is a superuser; remove the superuser status in the admin first.",
+            code="superuser",
+        )
+    with transaction.atomic():
+        tickets = list(Ticket.objects.not_closed().for_agent(agent).order_by("created_at", "pk"))
+        if dry_run:
+            return tickets
+        for ticket in tickets:
+            ticket_assign(ticket=ticket, assignee=None, by=None)
+        agent.is_staff = False
+        agent.save(update_fields=["is_staff"])
+        agent.groups.remove(*agent.groups.filter(name=AGENTS_GROUP))
+    return tickets

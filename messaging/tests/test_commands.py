@@ -4,7 +4,8 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import call_command, load_command_class
+from django.core.management.base import CommandError
 from django.db.models import Count, Max, Q
 
 from messaging.demo import DEMO_USERS
@@ -134,3 +135,107 @@ def test_status_events_chain_and_messages_name_the_right_receiver(seeded):
                 assert message.receiver_id is None
             elif message.sender.is_staff:
                 assert message.receiver_id == ticket.reporter_id
+
+
+# seed_demo --reset
+
+
+@pytest.fixture
+def debug_on(settings):
+    # pytest-django runs tests with DEBUG off; --reset is for development databases.
+    settings.DEBUG = True
+
+
+@pytest.fixture
+def cluttered(seeded, other_customer, make_ticket, make_user):
+    """The demo, plus a real user's ticket, a bulk customer and look-alikes that must stay."""
+    make_ticket(other_customer)
+    bulk = make_user("customer000001")
+    lookalikes = [make_user("customer1"), make_user("customer0000012")]
+    # A real account that happens to be called like a demo login (another email) is kept.
+    User.objects.filter(username="carol").update(email="carol@company.test")
+    return {
+        "bulk": bulk,
+        "kept": [other_customer, *lookalikes],
+        "carol": User.objects.get(username="carol"),
+    }
+
+
+def test_reset_deletes_every_ticket_and_the_demo_users_then_seeds_afresh(debug_on, cluttered):
+    old_demo_pks = set(
+        User.objects.filter(username__in=["alice", "bob", "agent"]).values_list("pk", flat=True)
+    )
+    out = seed("--reset", "--no-input", "--quiet-logins")
+
+    assert Ticket.objects.count() == 60
+    assert not Ticket.objects.filter(reporter__in=cluttered["kept"]).exists()
+    assert not User.objects.filter(pk=cluttered["bulk"].pk).exists()
+    assert not User.objects.filter(pk__in=old_demo_pks).exists()
+    for user in [*cluttered["kept"], cluttered["carol"]]:
+        assert User.objects.filter(pk=user.pk).exists(), user
+    # The demo logins are back, and work.
+    for username, _email, password, _role in DEMO_USERS:
+        if username != "carol":
+            assert User.objects.get(username=username).check_password(password)
+    assert "Reset: deleted 61 tickets" in out
+    assert " and 6 users." in out  # five demo logins and the bulk customer
+    assert "Demo data: 60 tickets (60 new" in out
+
+
+def test_reset_asks_first_and_a_no_changes_nothing(debug_on, seeded, monkeypatch):
+    prompts = []
+    monkeypatch.setattr("builtins.input", lambda prompt: prompts.append(prompt) or "no")
+    users, tickets = User.objects.count(), set(Ticket.objects.values_list("pk", flat=True))
+    out = seed("--reset", "--quiet-logins")
+    assert len(prompts) == 1 and "EVERY ticket" in prompts[0]
+    assert "cancelled" in out
+    assert User.objects.count() == users
+    assert set(Ticket.objects.values_list("pk", flat=True)) == tickets
+
+
+def test_reset_goes_ahead_after_a_yes(debug_on, seeded, monkeypatch):
+    monkeypatch.setattr("builtins.input", lambda prompt: "yes")
+    before = set(Ticket.objects.values_list("pk", flat=True))
+    out = seed("--reset", "--quiet-logins")
+    assert "Reset: deleted 60 tickets" in out
+    assert Ticket.objects.count() == 60
+    assert not Ticket.objects.filter(pk__in=before).exists()
+
+
+def test_reset_dry_run_counts_and_changes_nothing(debug_on, seeded):
+    counts = (Ticket.objects.count(), Message.objects.count(), TicketEvent.objects.count())
+    users = User.objects.count()
+    out = seed("--reset", "--dry-run", "--no-input")
+    assert (Ticket.objects.count(), Message.objects.count(), TicketEvent.objects.count()) == counts
+    assert User.objects.count() == users
+    assert out == (
+        f"Would delete {counts[0]} tickets, {counts[1]} messages, {counts[2]} events and 6 users "
+        "(dry run: nothing changed).\n"
+    )
+
+
+def test_reset_refuses_with_debug_off_unless_forced(seeded, settings):
+    settings.DEBUG = False
+    tickets = Ticket.objects.count()
+    with pytest.raises(CommandError, match="DEBUG off"):
+        seed("--reset", "--no-input")
+    assert Ticket.objects.count() == tickets
+    assert Message.objects.exists()
+
+    out = seed("--reset", "--no-input", "--force", "--quiet-logins")
+    assert "Reset: deleted" in out
+    assert Ticket.objects.count() == 60
+
+
+def test_force_and_dry_run_need_reset(db):
+    with pytest.raises(CommandError, match="only mean something with --reset"):
+        seed("--force")
+    assert not Ticket.objects.exists()
+
+
+def test_help_explains_reset(db):
+    command = load_command_class("messaging", "seed_demo")
+    text = " ".join(command.create_parser("manage.py", "seed_demo").format_help().split())
+    for option in ["--reset", "--no-input", "--force", "--dry-run"]:
+        assert option in text
+    assert "refuses with DEBUG off" in text

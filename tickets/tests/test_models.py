@@ -186,6 +186,56 @@ def test_allowed_statuses_for_lists_only_the_moves_the_user_may_make(ticket, cus
     assert ticket.allowed_statuses_for(customer) == [CLOSED]
 
 
+# The system actor (by=None): scheduled commands, never a request.
+
+
+@pytest.mark.parametrize(("from_status", "to_status"), sorted(ALLOWED))
+def test_the_system_may_make_every_allowed_move_and_its_event_has_no_actor(
+    from_status, to_status, ticket, agent
+):
+    ticket = put_in_status(ticket, from_status, agent)
+    before = snapshot(ticket)
+
+    event = ticket.update_status(to_status, by=None)
+
+    ticket.refresh_from_db()
+    assert ticket.status == to_status
+    assert ticket.version == before["version"] + 1
+    assert ticket.modified_by is None
+    assert (ticket.closed_at is not None) == (to_status == CLOSED)
+    stored = TicketEvent.objects.get(pk=event.pk)
+    assert stored.actor is None
+    assert (stored.from_value, stored.to_value) == (from_status, to_status)
+    assert TicketEvent.objects.filter(ticket=ticket).count() == before["events"] + 1
+
+
+def test_the_system_is_still_held_to_the_transition_table(ticket, agent):
+    ticket = put_in_status(ticket, CLOSED, agent)
+    before = snapshot(ticket)
+    with pytest.raises(ValidationError) as excinfo:
+        ticket.update_status(ACTIVE, by=None)
+    assert excinfo.value.code == "invalid_transition"
+    assert snapshot(ticket) == before
+
+
+def test_the_system_closing_a_ticket_tells_the_reporter_it_was_the_help_desk(
+    ticket, customer, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket.update_status(CLOSED, by=None)
+    [email] = [m for m in mailoutbox if m.to == [customer.email]]
+    assert "The help desk changed the status" in email.body
+
+
+def test_a_page_opened_before_a_system_change_is_stale(ticket, agent):
+    stale_page = Ticket.objects.get(pk=ticket.pk)
+    ticket.update_status(ACTIVE, by=None)
+    with pytest.raises(StaleTicketError):
+        stale_page.update_status(CLOSED, by=agent, expected_version=stale_page.version)
+    ticket.refresh_from_db()
+    assert ticket.status == ACTIVE
+
+
 # The database refuses what the code should never write, whoever writes it.
 
 

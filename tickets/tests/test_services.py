@@ -231,6 +231,46 @@ def test_assigning_from_a_stale_page_is_refused(ticket, agent, other_agent):
     assert snapshot(ticket) == before
 
 
+def test_the_system_may_unassign_and_its_event_has_no_actor(ticket, agent):
+    ticket_assign(ticket=ticket, assignee=agent, by=agent)
+    before = snapshot(ticket)
+    event = ticket_assign(ticket=ticket, assignee=None, by=None)
+    ticket.refresh_from_db()
+    assert ticket.assignee is None
+    assert ticket.modified_by is None
+    assert ticket.version == before["version"] + 1
+    stored = TicketEvent.objects.get(pk=event.pk)
+    assert (stored.kind, stored.from_value, stored.to_value, stored.actor) == (
+        TicketEvent.Kind.ASSIGNMENT,
+        "agent",
+        "",
+        None,
+    )
+
+
+def test_the_system_may_assign_an_open_ticket_which_makes_it_active(
+    ticket, agent, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_assign(ticket=ticket, assignee=agent, by=None)
+    ticket.refresh_from_db()
+    assert ticket.assignee == agent
+    assert ticket.status == Ticket.Status.ACTIVE
+    assert list(ticket.events.values_list("kind", "actor")) == [
+        (TicketEvent.Kind.ASSIGNMENT, None),
+        (TicketEvent.Kind.STATUS, None),
+    ]
+    [email] = [m for m in mailoutbox if m.to == [agent.email]]
+    assert "The help desk assigned ticket" in email.body
+
+
+def test_the_system_still_cannot_assign_to_a_customer(ticket, other_customer):
+    before = snapshot(ticket)
+    with pytest.raises(ValidationError):
+        ticket_assign(ticket=ticket, assignee=other_customer, by=None)
+    assert snapshot(ticket) == before
+
+
 # ticket_set_priority
 
 

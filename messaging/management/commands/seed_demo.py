@@ -1,6 +1,13 @@
-from django.core.management.base import BaseCommand, CommandParser
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from messaging.demo import DEMO_USERS, create_tickets, ensure_bulk_customers, ensure_demo_users
+from messaging.demo import (
+    DEMO_USERS,
+    create_tickets,
+    ensure_bulk_customers,
+    ensure_demo_users,
+    reset_demo_data,
+)
 from tickets.models import Ticket
 
 DEMO_TICKETS = 60
@@ -10,7 +17,10 @@ class Command(BaseCommand):
     help = (
         "Create the demo logins and, on an empty database, about 60 tickets with conversations "
         "over the last 90 days. Safe to run again. --tickets N tops the database up to N tickets "
-        "quickly (bulk inserts), for benchmarks."
+        "quickly (bulk inserts), for benchmarks. --reset first deletes every ticket (with its "
+        "messages and events), the demo logins and the bulk customerNNNNNN users, then seeds a "
+        "clean demo; it asks first (unless --no-input) and refuses with DEBUG off (unless "
+        "--force)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -25,9 +35,44 @@ class Command(BaseCommand):
         parser.add_argument(
             "--quiet-logins", action="store_true", help="Do not print the demo logins."
         )
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help=(
+                "Delete ALL tickets, their messages and events, the demo logins and the bulk "
+                "customers first, then seed a clean demo."
+            ),
+        )
+        parser.add_argument(
+            "--noinput",
+            "--no-input",
+            action="store_false",
+            dest="interactive",
+            help="With --reset: do not ask for confirmation.",
+        )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="With --reset: allow it when DEBUG is off (a production-like database).",
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="With --reset: show what would be deleted; change nothing and seed nothing.",
+        )
 
     def handle(
-        self, *args, tickets: int | None, days: int, seed: int, quiet_logins: bool, **options
+        self,
+        *args,
+        tickets: int | None,
+        days: int,
+        seed: int,
+        quiet_logins: bool,
+        reset: bool,
+        interactive: bool,
+        force: bool,
+        dry_run: bool,
+        **options,
     ):
         if tickets is not None and tickets < 0:
             self.stderr.write("--tickets must be 0 or more.")
@@ -35,6 +80,13 @@ class Command(BaseCommand):
         if days < 1:
             self.stderr.write("--days must be 1 or more.")
             raise SystemExit(2)
+        if (force or dry_run) and not reset:
+            raise CommandError("--force and --dry-run only mean something with --reset.")
+        if reset:
+            confirmed = self.reset(interactive=interactive, force=force, dry_run=dry_run)
+            if not confirmed or dry_run:
+                return
+
         users = ensure_demo_users()
         existing = Ticket.objects.count()
         wanted = DEMO_TICKETS if tickets is None else tickets
@@ -58,3 +110,34 @@ class Command(BaseCommand):
             self.stdout.write("Demo logins (username / password):")
             for username, _email, password, role in DEMO_USERS:
                 self.stdout.write(f"  {role:<9} {username:<6} / {password}")
+
+    def reset(self, *, interactive: bool, force: bool, dry_run: bool) -> bool:
+        """Delete the demo data after the checks; False when the user said no."""
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "Refusing to reset with DEBUG off: --reset deletes every ticket. "
+                "Pass --force if this really is a database you mean to wipe."
+            )
+        if dry_run:
+            counts = reset_demo_data(dry_run=True)
+            self.stdout.write(f"Would delete {self.describe(counts)} (dry run: nothing changed).")
+            return True
+        if interactive:
+            database = settings.DATABASES["default"]["NAME"]
+            answer = input(
+                f"This deletes EVERY ticket, with its messages and events, and the demo users in "
+                f"the database {database}.\nType 'yes' to continue, or anything else to cancel: "
+            )
+            if answer.strip().lower() != "yes":
+                self.stdout.write("Reset cancelled; nothing was deleted.")
+                return False
+        counts = reset_demo_data()
+        self.stdout.write(f"Reset: deleted {self.describe(counts)}.")
+        return True
+
+    @staticmethod
+    def describe(counts: dict[str, int]) -> str:
+        return (
+            f"{counts['tickets']} tickets, {counts['messages']} messages, "
+            f"{counts['events']} events and {counts['users']} users"
+        )

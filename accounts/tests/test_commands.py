@@ -1,0 +1,321 @@
+"""The create_agent and remove_agent commands (and the services behind them)."""
+
+import getpass
+from io import StringIO
+
+import pytest
+from django.core.management import call_command, load_command_class
+from django.core.management.base import CommandError
+
+from accounts.models import AGENTS_GROUP, User
+from conftest import PASSWORD
+from tickets.models import Ticket, TicketEvent
+from tickets.services import ticket_assign
+
+NEW_PASSWORD = "plum-harbour-lantern-42"
+
+
+def run(name: str, *args) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command(name, *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def is_agent(user: User) -> bool:
+    user.refresh_from_db()
+    return user.is_staff and user.groups.filter(name=AGENTS_GROUP).exists()
+
+
+@pytest.fixture
+def password_file(tmp_path):
+    def write(content: str):
+        path = tmp_path / "password.txt"
+        path.write_text(content, encoding="utf-8")
+        return str(path)
+
+    return write
+
+
+@pytest.fixture
+def typed(monkeypatch):
+    """Answers for getpass.getpass, in order; fails the test if asked more often."""
+
+    def answer(*answers: str) -> list[str]:
+        asked: list[str] = []
+        queue = list(answers)
+
+        def fake_getpass(prompt: str = "") -> str:
+            asked.append(prompt)
+            assert queue, f"asked for a password once too often: {prompt!r}"
+            return queue.pop(0)
+
+        monkeypatch.setattr(getpass, "getpass", fake_getpass)
+        return asked
+
+    return answer
+
+
+@pytest.mark.parametrize(
+    ("name", "option"), [("create_agent", "--password-file"), ("remove_agent", "--dry-run")]
+)
+def test_help_describes_the_command_and_its_options(name, option):
+    command = load_command_class("accounts", name)
+    text = " ".join(command.create_parser("manage.py", name).format_help().split())
+    assert "Agents group" in text
+    assert option in text
+
+
+# create_agent
+
+
+def test_it_creates_an_agent_with_the_password_from_the_file(db, password_file):
+    out, _ = run(
+        "create_agent",
+        "maya",
+        "--email",
+        "Maya@Example.COM",
+        "--password-file",
+        password_file(f"{NEW_PASSWORD}\nsecond line is ignored\n"),
+    )
+    user = User.objects.get(username="maya")
+    assert is_agent(user)
+    assert not user.is_superuser
+    assert user.email == "Maya@example.com"
+    assert user.check_password(NEW_PASSWORD)
+    assert out == "Created agent maya <Maya@example.com>: staff, in the Agents group.\n"
+
+
+def test_it_asks_twice_for_the_password_and_again_after_a_mismatch(db, typed):
+    asked = typed(NEW_PASSWORD, "something-else-entirely", NEW_PASSWORD, NEW_PASSWORD)
+    out, err = run("create_agent", "maya", "--email", "maya@example.com")
+    assert len(asked) == 4
+    assert "differ" in err
+    assert User.objects.get(username="maya").check_password(NEW_PASSWORD)
+    assert out.startswith("Created agent maya")
+
+
+def test_it_refuses_weak_typed_passwords_with_the_validators_messages(db, typed):
+    typed("short", "short", "12345678901234", "12345678901234", "maya-maya", "maya-maya")
+    with pytest.raises(CommandError) as excinfo:
+        run("create_agent", "maya", "--email", "maya@example.com")
+    assert excinfo.value.returncode == 1
+    assert "No valid password after 3 attempts" in str(excinfo.value)
+    assert not User.objects.filter(username="maya").exists()
+
+
+def test_it_refuses_a_password_file_that_fails_the_validators(db, password_file):
+    with pytest.raises(CommandError) as excinfo:
+        run(
+            "create_agent",
+            "maya",
+            "--email",
+            "maya@example.com",
+            "--password-file",
+            password_file("password\n"),
+        )
+    assert excinfo.value.returncode == 1
+    assert "password:" in str(excinfo.value)
+    assert "too common" in str(excinfo.value)
+    assert not User.objects.filter(username="maya").exists()
+
+
+@pytest.mark.parametrize("content", ["", "\nsecond line\n"])
+def test_it_refuses_a_password_file_without_a_first_line(db, password_file, content):
+    with pytest.raises(CommandError, match="no password on its first line"):
+        run(
+            "create_agent",
+            "maya",
+            "--email",
+            "maya@example.com",
+            "--password-file",
+            password_file(content),
+        )
+    assert not User.objects.filter(username="maya").exists()
+
+
+def test_it_refuses_a_missing_password_file(db, tmp_path):
+    with pytest.raises(CommandError, match="Cannot read the password file"):
+        run(
+            "create_agent",
+            "maya",
+            "--email",
+            "maya@example.com",
+            "--password-file",
+            str(tmp_path / "nope.txt"),
+        )
+    assert not User.objects.filter(username="maya").exists()
+
+
+def test_it_refuses_a_bad_email(db, password_file):
+    with pytest.raises(CommandError) as excinfo:
+        run(
+            "create_agent",
+            "maya",
+            "--email",
+            "not-an-address",
+            "--password-file",
+            password_file(NEW_PASSWORD),
+        )
+    assert "email: Enter a valid email address." in str(excinfo.value)
+    assert not User.objects.filter(username="maya").exists()
+
+
+@pytest.mark.parametrize("email", ["customer@example.com", "CUSTOMER@example.com"])
+def test_it_refuses_an_email_another_user_has(customer, password_file, email):
+    with pytest.raises(CommandError) as excinfo:
+        run(
+            "create_agent", "maya", "--email", email, "--password-file", password_file(NEW_PASSWORD)
+        )
+    assert "email:" in str(excinfo.value)
+    assert "already exists" in str(excinfo.value)
+    assert not User.objects.filter(username="maya").exists()
+
+
+def test_it_promotes_an_existing_customer_without_asking_for_a_password(customer, typed):
+    asked = typed()  # any prompt fails the test
+    out, _ = run("create_agent", "CUSTOMER", "--email", "customer@example.com")
+    assert asked == []
+    assert is_agent(customer)
+    assert customer.check_password(PASSWORD)
+    assert User.objects.count() == 1
+    assert out == (
+        "Promoted existing user customer <customer@example.com> to agent: staff, in the "
+        "Agents group; password unchanged.\n"
+    )
+
+
+def test_promoting_with_a_password_file_changes_the_password(customer, password_file):
+    out, _ = run(
+        "create_agent",
+        "customer",
+        "--email",
+        "customer@example.com",
+        "--password-file",
+        password_file(NEW_PASSWORD),
+    )
+    assert is_agent(customer)
+    assert customer.check_password(NEW_PASSWORD)
+    assert "password changed" in out
+
+
+def test_promoting_refuses_a_weak_password_and_changes_nothing(customer, password_file):
+    with pytest.raises(CommandError, match="password:"):
+        run(
+            "create_agent",
+            "customer",
+            "--email",
+            "customer@example.com",
+            "--password-file",
+            password_file("customer"),
+        )
+    assert not is_agent(customer)
+    assert customer.check_password(PASSWORD)
+
+
+def test_promoting_refuses_an_email_that_is_not_the_users(customer, password_file):
+    with pytest.raises(CommandError) as excinfo:
+        run("create_agent", "customer", "--email", "someone@example.com")
+    assert "already exists with the email address customer@example.com" in str(excinfo.value)
+    assert not is_agent(customer)
+
+
+def test_promoting_an_agent_again_changes_nothing_and_says_so(agent):
+    groups = list(agent.groups.values_list("name", flat=True))
+    out, _ = run("create_agent", "agent", "--email", "agent@example.com")
+    assert is_agent(agent)
+    assert list(agent.groups.values_list("name", flat=True)) == groups
+    assert "Promoted existing user agent" in out
+
+
+def test_promoting_a_deactivated_user_says_they_cannot_sign_in(customer):
+    customer.is_active = False
+    customer.save(update_fields=["is_active"])
+    out, _ = run("create_agent", "customer", "--email", "customer@example.com")
+    assert is_agent(customer)
+    assert not customer.is_active
+    assert "deactivated" in out
+
+
+# remove_agent
+
+
+@pytest.fixture
+def agents_tickets(make_ticket, customer, agent, other_agent):
+    """Two open tickets of agent's, one closed one, and one of other_agent's."""
+    tickets = {}
+    for name, assignee in [
+        ("first", agent),
+        ("second", agent),
+        ("closed", agent),
+        ("others", other_agent),
+    ]:
+        ticket = make_ticket(customer, title=name)
+        ticket_assign(ticket=ticket, assignee=assignee, by=assignee)
+        tickets[name] = ticket
+    tickets["closed"].update_status(Ticket.Status.CLOSED, by=agent)
+    return tickets
+
+
+def test_it_removes_staff_and_the_group_and_unassigns_open_tickets_as_the_system(
+    agent, other_agent, agents_tickets
+):
+    first, second = agents_tickets["first"], agents_tickets["second"]
+    out, _ = run("remove_agent", "Agent")
+
+    agent.refresh_from_db()
+    assert not agent.is_staff
+    assert not agent.groups.filter(name=AGENTS_GROUP).exists()
+    assert agent.is_active  # the account is kept
+    for ticket in (first, second):
+        ticket.refresh_from_db()
+        assert ticket.assignee is None
+        assert ticket.status == Ticket.Status.ACTIVE
+        event = ticket.events.order_by("pk").last()
+        assert (event.kind, event.from_value, event.to_value, event.actor) == (
+            TicketEvent.Kind.ASSIGNMENT,
+            "agent",
+            "",
+            None,
+        )
+    # History stays: a closed ticket keeps its assignee; other agents' tickets are untouched.
+    agents_tickets["closed"].refresh_from_db()
+    assert agents_tickets["closed"].assignee == agent
+    agents_tickets["others"].refresh_from_db()
+    assert agents_tickets["others"].assignee == other_agent
+    assert out == (
+        "Removed agent from staff and the Agents group and unassigned 2 open tickets "
+        f"(#{first.pk}, #{second.pk}).\n"
+    )
+
+
+def test_dry_run_changes_nothing_and_says_what_would_change(agent, agents_tickets):
+    events = TicketEvent.objects.count()
+    out, _ = run("remove_agent", "agent", "--dry-run")
+    assert is_agent(agent)
+    assert Ticket.objects.filter(assignee=agent).count() == 3
+    assert TicketEvent.objects.count() == events
+    assert out.startswith("Would remove agent from staff and the Agents group and unassign 2")
+    assert "dry run" in out
+
+
+def test_it_says_when_the_user_was_not_an_agent(customer):
+    out, _ = run("remove_agent", "customer")
+    assert out == "customer was not an agent; unassigned 0 open tickets.\n"
+    customer.refresh_from_db()
+    assert not customer.is_staff
+
+
+def test_it_refuses_an_unknown_user(db):
+    with pytest.raises(CommandError, match="no user called 'nobody'"):
+        run("remove_agent", "nobody")
+
+
+def test_it_refuses_a_superuser_and_changes_nothing(admin_user, make_ticket, customer):
+    ticket = make_ticket(customer)
+    ticket_assign(ticket=ticket, assignee=admin_user, by=admin_user)
+    with pytest.raises(CommandError, match="superuser"):
+        run("remove_agent", "admin")
+    admin_user.refresh_from_db()
+    assert admin_user.is_staff
+    ticket.refresh_from_db()
+    assert ticket.assignee == admin_user

@@ -1,0 +1,71 @@
+import os
+from datetime import date, datetime, time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from messaging.transfer import FORMATS, export_tickets
+
+
+def parse_since(value: str) -> datetime:
+    """A date (midnight in TIME_ZONE) or an ISO 8601 date and time (TIME_ZONE if it has none)."""
+    try:
+        moment = datetime.combine(date.fromisoformat(value), time.min)
+    except ValueError:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise CommandError(
+                f"--since: “{value}” is not a date (YYYY-MM-DD) or an ISO 8601 date and time."
+            ) from None
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment
+
+
+class Command(BaseCommand):
+    help = (
+        "Export tickets with their messages, events and the users they name, for a backup or a "
+        "move to another database (read back with import_tickets). jsonl: one ticket per line; "
+        "csv: one row per ticket, messages and events as JSON columns. The format is described "
+        "in messaging/transfer.py."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--format", choices=FORMATS, default="jsonl", help="jsonl (default) or csv."
+        )
+        parser.add_argument(
+            "--since",
+            type=parse_since,
+            help="Only tickets created on or after this date (YYYY-MM-DD, in TIME_ZONE).",
+        )
+        parser.add_argument(
+            "--output",
+            required=True,
+            help="The file to write (replaced once complete), or - for standard output.",
+        )
+
+    def handle(self, *args, format: str, since: datetime | None, output: str, **options):
+        if output == "-":
+            result = export_tickets(self.stdout, format=format, since=since)
+            summary_to = self.stderr
+        else:
+            path = Path(output)
+            # Written next to the target and renamed when complete, so an interrupted export
+            # never leaves a half file where a good backup was.
+            partial = path.with_name(f".{path.name}.partial")
+            try:
+                with partial.open("w", encoding="utf-8", newline="") as stream:
+                    result = export_tickets(stream, format=format, since=since)
+                os.replace(partial, path)
+            except OSError as exc:
+                partial.unlink(missing_ok=True)
+                raise CommandError(f"Cannot write {path}: {exc.strerror or exc}") from None
+            summary_to = self.stdout
+        where = "standard output" if output == "-" else output
+        summary_to.write(
+            f"Exported {result.tickets} tickets ({result.messages} messages, {result.events} "
+            f"events) as {format} to {where}."
+        )
