@@ -71,11 +71,18 @@ def main() -> None:
     client = Client()
     client.force_login(User.objects.get(username="agent"))
 
+    def get(path: str):
+        # secure=True: production settings redirect plain HTTP to HTTPS.
+        response = client.get(path, secure=True)
+        if response.status_code != 200:
+            raise SystemExit(f"{path} answered {response.status_code}")
+        return response
+
     def page(query: str):
-        return lambda: client.get(f"/reports/?{query}")
+        return lambda: get(f"/reports/?{query}")
 
     def csv(query: str):
-        return lambda: client.get(f"/reports/export.csv?{query}")
+        return lambda: get(f"/reports/export.csv?{query}")
 
     def command(start: str, end: str, bucket: str):
         def run():
