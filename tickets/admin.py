@@ -442,32 +442,20 @@ class TicketAdmin(admin.ModelAdmin):
             return None
         return self._action_page(request, queryset, form, "assign_to_agent", "Assign to an agent")
 
+    def _move_all(self, request, queryset, status: str, verb: str) -> None:
+        self._bulk(request, queryset, verb, lambda t: t.update_status(status, by=request.user))
+
     @admin.action(description="Mark active", permissions=["change"])
     def mark_active(self, request, queryset):
-        self._bulk(
-            request,
-            queryset,
-            "Marked active:",
-            lambda t: t.update_status(Ticket.Status.ACTIVE, by=request.user),
-        )
+        self._move_all(request, queryset, Ticket.Status.ACTIVE, "Marked active:")
 
     @admin.action(description="Close", permissions=["change"])
     def close_tickets(self, request, queryset):
-        self._bulk(
-            request,
-            queryset,
-            "Closed",
-            lambda t: t.update_status(Ticket.Status.CLOSED, by=request.user),
-        )
+        self._move_all(request, queryset, Ticket.Status.CLOSED, "Closed")
 
     @admin.action(description="Reopen", permissions=["change"])
     def reopen_tickets(self, request, queryset):
-        self._bulk(
-            request,
-            queryset,
-            "Reopened",
-            lambda t: t.update_status(Ticket.Status.OPEN, by=request.user),
-        )
+        self._move_all(request, queryset, Ticket.Status.OPEN, "Reopened")
 
     @admin.action(description="Set priority…", permissions=["change"])
     def set_priority(self, request, queryset):
