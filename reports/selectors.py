@@ -80,8 +80,12 @@ def duration_stats(parts: list[tuple[QuerySet, ExpressionWrapper]], bins=None) -
         sql, part_params = values.query.sql_with_params()
         sources.append(f"SELECT * FROM ({sql}) AS part{number}")  # noqa: S608 (ORM-compiled)
         params.extend(part_params)
-    source = f"({' UNION ALL '.join(sources)}) AS durations"
     postgres = connection.vendor == "postgresql"
+    union = " UNION ALL ".join(sources)
+    # SQLite would inline a plain subquery and compute the duration once per reference (each
+    # bin); a materialised CTE computes it once per row. PostgreSQL computes it cheaply inline.
+    source = f"({union}) AS durations" if postgres else "durations"
+    prefix = "" if postgres else f"WITH durations AS MATERIALIZED ({union}) "
 
     def as_param(value: timedelta):
         # SQLite keeps durations as microseconds; PostgreSQL compares intervals.
@@ -102,7 +106,10 @@ def duration_stats(parts: list[tuple[QuerySet, ExpressionWrapper]], bins=None) -
     # The SQL is Django's own compilation of the querysets plus fixed text; every value is a
     # query parameter.
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(columns)} FROM {source}", [*column_params, *params])  # noqa: S608
+        cursor.execute(
+            f"{prefix}SELECT {', '.join(columns)} FROM {source}",  # noqa: S608
+            [*params, *column_params] if prefix else [*column_params, *params],
+        )
         row = cursor.fetchone()
         count, bin_counts = row[0], row[1 : 1 + len(bins or [])]
         if postgres:
@@ -113,7 +120,8 @@ def duration_stats(parts: list[tuple[QuerySet, ExpressionWrapper]], bins=None) -
                 values[p] = None
                 if count:
                     cursor.execute(
-                        f"SELECT duration_value FROM {source} ORDER BY duration_value "  # noqa: S608
+                        f"{prefix}SELECT duration_value FROM {source} "  # noqa: S608
+                        "ORDER BY duration_value "
                         "LIMIT 1 OFFSET %s",
                         [*params, max(1, math.ceil(p * count)) - 1],
                     )
