@@ -18,16 +18,18 @@ from django.db.models import (
     Case,
     Count,
     DurationField,
-    Exists,
     ExpressionWrapper,
     F,
+    Max,
+    Min,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
+    Sum,
     When,
 )
-from django.db.models.functions import Trunc
+from django.db.models.functions import Coalesce, Trunc
 from django.utils import timezone
 from django.utils.duration import duration_microseconds
 
@@ -371,33 +373,41 @@ def resolution_histogram(period: Period, now: datetime | None = None) -> list[tu
 
 def reopen_rate(period: Period) -> dict:
     """Tickets closed in the period that were reopened after that close, over the tickets
-    closed in the period (in tickets, not events). `rate` is None when none were closed."""
+    closed in the period (in tickets, not events). `rate` is None when none were closed.
+
+    Reopens are rare, and a ticket never reopened since the period's start was closed at most
+    once in it (a second close needs a reopen in between): its closes are simply counted. Only
+    the tickets reopened since the start are looked at one by one, in one grouped pass over
+    their status events: such a ticket counts as reopened when its first close in the period
+    comes before its last reopen.
+    """
     closes = TicketEvent.objects.filter(
         kind=STATUS, to_value=CLOSED, created_at__gte=period.start, created_at__lt=period.end
     )
-    reopened_later = TicketEvent.objects.filter(
-        ticket=OuterRef("ticket_id"),
-        kind=STATUS,
-        from_value=CLOSED,
-        created_at__gt=OuterRef("created_at"),
-    )
-    # Reopens are rare. A ticket never reopened since the period's start was closed at most
-    # once in the period (a second close needs a reopen in between), so its closes are simply
-    # counted; only the few tickets in `reopened_since_start` are counted distinct and checked
-    # one by one (the cheap hashed test runs first). No sort over every close.
     reopened_since_start = TicketEvent.objects.filter(
         kind=STATUS, from_value=CLOSED, created_at__gt=period.start
     ).values("ticket_id")
-    in_reopened = Q(ticket_id__in=reopened_since_start)
-    row = closes.aggregate(
-        closes=Count("*"),
-        closes_of_reopened=Count("created_at", filter=in_reopened),
-        reopened_closed=Count("ticket_id", distinct=True, filter=in_reopened),
-        reopened=Count("ticket_id", distinct=True, filter=in_reopened & Exists(reopened_later)),
+    in_period_close = Q(to_value=CLOSED, created_at__lt=period.end)
+    per_ticket = (
+        TicketEvent.objects.filter(
+            kind=STATUS, created_at__gte=period.start, ticket_id__in=reopened_since_start
+        )
+        .values("ticket_id")
+        .annotate(
+            closes_in_period=Count("created_at", filter=in_period_close),
+            first_close=Min("created_at", filter=in_period_close),
+            last_reopen=Max("created_at", filter=Q(from_value=CLOSED)),
+        )
+        .order_by()
     )
-    row["closed"] = row["closes"] - row["closes_of_reopened"] + row["reopened_closed"]
-    rate = row["reopened"] / row["closed"] if row["closed"] else None
-    return {"closed": row["closed"], "reopened": row["reopened"], "rate": rate}
+    row = per_ticket.aggregate(
+        tickets=Count("ticket_id", filter=Q(closes_in_period__gt=0)),
+        closes=Coalesce(Sum("closes_in_period"), 0),
+        reopened=Count("ticket_id", filter=Q(first_close__lt=F("last_reopen"))),
+    )
+    closed = closes.count() - row["closes"] + row["tickets"]
+    rate = row["reopened"] / closed if closed else None
+    return {"closed": closed, "reopened": row["reopened"], "rate": rate}
 
 
 # --- open work now -------------------------------------------------------------------------

@@ -5,47 +5,64 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0003_report_indexes'),
+        ("tickets", "0003_report_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='ticket',
-            name='ticket_created',
+            model_name="ticket",
+            name="ticket_created",
         ),
         migrations.RemoveIndex(
-            model_name='ticket',
-            name='ticket_closed_at',
+            model_name="ticket",
+            name="ticket_closed_at",
         ),
         migrations.RemoveIndex(
-            model_name='ticket',
-            name='ticket_status_created',
+            model_name="ticket",
+            name="ticket_status_created",
         ),
         migrations.RemoveIndex(
-            model_name='ticketevent',
-            name='ticketevent_kind_time',
+            model_name="ticketevent",
+            name="ticketevent_kind_time",
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['created_at'], include=('status', 'priority', 'reporter', 'first_response_at'), name='ticket_created'),
+            model_name="ticket",
+            index=models.Index(
+                fields=["created_at"],
+                include=("status", "priority", "reporter", "first_response_at"),
+                name="ticket_created",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['closed_at'], include=('created_at',), name='ticket_closed_at'),
+            model_name="ticket",
+            index=models.Index(
+                fields=["closed_at"], include=("created_at",), name="ticket_closed_at"
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['status', 'created_at'], include=('first_response_at', 'assignee'), name='ticket_status_created'),
+            model_name="ticket",
+            index=models.Index(
+                fields=["status", "created_at"],
+                include=("first_response_at", "assignee"),
+                name="ticket_status_created",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticketevent',
-            index=models.Index(fields=['kind', 'to_value', 'created_at'], include=('ticket',), name='ticketevent_kind_time'),
+            model_name="ticketevent",
+            index=models.Index(
+                fields=["kind", "to_value", "created_at"],
+                include=("ticket",),
+                name="ticketevent_kind_time",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticketevent',
-            index=models.Index(fields=['kind', 'from_value', 'created_at'], include=('ticket',), name='ticketevent_kind_from_time'),
+            model_name="ticketevent",
+            index=models.Index(
+                fields=["kind", "from_value", "created_at"],
+                include=("ticket",),
+                name="ticketevent_kind_from_time",
+            ),
         ),
     ]
