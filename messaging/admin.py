@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from tickets.admin import ReadOnlyMixin
+
 from .models import Message
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """Read-only: messages are never edited or deleted through the admin."""
 
     list_display = ["id", "ticket", "sender", "receiver", "is_internal", "created_at"]
@@ -13,12 +15,3 @@ class MessageAdmin(admin.ModelAdmin):
     search_fields = ["content", "sender__username", "ticket__title"]
     raw_id_fields = ["ticket", "sender", "receiver"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

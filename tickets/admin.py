@@ -72,7 +72,21 @@ class AwaitingFirstResponseFilter(admin.SimpleListFilter):
         return queryset
 
 
-class MessageInline(admin.StackedInline):
+class ReadOnlyMixin:
+    """Shown, never added, changed or deleted through the admin (the audit trail and the
+    conversation change only through the services)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class MessageInline(ReadOnlyMixin, admin.StackedInline):
     """The conversation, oldest first, internal notes marked. Read-only: replies are written in
     the boxes below, which go through message_send."""
 
@@ -89,15 +103,6 @@ class MessageInline(admin.StackedInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("sender")
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.display(description="from")
     def heading(self, message: Message) -> str:
         kind = "INTERNAL NOTE" if message.is_internal else "public reply"
@@ -109,7 +114,7 @@ class MessageInline(admin.StackedInline):
         )
 
 
-class TicketEventInline(admin.TabularInline):
+class TicketEventInline(ReadOnlyMixin, admin.TabularInline):
     """The audit trail, read-only."""
 
     model = TicketEvent
@@ -122,15 +127,6 @@ class TicketEventInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def _message_token(submission: uuid.UUID, kind: str) -> uuid.UUID:
@@ -503,7 +499,7 @@ class PriorityActionForm(forms.Form):
 
 
 @admin.register(TicketEvent)
-class TicketEventAdmin(admin.ModelAdmin):
+class TicketEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """The audit trail is read-only."""
 
     list_display = ["id", "ticket", "kind", "from_value", "to_value", "actor", "created_at"]
@@ -512,12 +508,3 @@ class TicketEventAdmin(admin.ModelAdmin):
     raw_id_fields = ["ticket", "actor"]
     date_hierarchy = "created_at"
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
