@@ -88,6 +88,18 @@ def ticket(make_ticket, customer) -> Ticket:
 
 
 @pytest.fixture
+def deactivate():
+    """Turn a user's account off (they can no longer log in or receive mail)."""
+
+    def do(user: User) -> User:
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        return user
+
+    return do
+
+
+@pytest.fixture
 def login(client):
     """Log the test client in as a user (no password check: the login tests do that)."""
 

@@ -426,17 +426,18 @@ class TicketAdmin(admin.ModelAdmin):
 
     @admin.action(description="Assign to an agent…", permissions=["change"])
     def assign_to_agent(self, request, queryset):
-        form = AssignActionForm(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            agent = form.cleaned_data["agent"]
+        def apply(data: dict) -> None:
+            agent = data["agent"]
             self._bulk(
                 request,
                 queryset,
                 f"Assigned to {agent.username}:",
                 lambda t: ticket_assign(ticket=t, assignee=agent, by=request.user),
             )
-            return None
-        return self._action_page(request, queryset, form, "assign_to_agent", "Assign to an agent")
+
+        return self._with_choice(
+            request, queryset, AssignActionForm, "assign_to_agent", "Assign to an agent", apply
+        )
 
     def _move_all(self, request, queryset, status: str, verb: str) -> None:
         self._bulk(request, queryset, verb, lambda t: t.update_status(status, by=request.user))
@@ -455,17 +456,26 @@ class TicketAdmin(admin.ModelAdmin):
 
     @admin.action(description="Set priority…", permissions=["change"])
     def set_priority(self, request, queryset):
-        form = PriorityActionForm(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            priority = form.cleaned_data["priority"]
+        def apply(data: dict) -> None:
+            priority = data["priority"]
             self._bulk(
                 request,
                 queryset,
                 f"Set the priority to {Ticket.Priority(priority).label.lower()} on",
                 lambda t: ticket_set_priority(ticket=t, priority=priority, by=request.user),
             )
+
+        return self._with_choice(
+            request, queryset, PriorityActionForm, "set_priority", "Set the priority", apply
+        )
+
+    def _with_choice(self, request, queryset, form_class, action: str, title: str, apply):
+        """An action that needs a choice: its page first, then `apply` with the choice."""
+        form = form_class(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            apply(form.cleaned_data)
             return None
-        return self._action_page(request, queryset, form, "set_priority", "Set the priority")
+        return self._action_page(request, queryset, form, action, title)
 
     def _action_page(self, request, queryset, form, action: str, title: str) -> HttpResponse:
         """The intermediate page of an action that needs a choice."""

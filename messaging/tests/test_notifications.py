@@ -14,6 +14,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from messaging.models import Message
+from tests.mail_helpers import html_of, recipients
 from tickets.models import Ticket
 from tickets.services import ticket_assign
 
@@ -25,31 +26,6 @@ class RefusingMailServer(BaseEmailBackend):
 
     def send_messages(self, email_messages):
         raise ConnectionRefusedError(111, "Connection refused")
-
-
-def recipients() -> list[str]:
-    """Every address mailed, sorted; each email must go to exactly one person."""
-    for email in mail.outbox:
-        assert len(email.to) == 1, email.to
-        assert not email.cc
-        assert not email.bcc
-    return sorted(email.to[0] for email in mail.outbox)
-
-
-def html_of(email) -> str:
-    [(html, mimetype)] = email.alternatives
-    assert mimetype == "text/html"
-    return html
-
-
-@pytest.fixture
-def deactivate():
-    def do(user):
-        user.is_active = False
-        user.save(update_fields=["is_active"])
-        return user
-
-    return do
 
 
 @pytest.fixture

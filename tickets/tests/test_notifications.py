@@ -9,35 +9,11 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
+from tests.mail_helpers import html_of, recipients
 from tickets.models import Ticket
 from tickets.services import ticket_assign
 
 STAFF_ADDRESSES = ["admin@example.com", "agent@example.com", "other_agent@example.com"]
-
-
-def recipients() -> list[str]:
-    """Every address mailed, sorted; each email must go to exactly one person."""
-    for email in mail.outbox:
-        assert len(email.to) == 1, email.to
-        assert not email.cc
-        assert not email.bcc
-    return sorted(email.to[0] for email in mail.outbox)
-
-
-def html_of(email) -> str:
-    [(html, mimetype)] = email.alternatives
-    assert mimetype == "text/html"
-    return html
-
-
-@pytest.fixture
-def deactivate():
-    def do(user):
-        user.is_active = False
-        user.save(update_fields=["is_active"])
-        return user
-
-    return do
 
 
 # A new ticket
