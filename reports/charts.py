@@ -71,7 +71,9 @@ def backlog_over_time(labels: Sequence[str], open_: Sequence[int], active: Seque
     return _layout(fig, "Backlog at the end of each period (open and active)", y_title="tickets")
 
 
-def distribution(title: str, bins: Sequence[tuple[str, int]], *, x_title: str = ""):
+def distribution(
+    title: str, bins: Sequence[tuple[str, int]], *, x_title: str = "", y_title: str = "tickets"
+):
     fig = go.Figure(
         go.Bar(
             x=[label for label, _ in bins],
@@ -79,7 +81,7 @@ def distribution(title: str, bins: Sequence[tuple[str, int]], *, x_title: str = 
             marker_color=COLORS["bar"],
         )
     )
-    return _layout(fig, title, x_title=x_title, y_title="tickets")
+    return _layout(fig, title, x_title=x_title, y_title=y_title)
 
 
 def workload(rows: Sequence[tuple[str, int]]):
@@ -98,5 +100,7 @@ def workload(rows: Sequence[tuple[str, int]]):
     return fig
 
 
-def counts(title: str, rows: Sequence[tuple[str, int]]):
-    return distribution(title, [(html.escape(str(label)), count) for label, count in rows])
+def counts(title: str, rows: Sequence[tuple[str, int]], *, y_title: str = "tickets"):
+    return distribution(
+        title, [(html.escape(str(label)), count) for label, count in rows], y_title=y_title
+    )
