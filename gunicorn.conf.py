@@ -2,7 +2,8 @@
 
 BIND (default 127.0.0.1:8000), WEB_CONCURRENCY (workers; default 2 x cores + 1),
 GUNICORN_THREADS (default 1), GUNICORN_TIMEOUT (seconds, default 30),
-FORWARDED_ALLOW_IPS (proxies whose X-Forwarded-* headers are trusted; default 127.0.0.1).
+FORWARDED_ALLOW_IPS (proxies whose X-Forwarded-* headers are trusted; default 127.0.0.1),
+GUNICORN_CONTROL_SOCKET (a path for gunicornc's control socket; off by default).
 """
 
 import multiprocessing
@@ -22,3 +23,9 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # Workers restart now and then, so a slow leak cannot grow without bound.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
 max_requests_jitter = 200
+# Gunicorn 25+ opens a control socket at one fixed path per user by default: two servers on one
+# machine (two sites, the scale-out test) would take each other's. Off unless a path is given.
+if os.environ.get("GUNICORN_CONTROL_SOCKET"):
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+else:
+    control_socket_disable = True
