@@ -72,7 +72,11 @@ class ReportForm(forms.Form):
         except ValueError as exc:  # dates too near the calendar's ends
             message = str(exc)
             raise forms.ValidationError(f"{message[:1].upper()}{message[1:]}.") from None
-        if len(period.bucket_starts()) > MAX_BUCKETS:
+        # A bucket spans at most this many days: a range that plainly holds too many is refused
+        # before its buckets are listed (thousands of years by day took seconds to count).
+        longest_bucket = {"day": 1, "week": 7, "month": 31}[bucket]
+        too_long = (end - start).days + 1 > MAX_BUCKETS * longest_bucket
+        if too_long or len(period.bucket_starts()) > MAX_BUCKETS:
             raise forms.ValidationError(
                 f"That is more than {MAX_BUCKETS} {bucket}s; group by week or month."
             )

@@ -4,6 +4,7 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from . import formatting
 from .forms import ReportForm
@@ -32,6 +33,7 @@ def _report(request: HttpRequest) -> tuple[ReportForm, DataVisualization | None]
 
 
 @staff_required
+@require_safe
 def report_page(request: HttpRequest) -> HttpResponse:
     form, viz = _report(request)
     if viz is None:
@@ -69,6 +71,7 @@ def report_page(request: HttpRequest) -> HttpResponse:
 
 
 @staff_required
+@require_safe
 def report_csv(request: HttpRequest) -> HttpResponse:
     form, viz = _report(request)
     if viz is None:
@@ -80,6 +83,7 @@ def report_csv(request: HttpRequest) -> HttpResponse:
 
 
 @staff_required
+@require_safe
 def report_json(request: HttpRequest) -> HttpResponse:
     form, viz = _report(request)
     if viz is None:
