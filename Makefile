@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve test lint format check bench load venv dev-venv clean
+.PHONY: run serve test lint format check bench bench-pages load venv dev-venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,11 @@ check: dev-venv
 BENCH_TICKETS ?= 100000
 bench: dev-venv
 	$(BIN)/python bench/report_bench.py --tickets $(BENCH_TICKETS)
+
+# Page benchmark (bench/page_bench.py): every page against a bare base.html floor; SQLite at
+# 100,000 tickets, PostgreSQL when DATABASE_URL is set.
+bench-pages: dev-venv
+	$(BIN)/python bench/page_bench.py --tickets $(BENCH_TICKETS)
 
 # Load test (bench/load.py): gunicorn with 2 workers on PostgreSQL, 20 users for 60 s; the first
 # run seeds 100,000 tickets. LOAD_ARGS="--users 4 --duration 10" passes options.
