@@ -35,6 +35,7 @@ from django.utils.duration import duration_microseconds
 
 from tickets.models import Ticket, TicketEvent
 
+from .models import ActivitySlot
 from .periods import Period, site_tz
 
 OPEN, ACTIVE, CLOSED = Ticket.Status.OPEN, Ticket.Status.ACTIVE, Ticket.Status.CLOSED
@@ -148,17 +149,26 @@ def _fill(period: Period, rows: dict[datetime, int]) -> list[tuple[datetime, int
 # --- volume ---------------------------------------------------------------------------------
 
 
+def _slots(start: datetime, end: datetime, *, through: bool = False) -> QuerySet:
+    """The rollup's slots from `start` to `end` (inclusive of the slot `end` falls in, with
+    `through`: that slot holds everything up to `end` when `end` is now)."""
+    end_lookup = "slot__lte" if through else "slot__lt"
+    return ActivitySlot.objects.filter(slot__gte=start, **{end_lookup: end})
+
+
+def _sum(column: str, **filters) -> Coalesce:
+    return Coalesce(Sum(column, filter=Q(**filters) if filters else None), 0)
+
+
 def created_flows(period: Period, now: datetime) -> dict[datetime, dict[str, int]]:
     """Tickets created from the period's start up to `now` (or the period's end, if later),
     per bucket: `all` of them, and those `in_period` (before the period's end). One grouped
-    query serves the "created" volume and the backlog replay."""
+    query over the rollup serves the "created" volume and the backlog replay."""
     rows = (
-        Ticket.objects.filter(created_at__gte=period.start, created_at__lte=max(now, period.end))
-        .annotate(bucket=_trunc("created_at", period))
+        _slots(period.start, max(now, period.end), through=True)
+        .annotate(bucket=_trunc("slot", period))
         .values("bucket")
-        .annotate(
-            all=Count("*"), in_period=Count("created_at", filter=Q(created_at__lt=period.end))
-        )
+        .annotate(all=_sum("created"), in_period=_sum("created", slot__lt=period.end))
         .order_by()
     )
     return {row.pop("bucket"): row for row in rows}
@@ -171,38 +181,36 @@ def created_per_bucket(period: Period, created: dict | None = None) -> list[tupl
     return _fill(period, {bucket: row["in_period"] for bucket, row in created.items()})
 
 
+TRANSITION_COUNTS = ("into_closed", "out_of_closed", "into_active", "out_of_active")
+
+
 def status_flows(period: Period, now: datetime) -> dict[datetime, dict[str, int]]:
     """Status events from the period's start up to `now`, counted per bucket by direction
     (into and out of `closed` and `active`: what the backlog replays), and the closes that fall
     in the period (the "closed" volume)."""
     rows = (
-        TicketEvent.objects.filter(
-            kind=STATUS, created_at__gte=period.start, created_at__lte=max(now, period.end)
-        )
-        .annotate(bucket=_trunc("created_at", period))
+        _slots(period.start, max(now, period.end), through=True)
+        .annotate(bucket=_trunc("slot", period))
         .values("bucket")
         .annotate(
-            into_closed=Count("created_at", filter=Q(to_value=CLOSED)),
-            out_of_closed=Count("created_at", filter=Q(from_value=CLOSED)),
-            into_active=Count("created_at", filter=Q(to_value=ACTIVE)),
-            out_of_active=Count("created_at", filter=Q(from_value=ACTIVE)),
-            closed_in_period=Count(
-                "created_at", filter=Q(to_value=CLOSED, created_at__lt=period.end)
-            ),
+            # Named apart from the columns they sum (Django refuses a name that shadows one).
+            **{f"n_{column}": _sum(column) for column in TRANSITION_COUNTS},
+            closed_in_period=_sum("into_closed", slot__lt=period.end),
         )
         .order_by()
     )
-    return {row.pop("bucket"): row for row in rows}
+    return {
+        row.pop("bucket"): {name.removeprefix("n_"): count for name, count in row.items()}
+        for row in rows
+    }
 
 
 def created_count(period: Period) -> int:
-    return Ticket.objects.filter(created_at__gte=period.start, created_at__lt=period.end).count()
+    return _slots(period.start, period.end).aggregate(n=_sum("created"))["n"]
 
 
 def closed_count(period: Period) -> int:
-    return TicketEvent.objects.filter(
-        kind=STATUS, to_value=CLOSED, created_at__gte=period.start, created_at__lt=period.end
-    ).count()
+    return _slots(period.start, period.end).aggregate(n=_sum("into_closed"))["n"]
 
 
 def closed_per_bucket(period: Period, flows: dict | None = None) -> list[tuple[datetime, int]]:
@@ -474,27 +482,36 @@ def workload() -> list[tuple[str, int]]:
 
 
 def created_summary(period: Period) -> dict:
-    """Tickets created in the period, in one pass: by their status now, by priority, how many
-    people reported them, and how many still await a first response (not closed)."""
-    aggregates = {
-        **{f"status_{v}": Count("created_at", filter=Q(status=v)) for v in Ticket.Status.values},
-        **{
-            f"priority_{v}": Count("created_at", filter=Q(priority=v))
-            for v in Ticket.Priority.values
-        },
-        "reporters": Count("reporter_id", distinct=True),
-        "awaiting": Count(
-            "created_at", filter=Q(status__in=[OPEN, ACTIVE], first_response_at__isnull=True)
-        ),
-    }
-    row = Ticket.objects.filter(created_at__gte=period.start, created_at__lt=period.end).aggregate(
-        **aggregates
+    """Tickets created in the period: by their status now, by priority, how many people
+    reported them, and how many still await a first response (not closed).
+
+    Priorities come from the rollup; open and active from the tickets not closed now (an
+    index of the few still open), closed being the rest of those created."""
+    created = _slots(period.start, period.end).aggregate(
+        all=_sum("created"), **{value: _sum(f"created_{value}") for value in Ticket.Priority.values}
     )
+    in_period = Q(created_at__gte=period.start, created_at__lt=period.end)
+    not_closed = (
+        Ticket.objects.not_closed()
+        .filter(in_period)
+        .aggregate(
+            **{value: Count("created_at", filter=Q(status=value)) for value in (OPEN, ACTIVE)},
+            awaiting=Count("created_at", filter=Q(first_response_at__isnull=True)),
+        )
+    )
+    by_status = {
+        OPEN: not_closed[OPEN],
+        ACTIVE: not_closed[ACTIVE],
+        CLOSED: created["all"] - not_closed[OPEN] - not_closed[ACTIVE],
+    }
+    reporters = Ticket.objects.filter(in_period).aggregate(n=Count("reporter_id", distinct=True))[
+        "n"
+    ]
     return {
-        "by_status": [(v, row[f"status_{v}"]) for v in Ticket.Status.values],
-        "by_priority": [(v, row[f"priority_{v}"]) for v in Ticket.Priority.values],
-        "active_reporters": row["reporters"],
-        "awaiting": row["awaiting"],
+        "by_status": [(value, by_status[value]) for value in Ticket.Status.values],
+        "by_priority": [(value, created[value]) for value in Ticket.Priority.values],
+        "active_reporters": reporters,
+        "awaiting": not_closed["awaiting"],
     }
 
 
