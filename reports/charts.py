@@ -74,13 +74,15 @@ def backlog_over_time(labels: Sequence[str], open_: Sequence[int], active: Seque
     return _figure(traces, "Backlog at the end of each period (open and active)", y_title="tickets")
 
 
-def distribution(title: str, bins: Sequence[tuple[str, int]], *, x_title: str = ""):
+def distribution(
+    title: str, bins: Sequence[tuple[str, int]], *, x_title: str = "", y_title: str = "tickets"
+):
     trace = _bar(
         [label for label, _ in bins],
         [count for _, count in bins],
         marker={"color": COLORS["bar"]},
     )
-    return _figure([trace], title, x_title=x_title, y_title="tickets")
+    return _figure([trace], title, x_title=x_title, y_title=y_title)
 
 
 def workload(rows: Sequence[tuple[str, int]]):
@@ -98,8 +100,10 @@ def workload(rows: Sequence[tuple[str, int]]):
     return fig
 
 
-def counts(title: str, rows: Sequence[tuple[str, int]]):
-    return distribution(title, [(html.escape(str(label)), count) for label, count in rows])
+def counts(title: str, rows: Sequence[tuple[str, int]], *, y_title: str = "tickets"):
+    return distribution(
+        title, [(html.escape(str(label)), count) for label, count in rows], y_title=y_title
+    )
 
 
 def without_title(figure: dict) -> dict:

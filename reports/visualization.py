@@ -241,7 +241,9 @@ class DataVisualization:
             },
             {
                 "id": "registrations",
-                "figure": charts.counts("New users", list(zip(labels, registrations, strict=True))),
+                "figure": charts.counts(
+                    "New users", list(zip(labels, registrations, strict=True)), y_title="users"
+                ),
                 "columns": [bucket_column, "new users"],
                 "rows": [list(row) for row in zip(labels, registrations, strict=True)],
             },

@@ -94,6 +94,13 @@ def test_counts_escapes_labels_and_keeps_the_order():
     assert list(trace.y) == [2, 1, 0]
 
 
+def test_counts_names_what_it_counts():
+    # The "New users" chart once said its bars were tickets.
+    assert figure(charts.counts("By status", [("open", 2)])).layout.yaxis.title.text == "tickets"
+    fig = figure(charts.counts("New users", [("2026-11-28", 4)], y_title="users"))
+    assert fig.layout.yaxis.title.text == "users"
+
+
 def test_titles_are_escaped():
     fig = figure(charts.distribution("<i>title</i>", [("a", 1)]))
     assert fig.layout.title.text == "&lt;i&gt;title&lt;/i&gt;"
