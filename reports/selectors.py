@@ -103,9 +103,13 @@ def duration_stats(parts: list[tuple[QuerySet, ExpressionWrapper]], bins=None) -
         columns.append(f"COUNT(*) FILTER (WHERE {condition})")
         column_params.extend(bounds)
     if postgres:
-        columns += [
-            f"percentile_disc({p}) WITHIN GROUP (ORDER BY duration_value)" for p in PERCENTILES
-        ]
+        # Ranked by the duration in seconds as a float8: the same order as the intervals (a
+        # float8 of seconds keeps microseconds apart for centuries), sorted twice as fast.
+        fractions = ", ".join(str(p) for p in PERCENTILES)
+        columns.append(
+            f"percentile_disc(ARRAY[{fractions}]) WITHIN GROUP "
+            "(ORDER BY date_part('epoch', duration_value))"
+        )
     # The SQL is Django's own compilation of the querysets plus fixed text; every value is a
     # query parameter.
     with connection.cursor() as cursor:
@@ -116,7 +120,11 @@ def duration_stats(parts: list[tuple[QuerySet, ExpressionWrapper]], bins=None) -
         row = cursor.fetchone()
         count, bin_counts = row[0], row[1 : 1 + len(bins or [])]
         if postgres:
-            values = dict(zip(PERCENTILES, row[1 + len(bins or []) :], strict=True))
+            seconds = row[-1] or [None] * len(PERCENTILES)
+            values = {
+                p: None if value is None else timedelta(microseconds=round(value * 1_000_000))
+                for p, value in zip(PERCENTILES, seconds, strict=True)
+            }
         else:
             values = {}
             for p in PERCENTILES:
@@ -389,9 +397,6 @@ def reopen_rate(period: Period) -> dict:
     their status events: such a ticket counts as reopened when its first close in the period
     comes before its last reopen.
     """
-    closes = TicketEvent.objects.filter(
-        kind=STATUS, to_value=CLOSED, created_at__gte=period.start, created_at__lt=period.end
-    )
     reopened_since_start = TicketEvent.objects.filter(
         kind=STATUS, from_value=CLOSED, created_at__gt=period.start
     ).values("ticket_id")
@@ -413,7 +418,7 @@ def reopen_rate(period: Period) -> dict:
         closes=Coalesce(Sum("closes_in_period"), 0),
         reopened=Count("ticket_id", filter=Q(first_close__lt=F("last_reopen"))),
     )
-    closed = closes.count() - row["closes"] + row["tickets"]
+    closed = closed_count(period) - row["closes"] + row["tickets"]
     rate = row["reopened"] / closed if closed else None
     return {"closed": closed, "reopened": row["reopened"], "rate": rate}
 

@@ -654,3 +654,19 @@ def test_percentiles_rank_in_the_database(history, customer, agent):
         # One count, then one row per percentile: no durations loaded into Python.
         assert "offset" in sql
         assert len(queries) == 3
+
+
+def test_percentiles_keep_microseconds_apart_on_long_durations(history, customer, agent):
+    # PostgreSQL ranks seconds as float8: a microsecond must still tell durations apart.
+    long = timedelta(days=400, hours=5, minutes=7, seconds=11)
+    durations = [long + timedelta(microseconds=n) for n in (2, 0, 1)]
+    for number, duration in enumerate(durations):
+        history.respond(history.ticket(customer, utc(2024, 1, 6) + number * H), agent, duration)
+    duration = ExpressionWrapper(
+        F("first_response_at") - F("created_at"), output_field=DurationField()
+    )
+    result = selectors.percentiles(Ticket.objects.all(), duration)
+    assert (result["median"], result["p90"]) == (
+        long + timedelta(microseconds=1),
+        long + timedelta(microseconds=2),
+    )
