@@ -439,11 +439,19 @@ def open_work_now(now: datetime) -> dict:
         if high is not None:
             condition &= Q(created_at__gt=now - high)
         aggregates[label] = Count("created_at", filter=condition)
-    row = Ticket.objects.not_closed().aggregate(**aggregates)
+    # Grouped by assignee, so the same pass gives the workload (a few dozen rows).
+    rows = Ticket.objects.not_closed().values("assignee_id").annotate(**aggregates).order_by()
+    total = dict.fromkeys(aggregates, 0)
+    per_assignee = {}
+    for row in rows:
+        per_assignee[row["assignee_id"]] = row[OPEN] + row[ACTIVE]
+        for key in aggregates:
+            total[key] += row[key]
     return {
-        "counts": {OPEN: row[OPEN], ACTIVE: row[ACTIVE]},
-        "age": [(label, row[label]) for label, _, _ in AGE_BUCKETS],
-        "awaiting": row["awaiting"],
+        "counts": {OPEN: total[OPEN], ACTIVE: total[ACTIVE]},
+        "age": [(label, total[label]) for label, _, _ in AGE_BUCKETS],
+        "awaiting": total["awaiting"],
+        "per_assignee": per_assignee,
     }
 
 
@@ -465,16 +473,17 @@ def awaiting_first_response(now: datetime, limit: int = 10, count: int | None = 
     return {"count": waiting.count() if count is None else count, "oldest": oldest}
 
 
-def workload() -> list[tuple[str, int]]:
+def workload(per_assignee: dict | None = None) -> list[tuple[str, int]]:
     """Tickets not closed per assignee (every active staff member, even with none), plus
-    unassigned, largest first."""
-    per_assignee = dict(
-        Ticket.objects.not_closed()
-        .values("assignee_id")
-        .annotate(count=Count("*"))
-        .order_by()
-        .values_list("assignee_id", "count")
-    )
+    unassigned, largest first (`per_assignee`: open_work_now()'s, if at hand)."""
+    if per_assignee is None:
+        per_assignee = dict(
+            Ticket.objects.not_closed()
+            .values("assignee_id")
+            .annotate(count=Count("*"))
+            .order_by()
+            .values_list("assignee_id", "count")
+        )
     staff = dict(get_user_model().objects.staff().values_list("pk", "username"))
     names = dict(staff)
     missing = [pk for pk in per_assignee if pk is not None and pk not in names]
@@ -552,3 +561,30 @@ def user_totals() -> dict[str, int]:
         staff=Count("pk", filter=Q(is_staff=True, is_active=True)),
     )
     return row
+
+
+def _reopen_rate_v2(period: Period) -> dict:
+    reopened_since_start = TicketEvent.objects.filter(
+        kind=STATUS, from_value=CLOSED, created_at__gt=period.start
+    ).values("ticket_id")
+    own = TicketEvent.objects.filter(
+        ticket=OuterRef("pk"), kind=STATUS, created_at__gte=period.start
+    )
+    closes = own.filter(to_value=CLOSED, created_at__lt=period.end)
+    per_ticket = Ticket.objects.filter(pk__in=reopened_since_start).annotate(
+        closes_in_period=Subquery(
+            closes.order_by().values("ticket_id").annotate(n=Count("*")).values("n")
+        ),
+        first_close=Subquery(closes.order_by("created_at").values("created_at")[:1]),
+        last_reopen=Subquery(
+            own.filter(from_value=CLOSED).order_by("-created_at").values("created_at")[:1]
+        ),
+    )
+    row = per_ticket.aggregate(
+        tickets=Count("pk", filter=Q(closes_in_period__gt=0)),
+        closes=Coalesce(Sum("closes_in_period"), 0),
+        reopened=Count("pk", filter=Q(first_close__lt=F("last_reopen"))),
+    )
+    closed = closed_count(period) - row["closes"] + row["tickets"]
+    rate = row["reopened"] / closed if closed else None
+    return {"closed": closed, "reopened": row["reopened"], "rate": rate}

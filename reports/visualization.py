@@ -88,7 +88,7 @@ class DataVisualization:
             "awaiting_first_response": selectors.awaiting_first_response(
                 now, count=open_work["awaiting"]
             ),
-            "workload": selectors.workload(),
+            "workload": selectors.workload(open_work["per_assignee"]),
             "by_status": self._summary["by_status"],
             "by_priority": self._summary["by_priority"],
         }
