@@ -587,6 +587,18 @@ def test_active_reporters_are_people_who_reported_in_the_period(
     assert selectors.active_reporters(PERIOD) == 2
 
 
+@pytest.mark.parametrize("tickets_each", [1, 9])  # the distinct count, then one probe each
+def test_active_reporters_with_few_or_many_tickets_per_person(
+    history, customer, other_customer, agent, tickets_each
+):
+    for number in range(tickets_each):
+        history.ticket(customer, utc(2025, 1, 6, number))
+        history.ticket(other_customer, utc(2025, 1, 7, number))
+    history.ticket(agent, utc(2025, 1, 13))  # after the period
+
+    assert selectors.active_reporters(PERIOD) == 2
+
+
 def test_user_totals_count_active_staff(customer, agent, other_agent, admin_user):
     User.objects.filter(pk=other_agent.pk).update(is_active=False)
     assert selectors.user_totals() == {"users": 4, "staff": 2}
