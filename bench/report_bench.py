@@ -49,6 +49,8 @@ def main() -> None:
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
     os.environ.setdefault("ALLOWED_HOSTS", "testserver")
     os.environ.setdefault("LOG_LEVEL", "WARNING")  # no request log lines between the figures
+    # With DEBUG off, {% static %} needs collectstatic's manifest: the bench keeps its own copy.
+    os.environ.setdefault("STATIC_ROOT", str(ROOT / "bench" / "out" / "static"))
 
     import django
 
@@ -64,6 +66,7 @@ def main() -> None:
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
     started = time.perf_counter()
     call_command("seed_demo", tickets=args.tickets, days=args.days, quiet_logins=True)
     seeded = time.perf_counter() - started

@@ -1,6 +1,13 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class ReportsConfig(AppConfig):
     name = "reports"
     verbose_name = "Reports"
+
+    def ready(self) -> None:
+        from . import rollup
+
+        # A migration that rebuilds a ticket table on SQLite drops its triggers: put them back.
+        post_migrate.connect(rollup.ensure_installed, sender=self, dispatch_uid="report-counts")

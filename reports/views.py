@@ -1,4 +1,3 @@
-import json
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
@@ -6,7 +5,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from . import formatting
+from . import charts, formatting
 from .forms import ReportForm
 from .periods import site_tz
 from .visualization import DataVisualization
@@ -38,13 +37,13 @@ def report_page(request: HttpRequest) -> HttpResponse:
     form, viz = _report(request)
     if viz is None:
         return render(request, "reports/page.html", {"form": form}, status=400)
-    charts = [
+    chart_list = [
         {
             "id": chart["id"],
             "script_id": f"figure-{chart['id']}",
-            "title": chart["figure"].layout.title.text,
+            "title": chart["title"],
             # The card's heading is the title: the figure does not repeat it.
-            "figure": json.loads(chart["figure"].update_layout(title=None).to_json()),
+            "figure": charts.without_title(chart["figure"]),
             "columns": chart["columns"],
             "rows": chart["rows"],
         }
@@ -55,7 +54,7 @@ def report_page(request: HttpRequest) -> HttpResponse:
         "viz": viz,
         "period": viz.period,
         "metrics": viz.metrics,
-        "charts": charts,
+        "charts": chart_list,
         "awaiting": {
             "count": viz.tickets_data["awaiting_first_response"]["count"],
             "oldest": [

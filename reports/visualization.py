@@ -88,7 +88,7 @@ class DataVisualization:
             "awaiting_first_response": selectors.awaiting_first_response(
                 now, count=open_work["awaiting"]
             ),
-            "workload": selectors.workload(),
+            "workload": selectors.workload(open_work["per_assignee"]),
             "by_status": self._summary["by_status"],
             "by_priority": self._summary["by_priority"],
         }
@@ -173,7 +173,7 @@ class DataVisualization:
         backlog_open = [row["open"] for row in t["backlog"]]
         backlog_active = [row["active"] for row in t["backlog"]]
         registrations = [n for _, n in u["registrations"]]
-        return [
+        chart_list = [
             {
                 "id": "created-closed",
                 "figure": charts.created_vs_closed(labels, created, closed),
@@ -248,6 +248,9 @@ class DataVisualization:
                 "rows": [list(row) for row in zip(labels, registrations, strict=True)],
             },
         ]
+        for chart in chart_list:
+            chart["title"] = chart["figure"]["layout"]["title"]["text"]
+        return chart_list
 
     def as_dict(self) -> dict:
         """Everything, as JSON-ready data (the JSON endpoint)."""
@@ -281,7 +284,7 @@ class DataVisualization:
             "charts": [
                 {
                     "id": chart["id"],
-                    "title": chart["figure"].layout.title.text,
+                    "title": chart["title"],
                     "columns": chart["columns"],
                     "rows": chart["rows"],
                 }
@@ -314,15 +317,20 @@ class DataVisualization:
 
     def generate_report(self) -> str:
         """A complete HTML document with plotly.js embedded, so the file opens offline."""
+        import plotly.io
         from plotly.offline import get_plotlyjs
 
         chart_list = self.charts()
         figures = [
             {
                 "id": chart["id"],
-                "title": chart["figure"].layout.title.text,
-                "html": chart["figure"].to_html(
-                    full_html=False, include_plotlyjs=False, div_id=f"chart-{chart['id']}"
+                "title": chart["title"],
+                "html": plotly.io.to_html(
+                    chart["figure"],
+                    full_html=False,
+                    include_plotlyjs=False,
+                    div_id=f"chart-{chart['id']}",
+                    validate=False,
                 ),
                 "columns": chart["columns"],
                 "rows": chart["rows"],

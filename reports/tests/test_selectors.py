@@ -587,6 +587,18 @@ def test_active_reporters_are_people_who_reported_in_the_period(
     assert selectors.active_reporters(PERIOD) == 2
 
 
+@pytest.mark.parametrize("tickets_each", [1, 9])  # the distinct count, then one probe each
+def test_active_reporters_with_few_or_many_tickets_per_person(
+    history, customer, other_customer, agent, tickets_each
+):
+    for number in range(tickets_each):
+        history.ticket(customer, utc(2025, 1, 6, number))
+        history.ticket(other_customer, utc(2025, 1, 7, number))
+    history.ticket(agent, utc(2025, 1, 13))  # after the period
+
+    assert selectors.active_reporters(PERIOD) == 2
+
+
 def test_user_totals_count_active_staff(customer, agent, other_agent, admin_user):
     User.objects.filter(pk=other_agent.pk).update(is_active=False)
     assert selectors.user_totals() == {"users": 4, "staff": 2}
@@ -654,3 +666,19 @@ def test_percentiles_rank_in_the_database(history, customer, agent):
         # One count, then one row per percentile: no durations loaded into Python.
         assert "offset" in sql
         assert len(queries) == 3
+
+
+def test_percentiles_keep_microseconds_apart_on_long_durations(history, customer, agent):
+    # PostgreSQL ranks seconds as float8: a microsecond must still tell durations apart.
+    long = timedelta(days=400, hours=5, minutes=7, seconds=11)
+    durations = [long + timedelta(microseconds=n) for n in (2, 0, 1)]
+    for number, duration in enumerate(durations):
+        history.respond(history.ticket(customer, utc(2024, 1, 6) + number * H), agent, duration)
+    duration = ExpressionWrapper(
+        F("first_response_at") - F("created_at"), output_field=DurationField()
+    )
+    result = selectors.percentiles(Ticket.objects.all(), duration)
+    assert (result["median"], result["p90"]) == (
+        long + timedelta(microseconds=1),
+        long + timedelta(microseconds=2),
+    )

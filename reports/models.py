@@ -1,0 +1,32 @@
+"""Report rollup: what happened in each quarter of an hour, counted by the database itself."""
+
+from django.db import models
+
+
+class ActivitySlot(models.Model):
+    """Tickets created and status transitions in one quarter of an hour (UTC).
+
+    Kept by database triggers on the ticket and event tables (reports/rollup.py), so every way
+    a row is written, moved or deleted (the services, the demo generator, an import, a test
+    that moves a timestamp) is counted, in the same transaction. A quarter of an hour because
+    every time zone's midnight falls on one: a day, week or month in the site's time zone is a
+    whole number of slots, so volume and backlog read a few thousand slots instead of millions
+    of rows. `manage.py rebuild_report_counts` recounts everything from the tables.
+    """
+
+    slot = models.DateTimeField(primary_key=True)
+    created = models.IntegerField(default=0)
+    created_low = models.IntegerField(default=0)
+    created_normal = models.IntegerField(default=0)
+    created_high = models.IntegerField(default=0)
+    created_urgent = models.IntegerField(default=0)
+    into_closed = models.IntegerField(default=0)
+    out_of_closed = models.IntegerField(default=0)
+    into_active = models.IntegerField(default=0)
+    out_of_active = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["slot"]
+
+    def __str__(self) -> str:
+        return f"{self.slot:%Y-%m-%d %H:%M} UTC: {self.created} created"

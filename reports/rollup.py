@@ -1,0 +1,254 @@
+"""The database triggers that keep reports.ActivitySlot, and a full recount.
+
+Triggers rather than code in the services, because rows reach these tables by more than one
+road: the services, the demo generator's bulk inserts, import_tickets, deletes that cascade
+from a user, a test that moves a timestamp with a queryset update. A trigger sees all of them,
+in the same transaction as the write.
+
+PostgreSQL counts inserts and deletes once per statement (transition tables: a bulk insert of
+2,000 events is one grouped upsert) and moves of a row's timestamp or priority once per row.
+SQLite has row triggers only. Both write through the same upsert, in slot order (so two
+transactions that touch several slots take their row locks in the same order).
+
+`ensure_installed` runs after every `migrate` (ReportsConfig.ready): SQLite drops a table's
+triggers when a migration rebuilds that table, and a database restored without triggers would
+otherwise drift; when any trigger is missing it installs them and recounts.
+"""
+
+from __future__ import annotations
+
+from django.db import connections, transaction
+
+TABLE = "reports_activityslot"
+TICKETS = "tickets_ticket"
+EVENTS = "tickets_ticketevent"
+SLOT_SECONDS = 900
+PRIORITIES = ("low", "normal", "high", "urgent")
+
+# Each count column, and when a source row adds its `n` (+1 or -1) to it.
+TICKET_COLUMNS = {"created": "true", **{f"created_{p}": f"priority = '{p}'" for p in PRIORITIES}}
+EVENT_COLUMNS = {
+    "into_closed": "to_value = 'closed'",
+    "out_of_closed": "from_value = 'closed'",
+    "into_active": "to_value = 'active'",
+    "out_of_active": "from_value = 'active'",
+}
+COLUMNS = [*TICKET_COLUMNS, *EVENT_COLUMNS]
+
+TRIGGERS = {
+    TICKETS: ("reports_tickets_inserted", "reports_tickets_deleted", "reports_ticket_moved"),
+    EVENTS: ("reports_events_inserted", "reports_events_deleted", "reports_event_moved"),
+}
+# What moves a row from one count to another when it is updated.
+WATCHED = {
+    TICKETS: ("created_at", "priority"),
+    EVENTS: ("created_at", "kind", "from_value", "to_value"),
+}
+FIELDS = {TICKETS: ("priority",), EVENTS: ("from_value", "to_value")}
+KEEP = {TICKETS: "true", EVENTS: "kind = 'status'"}
+
+
+def slot_of(vendor: str, column: str) -> str:
+    """SQL for the start of the quarter hour (UTC) that `column` falls in."""
+    if vendor == "postgresql":
+        return (
+            f"to_timestamp(floor(extract(epoch FROM {column}) / {SLOT_SECONDS}) * {SLOT_SECONDS})"
+        )
+    # Django keeps SQLite datetimes as UTC text ("2025-01-06 10:14:59.999999"); this gives the
+    # same text form back. The seconds are cut off first: SQLite would round .9995 s up into
+    # the next minute (and so, at :14:59.9995, into the next slot).
+    seconds = f"CAST(strftime('%s', substr({column}, 1, 16)) AS INTEGER)"
+    return f"datetime(({seconds} / {SLOT_SECONDS}) * {SLOT_SECONDS}, 'unixepoch')"
+
+
+def upsert(source: str, table: str) -> str:
+    """Add the rows of `source` (columns slot, n and the table's fields) to the counts."""
+    conditions = TICKET_COLUMNS if table == TICKETS else EVENT_COLUMNS
+    sums = [
+        f"SUM(CASE WHEN {conditions[column]} THEN n ELSE 0 END)" if column in conditions else "0"
+        for column in COLUMNS
+    ]
+    updates = ", ".join(f"{column} = {TABLE}.{column} + excluded.{column}" for column in COLUMNS)
+    return (
+        f"INSERT INTO {TABLE} (slot, {', '.join(COLUMNS)}) "  # noqa: S608 (fixed text)
+        f"SELECT slot, {', '.join(sums)} FROM ({source}) AS d WHERE true "
+        "GROUP BY slot ORDER BY slot "
+        f"ON CONFLICT (slot) DO UPDATE SET {updates}"
+    )
+
+
+def _row(vendor: str, table: str, record: str, n: int) -> str:
+    """A one-row source from a trigger's OLD or NEW record (empty when it is not counted)."""
+    fields = ", ".join(f"{record}.{field} AS {field}" for field in FIELDS[table])
+    keep = KEEP[table].replace("kind", f"{record}.kind")
+    return (
+        f"SELECT {slot_of(vendor, f'{record}.created_at')} AS slot, {n} AS n, {fields} WHERE {keep}"
+    )
+
+
+def _changed_test(table: str, vendor: str) -> str:
+    differs = "IS DISTINCT FROM" if vendor == "postgresql" else "IS NOT"
+    return " OR ".join(f"OLD.{column} {differs} NEW.{column}" for column in WATCHED[table])
+
+
+def _postgresql_statements() -> list[str]:
+    statements = []
+    for table, (inserted, deleted, moved) in TRIGGERS.items():
+        fields = ", ".join(FIELDS[table])
+        changed_rows = (
+            f"SELECT {slot_of('postgresql', 'created_at')} AS slot, direction AS n, {fields} "  # noqa: S608
+            f"FROM changed WHERE {KEEP[table]}"
+        )
+        move = " UNION ALL ".join(
+            [_row("postgresql", table, "OLD", -1), _row("postgresql", table, "NEW", 1)]
+        )
+        statements += [
+            f"""CREATE OR REPLACE FUNCTION {inserted}() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE direction integer := CASE WHEN TG_OP = 'INSERT' THEN 1 ELSE -1 END;
+            BEGIN {upsert(changed_rows, table)}; RETURN NULL; END $$""",
+            f"""CREATE OR REPLACE FUNCTION {moved}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN {upsert(move, table)}; RETURN NULL; END $$""",
+            f"DROP TRIGGER IF EXISTS {inserted} ON {table}",
+            f"DROP TRIGGER IF EXISTS {deleted} ON {table}",
+            f"DROP TRIGGER IF EXISTS {moved} ON {table}",
+            f"CREATE TRIGGER {inserted} AFTER INSERT ON {table} REFERENCING NEW TABLE AS changed "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {inserted}()",
+            # The delete trigger shares the insert trigger's function, with direction -1.
+            f"CREATE TRIGGER {deleted} AFTER DELETE ON {table} REFERENCING OLD TABLE AS changed "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {inserted}()",
+            f"CREATE TRIGGER {moved} AFTER UPDATE OF {', '.join(WATCHED[table])} ON {table} "
+            f"FOR EACH ROW WHEN ({_changed_test(table, 'postgresql')}) "
+            f"EXECUTE FUNCTION {moved}()",
+        ]
+    return statements
+
+
+def _sqlite_statements() -> list[str]:
+    statements = []
+    for table, (inserted, deleted, moved) in TRIGGERS.items():
+        move = f"{_row('sqlite', table, 'OLD', -1)} UNION ALL {_row('sqlite', table, 'NEW', 1)}"
+        statements += [
+            f"DROP TRIGGER IF EXISTS {inserted}",
+            f"DROP TRIGGER IF EXISTS {deleted}",
+            f"DROP TRIGGER IF EXISTS {moved}",
+            f"CREATE TRIGGER {inserted} AFTER INSERT ON {table} BEGIN "
+            f"{upsert(_row('sqlite', table, 'NEW', 1), table)}; END",
+            f"CREATE TRIGGER {deleted} AFTER DELETE ON {table} BEGIN "
+            f"{upsert(_row('sqlite', table, 'OLD', -1), table)}; END",
+            f"CREATE TRIGGER {moved} AFTER UPDATE OF {', '.join(WATCHED[table])} ON {table} "
+            f"WHEN {_changed_test(table, 'sqlite')} BEGIN {upsert(move, table)}; END",
+        ]
+    return statements
+
+
+def _statements(vendor: str) -> list[str]:
+    if vendor == "postgresql":
+        return _postgresql_statements()
+    if vendor == "sqlite":
+        return _sqlite_statements()
+    raise NotImplementedError(f"The report counts have no triggers for {vendor}.")
+
+
+def install(using: str = "default") -> None:
+    """Create (or replace) the triggers."""
+    connection = connections[using]
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        for statement in _statements(connection.vendor):
+            cursor.execute(statement)
+
+
+def uninstall(using: str = "default") -> None:
+    connection = connections[using]
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        for table, names in TRIGGERS.items():
+            for name in names:
+                if connection.vendor == "postgresql":
+                    cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+                else:
+                    cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+        if connection.vendor == "postgresql":
+            for names in TRIGGERS.values():
+                cursor.execute(f"DROP FUNCTION IF EXISTS {names[0]}()")
+                cursor.execute(f"DROP FUNCTION IF EXISTS {names[2]}()")
+
+
+def rebuild(using: str = "default") -> int:
+    """Recount every slot from the tickets and their status events; returns the slot count.
+
+    Writers wait for the recount (PostgreSQL: the two tables are locked against writes; SQLite
+    writes one transaction at a time anyway), so no change is counted twice or missed.
+    """
+    connection = connections[using]
+    vendor = connection.vendor
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        if vendor == "postgresql":
+            cursor.execute(f"LOCK TABLE {TICKETS}, {EVENTS} IN SHARE MODE")
+        cursor.execute(f"DELETE FROM {TABLE}")  # noqa: S608
+        for table in (TICKETS, EVENTS):
+            fields = ", ".join(FIELDS[table])
+            source = (
+                f"SELECT {slot_of(vendor, 'created_at')} AS slot, 1 AS n, {fields} "  # noqa: S608
+                f"FROM {table} WHERE {KEEP[table]}"
+            )
+            cursor.execute(upsert(source, table))
+        cursor.execute(f"SELECT COUNT(*) FROM {TABLE}")  # noqa: S608
+        return cursor.fetchone()[0]
+
+
+def recount(using: str = "default") -> dict:
+    """What the counts should be, from the tables, as {slot: (count per column)}; zeros left
+    out. A recount inside a transaction that is rolled back, so nothing changes."""
+    connection = connections[using]
+    columns = ", ".join(COLUMNS)
+    nonzero = " OR ".join(f"{column} <> 0" for column in COLUMNS)
+    query = f"SELECT slot, {columns} FROM {TABLE} WHERE {nonzero} ORDER BY slot"  # noqa: S608
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        cursor.execute(query)
+        stored = {row[0]: row[1:] for row in cursor.fetchall()}
+        sid = transaction.savepoint(using=using)
+        rebuild(using)
+        cursor.execute(query)
+        fresh = {row[0]: row[1:] for row in cursor.fetchall()}
+        transaction.savepoint_rollback(sid, using=using)
+    return {"stored": stored, "fresh": fresh}
+
+
+def differences(using: str = "default") -> list[str]:
+    """The slots whose stored counts differ from a recount, described."""
+    counts = recount(using)
+    stored, fresh = counts["stored"], counts["fresh"]
+    described = []
+    for slot in sorted(set(stored) | set(fresh)):
+        have, want = stored.get(slot), fresh.get(slot)
+        if have != want:
+            described.append(f"{slot}: stored {have}, recounted {want}")
+    return described
+
+
+def missing_triggers(using: str = "default") -> list[str]:
+    connection = connections[using]
+    expected = [name for names in TRIGGERS.values() for name in names]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgname = ANY(%s)",
+                [expected],
+            )
+        else:
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        present = {row[0] for row in cursor.fetchall()}
+    return [name for name in expected if name not in present]
+
+
+def ensure_installed(using: str = "default", **_kwargs) -> bool:
+    """Install the triggers and recount if any is missing (after `migrate`). True if it did."""
+    connection = connections[using]
+    if connection.vendor not in ("postgresql", "sqlite"):
+        return False
+    if TABLE not in connection.introspection.table_names():
+        return False  # Migrating backwards past the table, or not that far yet.
+    if not missing_triggers(using):
+        return False
+    install(using)
+    rebuild(using)
+    return True
