@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
+from helpdesk_site.admin_input import AdminInputMixin
 from tickets.models import Ticket
 
 from .models import User
@@ -67,7 +68,7 @@ class SuperuserOnlyMixin:
 
 
 @admin.register(User)
-class UserAdmin(SuperuserOnlyMixin, DjangoUserAdmin):
+class UserAdmin(AdminInputMixin, SuperuserOnlyMixin, DjangoUserAdmin):
     form = UserEditForm
     add_form = UserAddForm
     list_display = [
@@ -119,5 +120,5 @@ admin.site.unregister(Group)
 
 
 @admin.register(Group)
-class GroupAdmin(SuperuserOnlyMixin, DjangoGroupAdmin):
+class GroupAdmin(AdminInputMixin, SuperuserOnlyMixin, DjangoGroupAdmin):
     pass

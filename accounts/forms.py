@@ -52,3 +52,12 @@ class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ["first_name", "last_name", "notify_by_email"]
+
+    def clean(self):
+        cleaned = super().clean()
+        # A browser always sends the name boxes, empty or not. Without them this is not the
+        # profile form (an empty or garbled POST), and saving it would blank the names and turn
+        # email off (an unticked box is simply missing).
+        if not any(name in self.data for name in ("first_name", "last_name")):
+            raise forms.ValidationError("Nothing was saved: the form arrived empty. Try again.")
+        return cleaned

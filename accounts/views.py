@@ -1,19 +1,26 @@
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
 
 from .forms import LoginForm, ProfileForm, RegistrationForm
 from .models import User
 
+# The form pages: a form is shown (GET, HEAD) and sent (POST); any other method is a 405.
+form_page = require_http_methods(["GET", "HEAD", "POST"])
+
 
 def _next_url(request: HttpRequest) -> str:
+    """Where to go after logging in: a URL on this site, never a view name (redirect() would
+    try ?next=abc as one, and fail with a server error), or the ticket list."""
     candidate = request.POST.get("next") or request.GET.get("next") or ""
     if candidate and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -25,6 +32,7 @@ def _next_url(request: HttpRequest) -> str:
 @sensitive_post_parameters("password1", "password2")
 @csrf_protect
 @never_cache
+@form_page
 def register(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("tickets:list")
@@ -33,7 +41,7 @@ def register(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                User.register(
+                user = User.register(
                     username=form.cleaned_data["username"],
                     password=form.cleaned_data["password1"],
                     email=form.cleaned_data["email"],
@@ -46,7 +54,8 @@ def register(request: HttpRequest) -> HttpResponse:
             else:
                 User.login(
                     request,
-                    username=form.cleaned_data["username"],
+                    # As stored: registration normalises the name ("ﬁx" is "fix").
+                    username=user.username,
                     password=form.cleaned_data["password1"],
                 )
                 messages.success(request, "Welcome! Your account is ready. Tell us what you need.")
@@ -58,9 +67,10 @@ def register(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("password")
 @csrf_protect
 @never_cache
+@form_page
 def login_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated and request.method == "GET":
-        return redirect(_next_url(request))
+        return HttpResponseRedirect(_next_url(request))
     form = LoginForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
@@ -75,13 +85,14 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, exc)
             else:
                 messages.success(request, f"Signed in as {user.username}.")
-                return redirect(_next_url(request))
+                return HttpResponseRedirect(_next_url(request))
         status = 400
     context = {"form": form, "next": request.GET.get("next", "")}
     return render(request, "accounts/login.html", context, status=status)
 
 
 @login_required
+@form_page
 def profile(request: HttpRequest) -> HttpResponse:
     form = ProfileForm(request.POST if request.method == "POST" else None, instance=request.user)
     if request.method == "POST":
@@ -91,3 +102,28 @@ def profile(request: HttpRequest) -> HttpResponse:
             return redirect("accounts:profile")
         return render(request, "accounts/profile.html", {"form": form}, status=400)
     return render(request, "accounts/profile.html", {"form": form})
+
+
+class _FormPage:
+    """Django's password views, answering as this site's other form pages do: an invalid form
+    is a 400 (Django's is a 200), and a method other than GET, HEAD or POST is a 405 (Django's
+    form views treat PUT as POST)."""
+
+    http_method_names = ["get", "head", "post"]
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
+
+
+class PasswordChangeView(_FormPage, auth_views.PasswordChangeView):
+    pass
+
+
+class PasswordResetView(_FormPage, auth_views.PasswordResetView):
+    pass
+
+
+class PasswordResetConfirmView(_FormPage, auth_views.PasswordResetConfirmView):
+    pass

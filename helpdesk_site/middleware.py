@@ -1,9 +1,14 @@
-"""One log line per request: method, path, status, duration and user id (never a body)."""
+"""One log line per request: method, path, status, duration and user id (never a body); the
+session's idle timeout; and the refusal of input no page can read."""
 
 from __future__ import annotations
 
 import logging
 import time
+from urllib.parse import unquote_to_bytes
+
+from django.conf import settings
+from django.core.exceptions import BadRequest
 
 logger = logging.getLogger("helpdesk.requests")
 
@@ -71,3 +76,93 @@ class SessionIdleRefreshMiddleware:
             if now - int(request.session.get(self.KEY, 0)) >= self.REFRESH_EVERY:
                 request.session[self.KEY] = now
         return response
+
+
+class UnreadableRequest(BadRequest):
+    """A request refused before any view reads it; its message is shown on the 400 page."""
+
+
+class RequestInputMiddleware:
+    """Refuse, with a 400 that says why, input that the pages could only misread.
+
+    Django decodes query strings and form bodies with errors="replace", so bytes that are not
+    valid UTF-8 would be saved as U+FFFD instead of what was typed. A NUL character is valid
+    UTF-8 but PostgreSQL refuses it in a query: where it reaches a filter no form checks (the
+    admin's list filters, its autocomplete) it was a server error. Browsers send neither. No page
+    takes a file, so an upload is refused rather than silently dropped; and a POST is a form
+    (urlencoded or multipart) or has no body.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        self.check(request)
+        return self.get_response(request)
+
+    @staticmethod
+    def check(request) -> None:
+        encoding = request.encoding or settings.DEFAULT_CHARSET
+        query = request.META.get("QUERY_STRING", "")
+        if len(query) > settings.MAX_QUERY_STRING_LENGTH:
+            raise UnreadableRequest(
+                "The address is too long: it may have at most "
+                f"{settings.MAX_QUERY_STRING_LENGTH} characters after the “?”."
+            )
+        # WSGI passes the query string as bytes decoded as latin-1 (ASGI as UTF-8 text).
+        try:
+            raw_query = query.encode("iso-8859-1")
+        except UnicodeEncodeError:
+            raw_query = query.encode()
+        _check_urlencoded(raw_query, encoding, "The address")
+        if request.method != "POST":
+            return
+        if request.content_type == "application/x-www-form-urlencoded":
+            # Django reads these as UTF-8 only, and refuses any other declared charset with a
+            # bare BadRequest: say so.
+            if encoding.lower() != "utf-8":
+                raise UnreadableRequest(
+                    f"The form you sent says it is in {encoding}; this help desk reads forms in "
+                    "UTF-8 only: nothing was read or saved."
+                )
+            # request.body refuses a body over DATA_UPLOAD_MAX_MEMORY_SIZE (RequestDataTooBig).
+            _check_urlencoded(request.body, encoding, "The form you sent")
+        elif request.content_type == "multipart/form-data":
+            if request.FILES:
+                raise UnreadableRequest(
+                    "This help desk does not take attachments: nothing was saved. "
+                    "Describe the problem in text instead."
+                )
+            if any(
+                "\x00" in key or "\x00" in "".join(values) for key, values in request.POST.lists()
+            ):
+                raise UnreadableRequest(_NUL_MESSAGE.format(where="The form you sent"))
+        elif _content_length(request) > 0:
+            # JSON, text/plain, XML...: Django reads none of it, so a form would be checked as if
+            # sent empty, and an empty profile form is a valid one (it would be saved).
+            raise UnreadableRequest(
+                "This help desk reads web forms only, and what you sent was not one: "
+                "nothing was read or saved."
+            )
+
+
+def _content_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:  # Django reads no body then either
+        return 0
+
+
+_NUL_MESSAGE = "{where} contains a NUL character, which is not text: nothing was read or saved."
+
+
+def _check_urlencoded(raw: bytes, encoding: str, where: str) -> None:
+    try:
+        text = unquote_to_bytes(raw).decode(encoding)
+    except UnicodeDecodeError:
+        raise UnreadableRequest(
+            f"{where} contains characters that are not valid {encoding.upper()}: "
+            "nothing was read or saved."
+        ) from None
+    if "\x00" in text:
+        raise UnreadableRequest(_NUL_MESSAGE.format(where=where))

@@ -91,6 +91,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "helpdesk_site.middleware.SessionIdleRefreshMiddleware",
+    # A 400 saying why for input no page can read: not UTF-8, NUL, files, not a form, too long.
+    "helpdesk_site.middleware.RequestInputMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -226,6 +228,16 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "helpdesk@localhost")
 # Who is told about new tickets and about replies on unassigned ones; empty means every agent.
 HELPDESK_STAFF_EMAILS = env_list("HELPDESK_STAFF_EMAILS")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Request limits: a request over them gets the 400 page, which says which one --------------
+# Django's defaults, stated: the largest form is a 20,000-character description (80 KB in UTF-8,
+# 240 KB percent-encoded), and the admin's bulk actions send one field per ticket on a page (50).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # 2.5 MB of request body, files excluded
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+# Longer query strings are refused (RequestInputMiddleware); gunicorn already refuses request
+# lines over 4094 bytes, this also holds under other servers (and keeps SQLite's LIKE patterns,
+# at most 50,000 bytes, within bounds for admin searches).
+MAX_QUERY_STRING_LENGTH = 8192
 
 # How many tickets a list page shows.
 TICKETS_PER_PAGE = env_int("TICKETS_PER_PAGE", 25)

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.shortcuts import redirect
 from django.urls import include, path
+from django.views.decorators.http import require_safe
 
 from .views import healthz
 
@@ -10,6 +11,7 @@ admin.site.index_title = "Triage and administration"
 admin.site.site_url = "/tickets/"
 
 
+@require_safe
 def home(request):
     return redirect("tickets:list" if request.user.is_authenticated else "accounts:login")
 
@@ -22,3 +24,5 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler400 = "helpdesk_site.views.bad_request"

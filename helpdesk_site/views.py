@@ -1,21 +1,26 @@
-"""Site-wide views: the health check and the CSRF failure page."""
+"""Site-wide views: the health check, the 400 page and the CSRF failure page."""
 
 from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.defaultfilters import filesizeformat
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
+
+from .middleware import UnreadableRequest
 
 logger = logging.getLogger(__name__)
 
 
 @never_cache
-@require_GET
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     """200 when the database (and the cache) answer, 503 otherwise. No login, no personal data."""
     checks = {}
@@ -42,3 +47,22 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def csrf_failure(request: HttpRequest, reason: str = "") -> object:
     logger.warning("CSRF check failed for %s %s", request.method, request.path)
     return render(request, "403_csrf.html", status=403)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The 400 page: what was wrong with the request, in words; never the exception's own text
+    (Django's messages name settings and headers), except our own, written for people."""
+    if isinstance(exception, RequestDataTooBig):
+        limit = filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        reason = (
+            f"What you sent is larger than this help desk accepts ({limit}). Nothing was saved."
+        )
+    elif isinstance(exception, TooManyFieldsSent):
+        reason = "What you sent has more fields than any form here. Nothing was saved."
+    elif isinstance(exception, TooManyFilesSent):
+        reason = "This help desk does not take attachments: nothing was saved."
+    elif isinstance(exception, UnreadableRequest):
+        reason = str(exception)
+    else:
+        reason = "This help desk could not read what your browser sent. Nothing was saved."
+    return render(request, "400.html", {"reason": reason}, status=400)

@@ -1,12 +1,13 @@
 from django.contrib import admin
 
+from helpdesk_site.admin_input import AdminInputMixin
 from tickets.admin import ReadOnlyMixin
 
 from .models import Message
 
 
 @admin.register(Message)
-class MessageAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class MessageAdmin(AdminInputMixin, ReadOnlyMixin, admin.ModelAdmin):
     """Read-only: messages are never edited or deleted through the admin."""
 
     list_display = ["id", "ticket", "sender", "receiver", "is_internal", "created_at"]

@@ -25,6 +25,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
+from helpdesk_site.admin_input import AdminInputMixin, IdAutocompleteSelect, as_object_id
 from messaging.models import Message
 from messaging.services import message_send
 
@@ -52,8 +53,10 @@ class AssigneeFilter(admin.SimpleListFilter):
             return queryset.filter(assignee=request.user)
         if value == "none":
             return queryset.filter(assignee__isnull=True)
-        if value and value.isdigit():
-            return queryset.filter(assignee_id=int(value))
+        if value:
+            # An agent's id; anything else ("abc", "²", a number past the id column) is no one's.
+            agent_id = as_object_id(value)
+            return queryset.filter(assignee_id=agent_id) if agent_id else queryset.none()
         return queryset
 
 
@@ -217,7 +220,7 @@ class TicketAdminForm(forms.ModelForm):
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(AdminInputMixin, admin.ModelAdmin):
     form = TicketAdminForm
     list_display = [
         "id",
@@ -247,7 +250,9 @@ class TicketAdmin(admin.ModelAdmin):
     )
     date_hierarchy = "created_at"
     # Urgent and old open work first (the rank columns are generated from status and priority).
-    ordering = ["status_rank", "priority_rank", "created_at"]
+    # "pk" last so the admin adds no "-pk" of its own: the ticket_triage index (plus the row id)
+    # then gives the whole order, and the first page is read from it, not sorted.
+    ordering = ["status_rank", "priority_rank", "created_at", "pk"]
     autocomplete_fields = ["assignee"]
     readonly_fields = [
         "web_page",
@@ -283,6 +288,13 @@ class TicketAdmin(admin.ModelAdmin):
         "reopen_tickets",
         "set_priority",
     ]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in self.autocomplete_fields:
+            kwargs["widget"] = IdAutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     # --- permissions: agents triage; only superusers delete -------------------------------
 
@@ -509,7 +521,7 @@ class PriorityActionForm(forms.Form):
 
 
 @admin.register(TicketEvent)
-class TicketEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class TicketEventAdmin(AdminInputMixin, ReadOnlyMixin, admin.ModelAdmin):
     """The audit trail is read-only."""
 
     list_display = ["id", "ticket", "kind", "from_value", "to_value", "actor", "created_at"]

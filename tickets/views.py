@@ -5,9 +5,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import InvalidPage, Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from messaging.models import Message
 
@@ -39,6 +39,7 @@ def _form_error_text(form) -> str:
 
 
 @login_required
+@require_safe
 def ticket_list(request: HttpRequest) -> HttpResponse:
     filter_form = TicketFilterForm(request.GET)
     status_code = 200
@@ -54,7 +55,11 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     try:
         page = paginator.page(request.GET.get("page") or 1)
     except InvalidPage:
-        raise Http404("That page of tickets does not exist.") from None
+        # Any page that is not one of 1..num_pages (0, -1, 1e9, abc, a huge number): a 404 that
+        # says so, rather than guessing which page was meant.
+        count = "is 1 page" if paginator.num_pages == 1 else f"are {paginator.num_pages} pages"
+        reason = f"That page of tickets does not exist: there {count}."
+        return render(request, "404.html", {"reason": reason}, status=404)
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -68,6 +73,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def ticket_new(request: HttpRequest) -> HttpResponse:
     form = TicketCreateForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
@@ -112,6 +118,7 @@ def _render_detail(
 
 
 @login_required
+@require_safe
 def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = get_ticket_for(request.user, pk)
     ticket_mark_seen(ticket=ticket, user=request.user)

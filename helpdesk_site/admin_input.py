@@ -1,0 +1,80 @@
+"""Malformed input in the admin: a message or Django's "?e=1" redirect, never a server error.
+
+Django's admin (5.2) turns most bad query parameters into a redirect to "?e=1" (which shows the
+whole list; the mixin adds a message saying so), but three kinds of input still failed with a
+500, each fixed here for every ModelAdmin that uses the mixin:
+
+- a bulk action on ids that are not ids (`_selected_action=abc`, or a number past the id
+  column): Django filters `pk__in` with them unchecked;
+- a `date_hierarchy` year at the end of the calendar (`?created_at__year=9999`): Django works out
+  the day after it outside its own `try` (Django ticket #37357, fixed in a later release);
+- an autocomplete box shown again after an invalid POST (`assignee=abc`): the widget looks the
+  raw value up to show its label.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ERROR_FLAG, ChangeList
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.http import HttpResponseRedirect
+
+# The largest value of a BigAutoField (every model's id here).
+MAX_ID = 2**63 - 1
+
+
+def as_object_id(value: object) -> int | None:
+    """`value` as a database id (1 to 2**63 - 1, in ASCII digits), or None when it is not one."""
+    text = str(value)
+    # At most 19 digits: int() of a longer string is never an id (and past 4300 digits it fails).
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ID)):
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_ID else None
+
+
+class _DateHierarchyChangeList(ChangeList):
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except (ValueError, OverflowError) as exc:
+            # The admin's own answer to a bad filter: a redirect to "?e=1".
+            raise IncorrectLookupParameters(exc) from exc
+
+
+class AdminInputMixin:
+    """For a ModelAdmin: bad ids in a bulk action and calendar-edge dates answered, not 500s."""
+
+    def get_changelist(self, request, **kwargs):
+        return _DateHierarchyChangeList
+
+    def changelist_view(self, request, extra_context=None):
+        if ERROR_FLAG in request.GET:
+            # Where Django sends a filter, search or page it could not apply ("?e=1"), without
+            # saying why: the whole list, with a word about it.
+            self.message_user(
+                request,
+                "That filter, search or page could not be applied: this is the whole list.",
+                messages.WARNING,
+            )
+        return super().changelist_view(request, extra_context)
+
+    def response_action(self, request, queryset):
+        selected = request.POST.getlist(ACTION_CHECKBOX_NAME)
+        if any(as_object_id(value) is None for value in selected):
+            self.message_user(
+                request,
+                "Nothing was changed: the selection holds something that is not an id.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(request.get_full_path())
+        return super().response_action(request, queryset)
+
+
+class IdAutocompleteSelect(AutocompleteSelect):
+    """Django's autocomplete box, showing again only the submitted values that are ids."""
+
+    def optgroups(self, name, value, attr=None):
+        return super().optgroups(name, [v for v in value if as_object_id(v) is not None], attr)
