@@ -9,7 +9,9 @@ def find_user_by_login(identifier: str):
     Usernames cannot contain "@", so a username never collides with someone's email address.
     """
     identifier = str(identifier).strip()
-    if not identifier:
+    # No username or email holds a NUL byte; PostgreSQL cannot even compare one (a DataError),
+    # and SQLite compares only up to it ("customer\x00x" would find "customer").
+    if not identifier or "\x00" in identifier:
         return None
     field = "email__iexact" if "@" in identifier else "username__iexact"
     return get_user_model()._default_manager.filter(**{field: identifier}).first()
@@ -47,4 +49,8 @@ def axes_username(request: HttpRequest, credentials: dict | None = None) -> str:
     if not value and request is not None:
         value = request.POST.get("username", "")
     user = find_user_by_login(value)
-    return (user.username if user is not None else str(value).strip()).casefold()
+    if user is not None:
+        return user.username.casefold()
+    # Counted under what was typed; a NUL byte (which PostgreSQL cannot store) as U+FFFD, which
+    # no username holds either.
+    return str(value).strip().replace("\x00", "\ufffd").casefold()

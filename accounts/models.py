@@ -30,7 +30,8 @@ class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):
         Raises ValidationError with a readable message per field: a taken username or email
         (compared case-insensitively), an invalid email, or a password that fails the validators.
         """
-        username = (username or "").strip()
+        # Normalised (NFKC) before the checks, as full_clean() would store it: "ﬁx" is "fix".
+        username = self.model.normalize_username((username or "").strip())
         email = self.normalize_email((email or "").strip())
         user = self.model(username=username, email=email)
         errors: dict[str, list[str]] = {}

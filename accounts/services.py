@@ -27,7 +27,10 @@ def agent_create_or_promote(
     email = User.objects.normalize_email((email or "").strip())
     agents = Group.objects.get(name=AGENTS_GROUP)
     with transaction.atomic():
-        user = User.objects.select_for_update().filter(username__iexact=username).first()
+        # No username holds a NUL byte and PostgreSQL cannot compare one: such a name is new,
+        # and registration's checks below refuse it.
+        same_name = User.objects.select_for_update().filter(username__iexact=username)
+        user = None if "\x00" in username else same_name.first()
         if user is None:
             if not password:
                 raise ValidationError({"password": ["A new agent needs a password."]})

@@ -47,7 +47,11 @@ def stale_tickets(*, days: int, now: datetime | None = None) -> QuerySet[Ticket]
     who has left the team since; their reply still waits on the customer. Each ticket carries
     `last_public_at` and `last_public_sender_id` (annotations), oldest ticket first.
     """
-    cutoff = (now or timezone.now()) - timedelta(days=days)
+    try:
+        cutoff = (now or timezone.now()) - timedelta(days=days)
+    except OverflowError:
+        # More days than the calendar has before now: nothing has waited that long.
+        return Ticket.objects.none()
     last_public = Message.objects.filter(ticket=OuterRef("pk"), is_internal=False).order_by(
         "-created_at", "-pk"
     )

@@ -2,7 +2,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxLengthValidator, MinLengthValidator
+from django.core.validators import (
+    MaxLengthValidator,
+    MinLengthValidator,
+    ProhibitNullCharactersValidator,
+)
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -65,6 +69,8 @@ class Message(models.Model):
         limit = self._meta.get_field("content").max_length
         try:
             MaxLengthValidator(limit)(self.content or "")
+            # Forms refuse NUL bytes, full_clean() does not; PostgreSQL cannot store them.
+            ProhibitNullCharactersValidator()(self.content or "")
         except ValidationError as exc:
             raise ValidationError({"content": exc.error_list}) from None
 

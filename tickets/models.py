@@ -2,7 +2,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.validators import MaxLengthValidator, MinLengthValidator
+from django.core.validators import (
+    MaxLengthValidator,
+    MinLengthValidator,
+    ProhibitNullCharactersValidator,
+)
 from django.db import models, transaction
 from django.db.models import Case, Q, Value, When
 from django.urls import reverse
@@ -165,7 +169,10 @@ class Ticket(models.Model):
             models.Index(fields=["reporter", "-last_activity_at"], name="ticket_reporter_recent"),
             # Staff list: status filter and newest activity first; assignee filters.
             models.Index(fields=["status", "-last_activity_at"], name="ticket_status_list"),
-            models.Index(fields=["-last_activity_at"], name="ticket_recent"),
+            # The whole list order (Meta.ordering), tie-breaker included: with the id in the
+            # index, SQLite reads the first page from it instead of joining every reporter first
+            # and sorting all the matching tickets.
+            models.Index(fields=["-last_activity_at", "-id"], name="ticket_recent"),
             models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
             # Reports read tickets by creation time: on PostgreSQL these columns come from the
             # index alone (an index-only scan), not from the table.
@@ -200,6 +207,14 @@ class Ticket(models.Model):
             MaxLengthValidator(limit)(self.description or "")
         except ValidationError as exc:
             raise ValidationError({"description": exc.error_list}) from None
+        # Forms refuse NUL bytes, full_clean() does not; PostgreSQL cannot store them (a
+        # DataError, not a ValidationError, from ticket_create on PostgreSQL).
+        no_nul = ProhibitNullCharactersValidator()
+        for name in ("title", "description"):
+            try:
+                no_nul(getattr(self, name) or "")
+            except ValidationError as exc:
+                raise ValidationError({name: exc.error_list}) from None
 
     @property
     def has_unseen_reply(self) -> bool:
