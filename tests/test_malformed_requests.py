@@ -861,7 +861,7 @@ PAGES_AND_METHODS = [
     (None, "/accounts/login/", {"GET", "HEAD", "POST"}),
     (None, "/accounts/register/", {"GET", "HEAD", "POST"}),
     (None, "/accounts/password_reset/", {"GET", "HEAD", "POST"}),
-    (None, "/healthz", {"GET"}),
+    (None, "/healthz", {"GET", "HEAD"}),
 ]
 
 
