@@ -241,14 +241,26 @@ def missing_triggers(using: str = "default") -> list[str]:
 
 
 def ensure_installed(using: str = "default", **_kwargs) -> bool:
-    """Install the triggers and recount if any is missing (after `migrate`). True if it did."""
+    """Install the triggers and recount if any is missing (after `migrate` and `flush`). True
+    if it recounted.
+
+    `flush` empties every table; on SQLite it deletes row by row, and deleting the tickets after
+    the counts leaves negative counts behind: with no tickets and no events, the counts are
+    emptied too.
+    """
     connection = connections[using]
     if connection.vendor not in ("postgresql", "sqlite"):
         return False
     if TABLE not in connection.introspection.table_names():
         return False  # Migrating backwards past the table, or not that far yet.
-    if not missing_triggers(using):
-        return False
-    install(using)
-    rebuild(using)
-    return True
+    if missing_triggers(using):
+        install(using)
+        rebuild(using)
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {TICKETS}) OR EXISTS (SELECT 1 FROM {EVENTS})"  # noqa: S608
+        )
+        if not cursor.fetchone()[0]:
+            cursor.execute(f"DELETE FROM {TABLE}")  # noqa: S608
+    return False
