@@ -61,19 +61,39 @@ def slot_of(vendor: str, column: str) -> str:
     return f"datetime(({seconds} / {SLOT_SECONDS}) * {SLOT_SECONDS}, 'unixepoch')"
 
 
-def upsert(source: str, table: str) -> str:
-    """Add the rows of `source` (columns slot, n and the table's fields) to the counts."""
+def _sums(table: str) -> list[str]:
     conditions = TICKET_COLUMNS if table == TICKETS else EVENT_COLUMNS
-    sums = [
+    return [
         f"SUM(CASE WHEN {conditions[column]} THEN n ELSE 0 END)" if column in conditions else "0"
         for column in COLUMNS
     ]
+
+
+def upsert(source: str, table: str) -> str:
+    """Add the rows of `source` (columns slot, n and the table's fields) to the counts."""
     updates = ", ".join(f"{column} = {TABLE}.{column} + excluded.{column}" for column in COLUMNS)
     return (
         f"INSERT INTO {TABLE} (slot, {', '.join(COLUMNS)}) "  # noqa: S608 (fixed text)
-        f"SELECT slot, {', '.join(sums)} FROM ({source}) AS d WHERE true "
+        f"SELECT slot, {', '.join(_sums(table))} FROM ({source}) AS d WHERE true "
         "GROUP BY slot ORDER BY slot "
         f"ON CONFLICT (slot) DO UPDATE SET {updates}"
+    )
+
+
+def take_away(source: str, table: str) -> str:
+    """Subtract the deleted rows of `source` (n = -1) from the slots that counted them.
+
+    An update, never an insert: a slot that is not there has nothing to take away from (the
+    counts were emptied first, as SQLite's `flush` does before it deletes the tickets), so a
+    delete can never leave a negative count behind.
+    """
+    sums = ", ".join(
+        f"{total} AS {column}" for total, column in zip(_sums(table), COLUMNS, strict=True)
+    )
+    updates = ", ".join(f"{column} = {TABLE}.{column} + d.{column}" for column in COLUMNS)
+    return (
+        f"UPDATE {TABLE} SET {updates} FROM (SELECT slot, {sums} FROM ({source}) AS rows "  # noqa: S608
+        f"WHERE true GROUP BY slot) AS d WHERE {TABLE}.slot = d.slot"
     )
 
 
@@ -104,8 +124,11 @@ def _postgresql_statements() -> list[str]:
         )
         statements += [
             f"""CREATE OR REPLACE FUNCTION {inserted}() RETURNS trigger LANGUAGE plpgsql AS $$
-            DECLARE direction integer := CASE WHEN TG_OP = 'INSERT' THEN 1 ELSE -1 END;
+            DECLARE direction integer := 1;
             BEGIN {upsert(changed_rows, table)}; RETURN NULL; END $$""",
+            f"""CREATE OR REPLACE FUNCTION {deleted}() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE direction integer := -1;
+            BEGIN {take_away(changed_rows, table)}; RETURN NULL; END $$""",
             f"""CREATE OR REPLACE FUNCTION {moved}() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN {upsert(move, table)}; RETURN NULL; END $$""",
             f"DROP TRIGGER IF EXISTS {inserted} ON {table}",
@@ -113,9 +136,8 @@ def _postgresql_statements() -> list[str]:
             f"DROP TRIGGER IF EXISTS {moved} ON {table}",
             f"CREATE TRIGGER {inserted} AFTER INSERT ON {table} REFERENCING NEW TABLE AS changed "
             f"FOR EACH STATEMENT EXECUTE FUNCTION {inserted}()",
-            # The delete trigger shares the insert trigger's function, with direction -1.
             f"CREATE TRIGGER {deleted} AFTER DELETE ON {table} REFERENCING OLD TABLE AS changed "
-            f"FOR EACH STATEMENT EXECUTE FUNCTION {inserted}()",
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {deleted}()",
             f"CREATE TRIGGER {moved} AFTER UPDATE OF {', '.join(WATCHED[table])} ON {table} "
             f"FOR EACH ROW WHEN ({_changed_test(table, 'postgresql')}) "
             f"EXECUTE FUNCTION {moved}()",
@@ -134,7 +156,7 @@ def _sqlite_statements() -> list[str]:
             f"CREATE TRIGGER {inserted} AFTER INSERT ON {table} BEGIN "
             f"{upsert(_row('sqlite', table, 'NEW', 1), table)}; END",
             f"CREATE TRIGGER {deleted} AFTER DELETE ON {table} BEGIN "
-            f"{upsert(_row('sqlite', table, 'OLD', -1), table)}; END",
+            f"{take_away(_row('sqlite', table, 'OLD', -1), table)}; END",
             f"CREATE TRIGGER {moved} AFTER UPDATE OF {', '.join(WATCHED[table])} ON {table} "
             f"WHEN {_changed_test(table, 'sqlite')} BEGIN {upsert(move, table)}; END",
         ]
@@ -168,8 +190,8 @@ def uninstall(using: str = "default") -> None:
                     cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
         if connection.vendor == "postgresql":
             for names in TRIGGERS.values():
-                cursor.execute(f"DROP FUNCTION IF EXISTS {names[0]}()")
-                cursor.execute(f"DROP FUNCTION IF EXISTS {names[2]}()")
+                for name in names:
+                    cursor.execute(f"DROP FUNCTION IF EXISTS {name}()")
 
 
 def rebuild(using: str = "default") -> int:
@@ -241,26 +263,14 @@ def missing_triggers(using: str = "default") -> list[str]:
 
 
 def ensure_installed(using: str = "default", **_kwargs) -> bool:
-    """Install the triggers and recount if any is missing (after `migrate` and `flush`). True
-    if it recounted.
-
-    `flush` empties every table; on SQLite it deletes row by row, and deleting the tickets after
-    the counts leaves negative counts behind: with no tickets and no events, the counts are
-    emptied too.
-    """
+    """Install the triggers and recount if any is missing (after `migrate`). True if it did."""
     connection = connections[using]
     if connection.vendor not in ("postgresql", "sqlite"):
         return False
     if TABLE not in connection.introspection.table_names():
         return False  # Migrating backwards past the table, or not that far yet.
-    if missing_triggers(using):
-        install(using)
-        rebuild(using)
-        return True
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT EXISTS (SELECT 1 FROM {TICKETS}) OR EXISTS (SELECT 1 FROM {EVENTS})"  # noqa: S608
-        )
-        if not cursor.fetchone()[0]:
-            cursor.execute(f"DELETE FROM {TABLE}")  # noqa: S608
-    return False
+    if not missing_triggers(using):
+        return False
+    install(using)
+    rebuild(using)
+    return True
