@@ -1,6 +1,7 @@
 """The staff's triage queue: the ticket changelist in the admin (columns, order, filters, search)."""
 
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.admin import DateFieldListFilter
@@ -331,3 +332,70 @@ class TestQueryBudget:
         html = response.content.decode()
         assert "someone0" not in html
         assert "someone1" not in html
+
+
+class TestDateBar:
+    """The date bar offers every year, month or day between the list's first and last ticket,
+    from two one-row queries (helpdesk_site/admin_dates.py), never a DISTINCT over the rows."""
+
+    @pytest.fixture
+    def tickets(self, customer, agent, make_ticket) -> dict:
+        made = {}
+        for name, moment in [
+            ("oldest", datetime(2023, 11, 10, 12, tzinfo=UTC)),
+            ("later that month", datetime(2023, 11, 14, 12, tzinfo=UTC)),
+            ("closed", datetime(2024, 6, 1, 12, tzinfo=UTC)),
+            ("new year", datetime(2025, 1, 20, 12, tzinfo=UTC)),
+            ("newest", datetime(2025, 2, 3, 12, tzinfo=UTC)),
+        ]:
+            ticket = make_ticket(customer, title=name)
+            Ticket.objects.filter(pk=ticket.pk).update(created_at=moment)
+            made[name] = ticket
+        made["closed"].update_status(Ticket.Status.CLOSED, by=agent)
+        return made
+
+    @staticmethod
+    def bar(client, query: str = "") -> tuple[list[str], list[str]]:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(f"{CHANGELIST}?{query}")
+        assert response.status_code == 200
+        assert not [q["sql"] for q in queries if "DISTINCT" in q["sql"].upper()]
+        html = response.content.decode()
+        start = html.index('<nav class="toplinks">')
+        bar = html[start : html.index("</nav>", start)]
+        titles = re.findall(r"<a [^>]*>([^<]+)</a>", bar)
+        links = re.findall(r'href="([^"]+)"', bar)
+        return [title.strip() for title in titles], links
+
+    def test_every_year_between_the_first_and_the_last(self, login, agent, tickets):
+        titles, links = self.bar(login(agent))
+        assert titles == ["2023", "2024", "2025"]
+        assert all("created_at__year=" in link for link in links)
+
+    def test_the_months_of_a_year_from_its_first_ticket_to_its_last(self, login, agent, tickets):
+        titles, _ = self.bar(login(agent), "created_at__year=2025")
+        assert titles[0] == "&lsaquo; All dates"
+        assert titles[1:] == ["January 2025", "February 2025"]
+
+    def test_the_days_of_a_month_from_its_first_ticket_to_its_last(self, login, agent, tickets):
+        # The days between may hold no ticket: offered all the same (no pass over the rows).
+        titles, _ = self.bar(login(agent), "created_at__year=2023&created_at__month=11")
+        assert titles[1:] == [f"November {day}" for day in range(10, 15)]
+
+    def test_the_bar_follows_the_filters(self, login, agent, tickets):
+        # Only the closed ticket: one year, one month, so the bar starts at that month's days.
+        client = login(agent)
+        response = client.get(f"{CHANGELIST}?status__exact=closed")
+        assert result_ids(response) == [tickets["closed"].pk]
+        html = response.content.decode()
+        start = html.index('<nav class="toplinks">')
+        bar = html[start : html.index("</nav>", start)]
+        assert "June 1" in bar and "2023" not in bar and "2025" not in bar
+
+    def test_an_empty_list_offers_no_dates(self, login, agent):
+        response = login(agent).get(CHANGELIST)
+        assert response.status_code == 200
+        assert response.context["cl"].result_count == 0
+        html = response.content.decode()
+        start = html.index('<nav class="toplinks">')
+        assert "<a " not in html[start : html.index("</nav>", start)]
