@@ -4,7 +4,8 @@ from django.db import models
 
 
 class ActivitySlot(models.Model):
-    """Tickets created and status transitions in one quarter of an hour (UTC).
+    """Tickets created and status transitions in one quarter of an hour (UTC), and how many of
+    the tickets created in it are still open, active or awaiting a first response.
 
     Kept by database triggers on the ticket and event tables (reports/rollup.py), so every way
     a row is written, moved or deleted (the services, the demo generator, an import, a test
@@ -24,6 +25,11 @@ class ActivitySlot(models.Model):
     out_of_closed = models.IntegerField(default=0)
     into_active = models.IntegerField(default=0)
     out_of_active = models.IntegerField(default=0)
+    # Of the tickets created in this slot, how many are open, active, and not closed without a
+    # first response now: open work by age, and the status now of a period's tickets.
+    still_open = models.IntegerField(default=0)
+    still_active = models.IntegerField(default=0)
+    still_awaiting = models.IntegerField(default=0)
 
     class Meta:
         ordering = ["slot"]

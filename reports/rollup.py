@@ -6,9 +6,10 @@ from a user, a test that moves a timestamp with a queryset update. A trigger see
 in the same transaction as the write.
 
 PostgreSQL counts inserts and deletes once per statement (transition tables: a bulk insert of
-2,000 events is one grouped upsert) and moves of a row's timestamp or priority once per row.
-SQLite has row triggers only. Both write through the same upsert, in slot order (so two
-transactions that touch several slots take their row locks in the same order).
+2,000 events is one grouped upsert) and moves of a row's timestamp, priority, status or first
+response once per row. SQLite has row triggers only. Both write through the same upsert, in
+slot order (so two transactions that touch several slots take their row locks in the same
+order).
 
 `ensure_installed` runs after every `migrate` (ReportsConfig.ready): SQLite drops a table's
 triggers when a migration rebuilds that table, and a database restored without triggers would
@@ -26,7 +27,15 @@ SLOT_SECONDS = 900
 PRIORITIES = ("low", "normal", "high", "urgent")
 
 # Each count column, and when a source row adds its `n` (+1 or -1) to it.
-TICKET_COLUMNS = {"created": "true", **{f"created_{p}": f"priority = '{p}'" for p in PRIORITIES}}
+TICKET_COLUMNS = {
+    "created": "true",
+    **{f"created_{p}": f"priority = '{p}'" for p in PRIORITIES},
+    # Where the tickets created in the slot stand now (a status change or a first response
+    # moves a ticket from one count to another, in the slot it was created in).
+    "still_open": "status = 'open'",
+    "still_active": "status = 'active'",
+    "still_awaiting": "status <> 'closed' AND first_response_at IS NULL",
+}
 EVENT_COLUMNS = {
     "into_closed": "to_value = 'closed'",
     "out_of_closed": "from_value = 'closed'",
@@ -41,10 +50,10 @@ TRIGGERS = {
 }
 # What moves a row from one count to another when it is updated.
 WATCHED = {
-    TICKETS: ("created_at", "priority"),
+    TICKETS: ("created_at", "priority", "status", "first_response_at"),
     EVENTS: ("created_at", "kind", "from_value", "to_value"),
 }
-FIELDS = {TICKETS: ("priority",), EVENTS: ("from_value", "to_value")}
+FIELDS = {TICKETS: ("priority", "status", "first_response_at"), EVENTS: ("from_value", "to_value")}
 KEEP = {TICKETS: "true", EVENTS: "kind = 'status'"}
 
 
@@ -262,6 +271,16 @@ def missing_triggers(using: str = "default") -> list[str]:
     return [name for name in expected if name not in present]
 
 
+def columns_ready(using: str = "default") -> bool:
+    """Whether the counts table exists with every column these triggers write."""
+    connection = connections[using]
+    if TABLE not in connection.introspection.table_names():
+        return False
+    with connection.cursor() as cursor:
+        description = connection.introspection.get_table_description(cursor, TABLE)
+    return set(COLUMNS) <= {column.name for column in description}
+
+
 def ensure_installed(using: str = "default", **_kwargs) -> bool:
     """Install the triggers and recount if any is missing (after `migrate`). True if it did."""
     connection = connections[using]
@@ -269,6 +288,12 @@ def ensure_installed(using: str = "default", **_kwargs) -> bool:
         return False
     if TABLE not in connection.introspection.table_names():
         return False  # Migrating backwards past the table, or not that far yet.
+    with connection.cursor() as cursor:
+        columns = {
+            column.name for column in connection.introspection.get_table_description(cursor, TABLE)
+        }
+    if not set(COLUMNS) <= columns:
+        return False  # Migrated back to before a count existed: that code's triggers, not these.
     if not missing_triggers(using):
         return False
     install(using)

@@ -9,7 +9,7 @@ counted, grouped and ranked by the database.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -42,6 +42,7 @@ from .periods import Period, site_tz
 OPEN, ACTIVE, CLOSED = Ticket.Status.OPEN, Ticket.Status.ACTIVE, Ticket.Status.CLOSED
 STATUS = TicketEvent.Kind.STATUS
 PERCENTILES = (0.5, 0.9)
+SLOT = timedelta(minutes=15)  # The rollup's slot (reports.rollup.SLOT_SECONDS).
 AGE_BUCKETS = [
     ("<1d", timedelta(0), timedelta(days=1)),
     ("1-3d", timedelta(days=1), timedelta(days=3)),
@@ -334,12 +335,7 @@ def first_response(period: Period, *, with_awaiting: bool = True) -> dict:
     )
     if not with_awaiting:
         return stats
-    stats["awaiting"] = (
-        Ticket.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
-        .not_closed()
-        .filter(first_response_at__isnull=True)
-        .count()
-    )
+    stats["awaiting"] = _slots(period.start, period.end).aggregate(n=_sum("still_awaiting"))["n"]
     return stats
 
 
@@ -439,31 +435,62 @@ def reopen_rate(period: Period) -> dict:
 # --- open work now -------------------------------------------------------------------------
 
 
+def _slot_of(moment: datetime) -> datetime:
+    """The start of the rollup's quarter hour (UTC) that `moment` falls in."""
+    seconds = SLOT.total_seconds()
+    return datetime.fromtimestamp(moment.timestamp() // seconds * seconds, tz=UTC)
+
+
 def open_work_now(now: datetime) -> dict:
-    """Tickets not closed now, in one pass: how many are open and active (where the backlog
-    replay starts), by age since creation, and how many still await a first response."""
+    """Tickets not closed now: how many are open and active (where the backlog replay starts),
+    by age since creation, how many still await a first response, and how many each assignee
+    holds.
+
+    The counts come from the rollup (how many of each quarter hour's tickets are still open,
+    active, awaiting), which a status change or a first response keeps up to date: a few
+    thousand slots, not every ticket not closed. An age bucket holds the slots wholly inside
+    it; the tickets of the five slots its edges cut (now, now - 1 day, ...) are looked at one
+    by one. The workload is one grouped count of the tickets not closed, by assignee.
+    """
+    edges = [now - low for _, low, _ in AGE_BUCKETS]
     aggregates = {
-        OPEN: Count("created_at", filter=Q(status=OPEN)),
-        ACTIVE: Count("created_at", filter=Q(status=ACTIVE)),
-        "awaiting": Count("created_at", filter=Q(first_response_at__isnull=True)),
+        OPEN: _sum("still_open"),
+        ACTIVE: _sum("still_active"),
+        "awaiting": _sum("still_awaiting"),
     }
+    still = F("still_open") + F("still_active")
+    inside = {}
+    for label, low, high in AGE_BUCKETS:
+        # A slot wholly inside: created after now - high, and ended by now - low.
+        condition = Q(slot__lte=now - low - SLOT)
+        if high is not None:
+            condition &= Q(slot__gt=now - high)
+        inside[label] = Coalesce(Sum(still, filter=condition), 0)
+    totals = ActivitySlot.objects.aggregate(**aggregates, **inside)
+
+    cut = Q()
+    for edge in edges:
+        start = _slot_of(edge)
+        cut |= Q(created_at__gte=start, created_at__lt=start + SLOT)
+    at_edges = {}
     for label, low, high in AGE_BUCKETS:
         condition = Q(created_at__lte=now - low)
         if high is not None:
             condition &= Q(created_at__gt=now - high)
-        aggregates[label] = Count("created_at", filter=condition)
-    # Grouped by assignee, so the same pass gives the workload (a few dozen rows).
-    rows = Ticket.objects.not_closed().values("assignee_id").annotate(**aggregates).order_by()
-    total = dict.fromkeys(aggregates, 0)
-    per_assignee = {}
-    for row in rows:
-        per_assignee[row["assignee_id"]] = row[OPEN] + row[ACTIVE]
-        for key in aggregates:
-            total[key] += row[key]
+        at_edges[label] = Count("created_at", filter=condition)
+    edge_counts = Ticket.objects.not_closed().filter(cut).aggregate(**at_edges)
+
+    per_assignee = dict(
+        Ticket.objects.not_closed()
+        .values("assignee_id")
+        .annotate(count=Count("*"))
+        .order_by()
+        .values_list("assignee_id", "count")
+    )
     return {
-        "counts": {OPEN: total[OPEN], ACTIVE: total[ACTIVE]},
-        "age": [(label, total[label]) for label, _, _ in AGE_BUCKETS],
-        "awaiting": total["awaiting"],
+        "counts": {OPEN: totals[OPEN], ACTIVE: totals[ACTIVE]},
+        "age": [(label, totals[label] + edge_counts[label]) for label, _, _ in AGE_BUCKETS],
+        "awaiting": totals["awaiting"],
         "per_assignee": per_assignee,
     }
 
@@ -512,24 +539,19 @@ def created_summary(period: Period) -> dict:
     """Tickets created in the period: by their status now, by priority, how many people
     reported them, and how many still await a first response (not closed).
 
-    Priorities come from the rollup; open and active from the tickets not closed now (an
-    index of the few still open), closed being the rest of those created."""
+    All but the reporters come from the rollup: the period's slots count their tickets by
+    priority and by where they stand now (open, active, awaiting), closed being the rest."""
     created = _slots(period.start, period.end).aggregate(
-        all=_sum("created"), **{value: _sum(f"created_{value}") for value in Ticket.Priority.values}
+        all=_sum("created"),
+        **{value: _sum(f"created_{value}") for value in Ticket.Priority.values},
+        **{value: _sum(f"still_{value}") for value in (OPEN, ACTIVE)},
+        awaiting=_sum("still_awaiting"),
     )
     in_period = Q(created_at__gte=period.start, created_at__lt=period.end)
-    not_closed = (
-        Ticket.objects.not_closed()
-        .filter(in_period)
-        .aggregate(
-            **{value: Count("created_at", filter=Q(status=value)) for value in (OPEN, ACTIVE)},
-            awaiting=Count("created_at", filter=Q(first_response_at__isnull=True)),
-        )
-    )
     by_status = {
-        OPEN: not_closed[OPEN],
-        ACTIVE: not_closed[ACTIVE],
-        CLOSED: created["all"] - not_closed[OPEN] - not_closed[ACTIVE],
+        OPEN: created[OPEN],
+        ACTIVE: created[ACTIVE],
+        CLOSED: created["all"] - created[OPEN] - created[ACTIVE],
     }
     # People with a ticket in the period: the distinct reporters of its tickets, or, when there
     # are many more tickets than people (a long period's million tickets would all be ranked by
@@ -547,7 +569,7 @@ def created_summary(period: Period) -> dict:
         "by_status": [(value, by_status[value]) for value in Ticket.Status.values],
         "by_priority": [(value, created[value]) for value in Ticket.Priority.values],
         "active_reporters": reporters,
-        "awaiting": not_closed["awaiting"],
+        "awaiting": created["awaiting"],
     }
 
 

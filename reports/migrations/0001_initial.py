@@ -4,8 +4,10 @@ from django.db import migrations, models
 def install(apps, schema_editor):
     from reports import rollup
 
-    rollup.install(schema_editor.connection.alias)
-    rollup.rebuild(schema_editor.connection.alias)
+    # The triggers of today's code write columns a later migration adds: installed there.
+    if rollup.columns_ready(schema_editor.connection.alias):
+        rollup.install(schema_editor.connection.alias)
+        rollup.rebuild(schema_editor.connection.alias)
 
 
 def uninstall(apps, schema_editor):

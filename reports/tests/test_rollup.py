@@ -29,10 +29,14 @@ def quarter_hour(moment: datetime) -> datetime:
 
 def counted_here() -> dict[datetime, dict[str, int]]:
     counts = defaultdict(lambda: dict.fromkeys(rollup.COLUMNS, 0))
-    for created_at, priority in Ticket.objects.values_list("created_at", "priority"):
+    tickets = Ticket.objects.values_list("created_at", "priority", "status", "first_response_at")
+    for created_at, priority, status, first_response_at in tickets:
         row = counts[quarter_hour(created_at)]
         row["created"] += 1
         row[f"created_{priority}"] += 1
+        row["still_open"] += status == OPEN
+        row["still_active"] += status == ACTIVE
+        row["still_awaiting"] += status != CLOSED and first_response_at is None
     events = TicketEvent.objects.filter(kind=TicketEvent.Kind.STATUS)
     for created_at, from_value, to_value in events.values_list(
         "created_at", "from_value", "to_value"
@@ -70,6 +74,12 @@ def test_counts_follow_the_services(customer, agent, make_ticket):
     assert totals["out_of_closed"] == 1
     assert totals["into_active"] == 1 and totals["out_of_active"] == 1
     assert totals["created_low"] == 0 and totals["created_high"] == 1
+    # Where they stand now: the urgent one closed, the low (now high) one reopened, still
+    # waiting for a staff reply.
+    assert (totals["still_open"], totals["still_active"], totals["still_awaiting"]) == (1, 0, 1)
+    message_send(ticket=low, sender=agent, content="On it.")  # a first response
+    assert stored() == counted_here()
+    assert sum(row["still_awaiting"] for row in stored().values()) == 0
 
 
 def test_counts_follow_moved_timestamps_bulk_writes_and_deletes(customer, agent, make_ticket):

@@ -504,6 +504,38 @@ def test_age_of_open_work_relative_to_now(history, customer):
     ]
 
 
+def test_age_of_open_work_at_the_edges_of_each_bucket(history, customer):
+    """The counts come from quarter-hour slots; the slots an edge cuts are looked at ticket by
+    ticket. A "now" in the middle of a slot puts tickets on both sides of every edge in it."""
+    now = NOW + timedelta(minutes=7, seconds=30)
+    tick = timedelta(microseconds=1)
+    expected = dict.fromkeys(["<1d", "1-3d", "3-7d", "7-30d", ">30d"], 0)
+    for label, edge, newer in [
+        ("<1d", timedelta(0), None),
+        ("1-3d", D, "<1d"),
+        ("3-7d", 3 * D, "1-3d"),
+        ("7-30d", 7 * D, "3-7d"),
+        (">30d", 30 * D, "7-30d"),
+    ]:
+        history.ticket(customer, now - edge)  # exactly `edge` old: the older bucket
+        history.ticket(customer, now - edge - tick)
+        history.ticket(customer, now - edge - 5 * timedelta(minutes=1))  # same slot, older
+        expected[label] += 3
+        if newer:
+            history.ticket(customer, now - edge + tick)
+            history.ticket(customer, now - edge + 5 * timedelta(minutes=1))  # same slot, newer
+            expected[newer] += 2
+    # Created after `now` (a report computed against an earlier instant): not open work yet.
+    history.ticket(customer, now + tick)
+    history.ticket(customer, now + D)
+    closed = history.ticket(customer, now - 2 * D)
+    history.close(closed, now - D)
+
+    work = selectors.open_work_now(now)
+    assert work["age"] == list(expected.items())
+    assert work["counts"] == {"open": sum(expected.values()) + 2, "active": 0}
+
+
 def test_awaiting_first_response_lists_the_oldest_first(history, customer, agent):
     newest = history.ticket(customer, NOW - H, title="Newest")
     oldest = history.ticket(customer, NOW - 3 * D, title="Oldest")
