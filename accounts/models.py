@@ -99,6 +99,8 @@ class User(AbstractUser):
             models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
         ]
+        # The report's registrations per day: a period's new people, not every person.
+        indexes = [models.Index(fields=["date_joined"], name="accounts_user_joined")]
 
     def __str__(self) -> str:
         return self.username

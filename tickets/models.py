@@ -174,6 +174,13 @@ class Ticket(models.Model):
             # and sorting all the matching tickets.
             models.Index(fields=["-last_activity_at", "-id"], name="ticket_recent"),
             models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
+            # The report's workload (tickets not closed per assignee): the open work only, not
+            # every ticket ever assigned.
+            models.Index(
+                fields=["assignee"],
+                condition=models.Q(status__in=["open", "active"]),
+                name="ticket_open_work_assignee",
+            ),
             # Reports read tickets by creation time: on PostgreSQL these columns come from the
             # index alone (an index-only scan), not from the table.
             models.Index(
