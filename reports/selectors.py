@@ -151,6 +151,91 @@ def duration_stats(parts: list[tuple[QuerySet, ExpressionWrapper]], bins=None) -
     return result
 
 
+# Durations of every ticket, in float8 seconds, as the two partial expression indexes of
+# tickets migration 0008 hold them (PostgreSQL only): (index expression, the rows it holds).
+FIRST_RESPONSE_TIME = (
+    "date_part('epoch', first_response_at - created_at)",
+    "first_response_at IS NOT NULL",
+)
+RESOLUTION_TIME = ("date_part('epoch', closed_at - created_at)", "closed_at IS NOT NULL")
+
+
+def _holds_every(column: str, period: Period, present: str | None = None) -> bool:
+    """Whether every ticket with a `column` (and a `present` column, if given) has it in the
+    period (PostgreSQL only, where the duration indexes are): two index probes, the first and
+    the last value. An all-time report, typically."""
+    if connection.vendor != "postgresql":
+        return False
+    tickets = Ticket.objects.filter(**{f"{column}__isnull": False}).values_list(column, flat=True)
+    if present:
+        tickets = tickets.filter(**{f"{present}__isnull": False})
+    first = tickets.order_by(column).first()
+    if first is None:
+        return False  # Nothing to rank: the general query answers "no data" as cheaply.
+    return first >= period.start and tickets.order_by(f"-{column}").first() < period.end
+
+
+def indexed_duration_stats(duration: tuple[str, str], bins) -> dict:
+    """duration_stats over every ticket that has the duration, read from its index.
+
+    Ranking 800,000 durations costs half a second; the index holds them in order. Each bin
+    (and what lies below the first) is counted over its stretch of the index, so the count is
+    their sum; a percentile's rank then falls in a known bin, and is read by walking that bin
+    from its start (OFFSET within the bin), not the whole index. Same nearest-rank values as
+    duration_stats: position ceil(p * count) in ascending order.
+    """
+    expression, rows = duration
+    lows = [low.total_seconds() for _, low, _ in bins]
+    # Stretches of the index: below the first bin, then each bin; (low, high) in seconds.
+    stretches = [(None, lows[0])] + [
+        (low.total_seconds(), None if high is None else high.total_seconds())
+        for _, low, high in bins
+    ]
+
+    def condition(low, high) -> tuple[str, list]:
+        parts, params = [rows], []
+        if low is not None:
+            parts.append(f"{expression} >= %s")
+            params.append(low)
+        if high is not None:
+            parts.append(f"{expression} < %s")
+            params.append(high)
+        return " AND ".join(parts), params
+
+    counts_sql, counts_params = [], []
+    for low, high in stretches:
+        where, params = condition(low, high)
+        counts_sql.append(f"(SELECT COUNT(*) FROM tickets_ticket WHERE {where})")  # noqa: S608
+        counts_params.extend(params)
+    # Fixed text (the two index expressions above) and parameters only.
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(counts_sql)}", counts_params)
+        counts = list(cursor.fetchone())
+        count = sum(counts)
+        values = {}
+        for p in PERCENTILES:
+            values[p] = None
+            if not count:
+                continue
+            rank, stretch = max(1, math.ceil(p * count)), 0
+            while rank > counts[stretch]:  # Past this stretch: the rank falls in a later one.
+                rank -= counts[stretch]
+                stretch += 1
+            where, params = condition(*stretches[stretch])
+            cursor.execute(
+                f"SELECT {expression} FROM tickets_ticket WHERE {where} "  # noqa: S608
+                f"ORDER BY {expression} OFFSET %s LIMIT 1",
+                [*params, rank - 1],
+            )
+            values[p] = timedelta(microseconds=round(cursor.fetchone()[0] * 1_000_000))
+    return {
+        "count": count,
+        "median": values[0.5],
+        "p90": values[0.9],
+        "histogram": [(label, n) for (label, _, _), n in zip(bins, counts[1:], strict=True)],
+    }
+
+
 def _trunc(field: str, period: Period):
     return Trunc(field, period.bucket, tzinfo=site_tz())
 
@@ -330,9 +415,12 @@ def _responded(period: Period) -> QuerySet:
 def first_response(period: Period, *, with_awaiting: bool = True) -> dict:
     """FRT over tickets created in the period that have a first response (count, median,
     p90, histogram), plus the count of those still awaiting one (not closed, no response)."""
-    stats = percentiles(
-        _responded(period), _duration("first_response_at", "created_at"), FIRST_RESPONSE_BINS
-    )
+    if _holds_every("created_at", period, "first_response_at"):
+        stats = indexed_duration_stats(FIRST_RESPONSE_TIME, FIRST_RESPONSE_BINS)
+    else:
+        stats = percentiles(
+            _responded(period), _duration("first_response_at", "created_at"), FIRST_RESPONSE_BINS
+        )
     if not with_awaiting:
         return stats
     stats["awaiting"] = _slots(period.start, period.end).aggregate(n=_sum("still_awaiting"))["n"]
@@ -381,6 +469,9 @@ def _resolved_parts(period: Period, now: datetime | None = None) -> list[tuple]:
 def resolution(period: Period, now: datetime | None = None) -> dict:
     """Resolution time over tickets closed in the period and still closed at its end (count,
     median, p90, histogram)."""
+    now = now or timezone.now()
+    if period.end >= now and _holds_every("closed_at", period):
+        return indexed_duration_stats(RESOLUTION_TIME, RESOLUTION_BINS)
     return duration_stats(_resolved_parts(period, now), RESOLUTION_BINS)
 
 

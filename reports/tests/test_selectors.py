@@ -714,3 +714,86 @@ def test_percentiles_keep_microseconds_apart_on_long_durations(history, customer
         long + timedelta(microseconds=1),
         long + timedelta(microseconds=2),
     )
+
+
+# --- every ticket's durations, read from their indexes (PostgreSQL) --------------------------
+
+ALL_TIME = Period.from_dates(date(2024, 12, 1), date(2025, 2, 28), "month")
+ALL_TIME_NOW = utc(2025, 2, 28, 12)
+US = timedelta(microseconds=1)
+# On, just off and between the edges of the first-response and resolution bins.
+EDGY = [
+    timedelta(0), US, 59 * timedelta(minutes=1), H, H + US, 3 * H, 4 * H, 4 * H - US, 5 * H,
+    D - US, D, 2 * D, 3 * D, 3 * D + US, 7 * D, 10 * D, 30 * D, 40 * D,
+]  # fmt: skip
+
+
+def _spread(history, customer, agent, count: int) -> None:
+    """`count` tickets in January 2025, each answered and most closed after an edgy time; one
+    never answered, one closed and reopened (no resolution then)."""
+    for number, duration in enumerate(EDGY[:count]):
+        ticket = history.ticket(customer, utc(2025, 1, 1) + number * H)
+        history.respond(ticket, agent, duration)
+        if number % 4 != 3:
+            history.close(ticket, ticket.created_at + EDGY[-1 - number])
+    history.ticket(customer, utc(2025, 1, 2))
+    reopened = history.ticket(customer, utc(2025, 1, 3))
+    history.close(reopened, utc(2025, 1, 4))
+    history.reopen(reopened, utc(2025, 1, 5))
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+@pytest.mark.parametrize("count", [1, 2, 3, 5, 8, 13, len(EDGY)])
+def test_all_time_durations_from_the_indexes_match_the_ranking(
+    history, customer, agent, monkeypatch, count
+):
+    _spread(history, customer, agent, count)
+    assert selectors._holds_every("created_at", ALL_TIME, "first_response_at")
+    assert selectors._holds_every("closed_at", ALL_TIME)
+    with CaptureQueriesContext(connection) as queries:
+        indexed = (
+            selectors.first_response(ALL_TIME),
+            selectors.resolution(ALL_TIME, ALL_TIME_NOW),
+        )
+    sql = " ".join(query["sql"] for query in queries.captured_queries)
+    assert "percentile_disc" not in sql and "ORDER BY date_part('epoch'" in sql
+
+    monkeypatch.setattr(selectors, "_holds_every", lambda *args: False)
+    ranked = (selectors.first_response(ALL_TIME), selectors.resolution(ALL_TIME, ALL_TIME_NOW))
+    assert indexed == ranked
+    assert indexed[0]["count"] == count
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+@pytest.mark.parametrize(
+    ("expression", "index"),
+    [
+        (selectors.FIRST_RESPONSE_TIME, "ticket_first_response_time"),
+        (selectors.RESOLUTION_TIME, "ticket_resolution_time"),
+    ],
+)
+def test_the_duration_queries_read_their_index(expression, index):
+    """The index expressions (tickets migration 0008) and the queries' must match to the
+    letter, or PostgreSQL sorts every row instead."""
+    duration, rows = expression
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # An empty table: no scan is cheaper.
+        cursor.execute(
+            f"EXPLAIN SELECT {duration} FROM tickets_ticket WHERE {rows} AND {duration} >= 0 "  # noqa: S608
+            f"ORDER BY {duration} OFFSET 3 LIMIT 1"
+        )
+        plan = " ".join(row[0] for row in cursor.fetchall())
+    assert f"Index Only Scan using {index}" in plan
+    assert "Sort" not in plan
+
+
+def test_a_ticket_outside_the_period_means_ranking_the_periods_own(history, customer, agent):
+    _spread(history, customer, agent, 3)
+    before = history.ticket(customer, utc(2024, 11, 30, 23))
+    history.respond(before, agent, H)
+    history.close(before, utc(2024, 12, 3))
+    assert not selectors._holds_every("created_at", ALL_TIME, "first_response_at")
+    # Closed in the period, though created before it: every close is in the period.
+    assert selectors._holds_every("closed_at", ALL_TIME) == (connection.vendor == "postgresql")
+    assert selectors.first_response(ALL_TIME)["count"] == 3
