@@ -15,7 +15,6 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import (
     Aggregate,
-    Case,
     Count,
     DurationField,
     Exists,
@@ -26,9 +25,7 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
-    When,
 )
 from django.db.models.functions import Coalesce, Trunc
 from django.utils import timezone
@@ -448,21 +445,28 @@ def _resolved_parts(period: Period, now: datetime | None = None) -> list[tuple]:
         reopened_after = TicketEvent.objects.filter(
             kind=STATUS, from_value=CLOSED, created_at__gte=period.end
         ).values("ticket_id")
-        latest_before_end = (
-            TicketEvent.objects.filter(
-                ticket=OuterRef("pk"), kind=STATUS, created_at__lt=period.end
-            )
-            .order_by("-created_at", "-pk")
-            .annotate(close_time=Case(When(to_value=CLOSED, then=F("created_at"))))
-            .values("close_time")[:1]
+        # A status event of the same ticket after this one (ties broken by id), before the end.
+        later = TicketEvent.objects.filter(
+            Q(created_at__gt=OuterRef("created_at"))
+            | Q(created_at=OuterRef("created_at"), pk__gt=OuterRef("pk")),
+            ticket_id=OuterRef("ticket_id"),
+            kind=STATUS,
+            created_at__lt=period.end,
         )
-        replayed = (
+        # Their closes in the period that nothing followed before its end: the latest status
+        # event before the end, when it is a close in the period. One per ticket at most, read
+        # from the closes index and a probe of the ticket's history, not a replay of it.
+        replayed = TicketEvent.objects.filter(
+            ~Exists(later),
+            kind=STATUS,
+            to_value=CLOSED,
+            created_at__gte=period.start,
+            created_at__lt=period.end,
+            ticket_id__in=reopened_after,
             # Only a ticket that existed before the period's end can have closed in it.
-            Ticket.objects.filter(pk__in=reopened_after, created_at__lt=period.end)
-            .annotate(close_time=Subquery(latest_before_end))
-            .filter(close_time__gte=period.start, close_time__lt=period.end)
+            ticket__created_at__lt=period.end,
         )
-        parts.append((replayed, _duration("close_time", "created_at")))
+        parts.append((replayed, _duration("created_at", "ticket__created_at")))
     return parts
 
 

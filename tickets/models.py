@@ -371,10 +371,11 @@ class TicketEvent(models.Model):
                 include=["kind", "from_value", "to_value"],
                 name="ticketevent_ticket_time",
             ),
+            # Closes by time, with the ticket and the event's id (the tie-breaker of a replay).
             models.Index(
                 fields=["kind", "to_value", "created_at"],
-                include=["ticket"],
-                name="ticketevent_kind_time",
+                include=["ticket", "id"],
+                name="ticketevent_closes_time",
             ),
             models.Index(
                 fields=["kind", "from_value", "created_at"],

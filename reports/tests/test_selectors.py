@@ -396,9 +396,11 @@ def test_resolution_is_over_tickets_closed_in_the_period_and_still_closed_at_its
 ):
     close_times = {}
     for queryset, duration in selectors._resolved_parts(PERIOD, NOW):
-        for pk, created_at, took in queryset.annotate(took=duration).values_list(
-            "pk", "created_at", "took"
-        ):
+        # A part lists tickets, or (the replay of those reopened since) their closes.
+        fields = (
+            ("pk", "created_at") if queryset.model is Ticket else ("ticket", "ticket__created_at")
+        )
+        for pk, created_at, took in queryset.annotate(took=duration).values_list(*fields, "took"):
             assert pk not in close_times  # the parts do not overlap
             close_times[pk] = created_at + took
     names = {item.pk: name for name, item in resolution_history.items()}

@@ -5,15 +5,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0006_list_order_index'),
+        ("tickets", "0006_list_order_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(condition=models.Q(('status__in', ['open', 'active'])), fields=['assignee'], name='ticket_open_work_assignee'),
+            model_name="ticket",
+            index=models.Index(
+                condition=models.Q(("status__in", ["open", "active"])),
+                fields=["assignee"],
+                name="ticket_open_work_assignee",
+            ),
         ),
     ]
