@@ -241,8 +241,10 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 # at most 50,000 bytes, within bounds for admin searches).
 MAX_QUERY_STRING_LENGTH = 8192
 
-# How many tickets a list page shows.
+# How many tickets a list page shows, and how many tickets a list counts and pages through at
+# most (its most recently active; filters narrow it): counting all of a million is a full pass.
 TICKETS_PER_PAGE = env_int("TICKETS_PER_PAGE", 25)
+TICKET_LIST_LIMIT = env_int("TICKET_LIST_LIMIT", 10_000)
 
 # --- More than one machine: the cache (and the login lock-out's counts) in Redis ------------
 REDIS_URL = env_str("REDIS_URL")

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import InvalidPage, Paginator
+from django.core.paginator import InvalidPage
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -20,6 +20,7 @@ from .forms import (
     TicketFilterForm,
 )
 from .models import StaleTicketError, Ticket
+from .pagination import CappedPaginator
 from .selectors import get_ticket_for, ticket_events, ticket_list_for
 from .services import ticket_assign, ticket_create, ticket_mark_seen, ticket_set_priority
 
@@ -51,7 +52,9 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
         filters = {}
         status_code = 400
     tickets = ticket_list_for(request.user, **filters)
-    paginator = Paginator(tickets, settings.TICKETS_PER_PAGE)
+    paginator = CappedPaginator(
+        tickets, settings.TICKETS_PER_PAGE, limit=settings.TICKET_LIST_LIMIT
+    )
     try:
         page = paginator.page(request.GET.get("page") or 1)
     except InvalidPage:
@@ -59,6 +62,11 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
         # says so, rather than guessing which page was meant.
         count = "is 1 page" if paginator.num_pages == 1 else f"are {paginator.num_pages} pages"
         reason = f"That page of tickets does not exist: there {count}."
+        if paginator.capped:
+            reason += (
+                f" A list shows its {paginator.limit:,} tickets with the most recent activity:"
+                " filter it to see others."
+            )
         return render(request, "404.html", {"reason": reason}, status=404)
     query = request.GET.copy()
     query.pop("page", None)

@@ -3,6 +3,8 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection, reset_queries
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tickets.models import Ticket
@@ -129,6 +131,44 @@ class TestMyTickets:
         assert "Page 1 of 3" in first_page
         assert "5 tickets" in first_page
         assert 'href="?page=2"' in first_page
+
+    def test_a_long_list_is_counted_up_to_its_limit(
+        self, settings, login, agent, customer, make_ticket
+    ):
+        settings.TICKETS_PER_PAGE = 2
+        settings.TICKET_LIST_LIMIT = 3
+        tickets = [make_ticket(customer) for _ in range(5)]
+        client = login(agent)
+
+        reset_queries()  # A request starts the log afresh: the capture must start from empty.
+        with CaptureQueriesContext(connection) as queries:
+            first = client.get(LIST_URL)
+        sql = [query["sql"] for query in queries.captured_queries]  # before the next request
+        last = client.get(f"{LIST_URL}?page=2")
+        beyond = client.get(f"{LIST_URL}?page=3")
+
+        # The most recently active three, in two pages; the count stops at the fourth.
+        assert listed(first) + listed(last) == [ticket.pk for ticket in reversed(tickets)][:3]
+        content = first.content.decode()
+        assert "More than 3 tickets: the 3 with the most recent activity are listed" in content
+        assert "Page 1 of 2+" in content
+        count = next(statement for statement in sql if "COUNT(" in statement)
+        assert "LIMIT 4" in count
+        assert 'href="?page=3"' not in last.content.decode()
+        assert beyond.status_code == 404
+        assert "filter it to see others" in beyond.content.decode()
+
+    def test_a_list_at_its_limit_is_counted_in_full(self, settings, login, customer, make_ticket):
+        settings.TICKETS_PER_PAGE = 2
+        settings.TICKET_LIST_LIMIT = 3
+        for _ in range(3):
+            make_ticket(customer)
+
+        content = login(customer).get(LIST_URL).content.decode()
+
+        assert "3 tickets, most recent activity first" in content
+        assert "More than" not in content
+        assert "Page 1 of 2<" in content
 
     def test_pagination_links_keep_the_filter(self, settings, login, customer, make_ticket):
         settings.TICKETS_PER_PAGE = 1
