@@ -20,6 +20,10 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # The triggers go first: SQLite adds a column by rebuilding the table (a copy renamed
+        # into place), and a rename checks every trigger that names the table, which the
+        # rebuild has just dropped ("error in trigger ...: no such table").
+        migrations.RunPython(uninstall, migrations.RunPython.noop, elidable=False),
         migrations.AddField(
             model_name="activityslot",
             name="still_open",
