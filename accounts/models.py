@@ -99,8 +99,17 @@ class User(AbstractUser):
             models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
         ]
-        # The report's registrations per day: a period's new people, not every person.
-        indexes = [models.Index(fields=["date_joined"], name="accounts_user_joined")]
+        indexes = [
+            # The report's registrations per day: a period's new people, not every person.
+            models.Index(fields=["date_joined"], name="accounts_user_joined"),
+            # The staff (assignee choices, the admin's agent filter, the workload): a handful
+            # among tens of thousands of customers, found without reading them all.
+            models.Index(
+                fields=["username"],
+                condition=models.Q(is_staff=True, is_active=True),
+                name="accounts_user_staff",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.username
