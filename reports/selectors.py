@@ -575,19 +575,23 @@ def open_work_now(now: datetime) -> dict:
         at_edges[label] = Count("created_at", filter=condition)
     edge_counts = Ticket.objects.not_closed().filter(cut).aggregate(**at_edges)
 
-    per_assignee = dict(
+    return {
+        "counts": {OPEN: totals[OPEN], ACTIVE: totals[ACTIVE]},
+        "age": [(label, totals[label] + edge_counts[label]) for label, _, _ in AGE_BUCKETS],
+        "awaiting": totals["awaiting"],
+        "per_assignee": open_work_per_assignee(),
+    }
+
+
+def open_work_per_assignee() -> dict[int | None, int]:
+    """Tickets not closed, by assignee id (None: unassigned); one grouped count."""
+    return dict(
         Ticket.objects.not_closed()
         .values("assignee_id")
         .annotate(count=Count("*"))
         .order_by()
         .values_list("assignee_id", "count")
     )
-    return {
-        "counts": {OPEN: totals[OPEN], ACTIVE: totals[ACTIVE]},
-        "age": [(label, totals[label] + edge_counts[label]) for label, _, _ in AGE_BUCKETS],
-        "awaiting": totals["awaiting"],
-        "per_assignee": per_assignee,
-    }
 
 
 def age_of_open_work(now: datetime) -> list[tuple[str, int]]:
@@ -612,13 +616,7 @@ def workload(per_assignee: dict | None = None) -> list[tuple[str, int]]:
     """Tickets not closed per assignee (every active staff member, even with none), plus
     unassigned, largest first (`per_assignee`: open_work_now()'s, if at hand)."""
     if per_assignee is None:
-        per_assignee = dict(
-            Ticket.objects.not_closed()
-            .values("assignee_id")
-            .annotate(count=Count("*"))
-            .order_by()
-            .values_list("assignee_id", "count")
-        )
+        per_assignee = open_work_per_assignee()
     staff = dict(get_user_model().objects.staff().values_list("pk", "username"))
     names = dict(staff)
     missing = [pk for pk in per_assignee if pk is not None and pk not in names]
