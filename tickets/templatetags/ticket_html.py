@@ -1,0 +1,139 @@
+"""The parts of the ticket pages that repeat: a list's rows, a conversation's messages, badges
+and times.
+
+A list page shows 25 tickets and a ticket page may show hundreds of messages. Written as
+template markup, each row or message resolves dozens of variables, tags and filters, which cost
+more than the rest of the page together. As with the admin's changelist rows
+(django.contrib.admin.templatetags.admin_list), they are assembled here with format_html, which
+escapes every value it is given: titles, usernames and messages are user text and are never
+marked safe. Only fixed markup (badges of fixed choices) is SafeString.
+"""
+
+from functools import cache
+
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.timesince import timesince
+
+from tickets.models import Ticket
+
+register = template.Library()
+
+# How a moment reads on the ticket pages, in the site's time zone: "28 Nov 2026, 14:05 UTC".
+MOMENT_FORMAT = "%d %b %Y, %H:%M %Z"
+
+PRIORITY_CLASSES = {
+    "urgent": "text-bg-danger",
+    "high": "text-bg-warning",
+    "low": "text-bg-light border",
+}
+NEW_REPLY = SafeString('<span class="badge text-bg-info ms-1">New reply</span>')
+AWAITING = SafeString('<span class="badge text-bg-warning ms-1">Awaiting first response</span>')
+UNASSIGNED = SafeString('<span class="text-body-secondary">Unassigned</span>')
+STAFF_BADGE = SafeString('<span class="badge text-bg-primary">staff</span>')
+NOTE_BADGE = SafeString('<span class="badge text-bg-warning">internal note</span>')
+
+
+@cache
+def _status_badges() -> dict[str, SafeString]:
+    return {
+        value: format_html('<span class="badge badge-status-{}">{}</span>', value, label)
+        for value, label in Ticket.Status.choices
+    }
+
+
+@cache
+def _priority_badges() -> dict[str, SafeString]:
+    return {
+        value: format_html(
+            '<span class="badge {}">{}</span>',
+            PRIORITY_CLASSES.get(value, "text-bg-secondary"),
+            label,
+        )
+        for value, label in Ticket.Priority.choices
+    }
+
+
+@register.simple_tag
+def status_badge(ticket) -> SafeString:
+    badge = _status_badges().get(ticket.status)
+    return badge or format_html('<span class="badge badge-status-{0}">{0}</span>', ticket.status)
+
+
+@register.simple_tag
+def priority_badge(ticket) -> SafeString:
+    badge = _priority_badges().get(ticket.priority)
+    return badge or format_html('<span class="badge text-bg-secondary">{}</span>', ticket.priority)
+
+
+@register.simple_tag
+def moment(value) -> SafeString:
+    """<time> for an aware datetime: machine-readable (ISO 8601) and as a person reads it."""
+    if value is None:
+        return SafeString("")
+    local = timezone.localtime(value)
+    return format_html(
+        '<time datetime="{}">{}</time>', local.isoformat(), local.strftime(MOMENT_FORMAT)
+    )
+
+
+@register.simple_tag(takes_context=True)
+def ticket_row(context, ticket) -> SafeString:
+    """One <tr> of a ticket list: number, title (and its badges), status, priority, for staff
+    the reporter and assignee, and how long ago the last activity was (exact in the tooltip)."""
+    user = context["user"]
+    staff = user.is_staff
+    flags = []
+    if ticket.reporter_id == user.pk and ticket.has_unseen_reply:
+        flags.append(NEW_REPLY)
+    if staff and not ticket.first_response_at and ticket.status != Ticket.Status.CLOSED:
+        flags.append(AWAITING)
+    people = ""
+    if staff:
+        assignee = ticket.assignee.username if ticket.assignee_id else UNASSIGNED
+        people = format_html("<td>{}</td><td>{}</td>", ticket.reporter.username, assignee)
+    when = timezone.localtime(ticket.last_activity_at)
+    return format_html(
+        "<tr><td>{}</td>"
+        '<td class="title-cell"><a href="{}">{}</a>{}</td>'
+        '<td>{}</td><td class="d-none d-sm-table-cell">{}</td>{}'
+        '<td><time datetime="{}" title="{}">{} ago</time></td></tr>',
+        ticket.pk,
+        ticket.get_absolute_url(),
+        ticket.title,
+        SafeString("".join(flags)),
+        status_badge(ticket),
+        priority_badge(ticket),
+        people,
+        when.isoformat(),
+        when.strftime(MOMENT_FORMAT),
+        timesince(ticket.last_activity_at),
+    )
+
+
+@register.simple_tag
+def message_card(message, ticket) -> SafeString:
+    """One message of a conversation. A staff member's message is marked as staff, unless they
+    reported the ticket themselves; an internal note (shown to staff only) as a note."""
+    sender = message.sender
+    from_staff = sender.is_staff and message.sender_id != ticket.reporter_id
+    if message.is_internal:
+        kind, badges = " message-internal", STAFF_BADGE + NOTE_BADGE if from_staff else NOTE_BADGE
+    elif from_staff:
+        kind, badges = " message-staff", STAFF_BADGE
+    else:
+        kind, badges = "", ""
+    return format_html(
+        '<article class="card mb-2{}" aria-label="Message from {}">'
+        '<div class="card-body py-2"><div class="small text-body-secondary mb-1">'
+        '<strong class="text-body">{}</strong> {} · {}</div>'
+        '<div class="message-body">{}</div></div></article>',
+        kind,
+        sender.username,
+        sender.username,
+        badges,
+        moment(message.created_at),
+        message.content,
+    )

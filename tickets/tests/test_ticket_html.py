@@ -1,0 +1,141 @@
+"""The ticket pages' repeated parts (tickets/templatetags/ticket_html.py), without a database:
+what each row and message shows, for whom, and that user text always arrives escaped."""
+
+from datetime import UTC, datetime, timedelta
+
+from django.template import Context
+from django.test import SimpleTestCase, override_settings
+from django.utils import timezone
+
+from accounts.models import User
+from messaging.models import Message
+from tickets.models import Ticket
+from tickets.templatetags.ticket_html import (
+    message_card,
+    moment,
+    priority_badge,
+    status_badge,
+    ticket_row,
+)
+
+HOSTILE = '<script>alert("x")</script>'
+
+
+def people():
+    customer = User(pk=1, username="carol", is_staff=False)
+    agent = User(pk=2, username="agent<b>", is_staff=True)
+    return customer, agent
+
+
+def ticket(**fields) -> Ticket:
+    customer, _ = people()
+    now = timezone.now()
+    values = {
+        "pk": 7,
+        "title": HOSTILE,
+        "status": Ticket.Status.OPEN,
+        "priority": Ticket.Priority.HIGH,
+        "reporter": customer,
+        "last_activity_at": now - timedelta(hours=3),
+        "created_at": now - timedelta(days=1),
+    }
+    return Ticket(**{**values, **fields})
+
+
+class BadgeTests(SimpleTestCase):
+    def test_each_status_and_priority_has_its_label(self):
+        for status in Ticket.Status:
+            html = status_badge(ticket(status=status))
+            self.assertIn(f"badge-status-{status.value}", html)
+            self.assertIn(f">{status.label}<", html)
+        self.assertIn('text-bg-warning">High<', priority_badge(ticket()))
+        self.assertIn('text-bg-danger">Urgent<', priority_badge(ticket(priority="urgent")))
+
+    def test_a_value_outside_the_choices_is_shown_escaped(self):
+        self.assertIn("&lt;x&gt;", status_badge(ticket(status="<x>")))
+        self.assertIn("&lt;x&gt;", priority_badge(ticket(priority="<x>")))
+
+
+class MomentTests(SimpleTestCase):
+    @override_settings(TIME_ZONE="Europe/Paris")
+    def test_in_the_site_time_zone_machine_and_human_readable(self):
+        html = moment(datetime(2026, 1, 5, 23, 30, tzinfo=UTC))
+        self.assertEqual(
+            html, '<time datetime="2026-01-06T00:30:00+01:00">06 Jan 2026, 00:30 CET</time>'
+        )
+
+    def test_none_is_empty(self):
+        self.assertEqual(moment(None), "")
+
+
+class TicketRowTests(SimpleTestCase):
+    def test_customer_row_escapes_the_title_and_has_no_staff_columns(self):
+        customer, _ = people()
+        html = ticket_row(Context({"user": customer}), ticket())
+        self.assertIn("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;", html)
+        self.assertNotIn("<script>", html)
+        self.assertIn('href="/tickets/7/"', html)
+        self.assertIn("3\xa0hours ago</time>", html)
+        self.assertEqual(html.count("<td"), 5)
+        self.assertNotIn("Awaiting first response", html)
+
+    def test_reporter_sees_an_unseen_staff_reply(self):
+        customer, _ = people()
+        now = timezone.now()
+        unseen = ticket(last_staff_reply_at=now, reporter_seen_at=now - timedelta(minutes=1))
+        seen = ticket(last_staff_reply_at=now, reporter_seen_at=now)
+        self.assertIn("New reply", ticket_row(Context({"user": customer}), unseen))
+        self.assertNotIn("New reply", ticket_row(Context({"user": customer}), seen))
+
+    def test_staff_row_names_reporter_and_assignee_escaped(self):
+        _, agent = people()
+        context = Context({"user": agent})
+        unassigned = ticket_row(context, ticket())
+        self.assertIn("<td>carol</td>", unassigned)
+        self.assertIn("Unassigned", unassigned)
+        self.assertIn("Awaiting first response", unassigned)
+        assigned = ticket_row(context, ticket(assignee=agent, first_response_at=timezone.now()))
+        self.assertIn("<td>agent&lt;b&gt;</td>", assigned)
+        self.assertNotIn("Awaiting first response", assigned)
+        self.assertNotIn("Awaiting", ticket_row(context, ticket(status=Ticket.Status.CLOSED)))
+
+
+class MessageCardTests(SimpleTestCase):
+    def card(self, sender, *, internal=False, reporter=None):
+        customer, _ = people()
+        the_ticket = ticket(reporter=reporter or customer)
+        message = Message(
+            pk=1,
+            ticket=the_ticket,
+            sender=sender,
+            content=HOSTILE,
+            is_internal=internal,
+            created_at=datetime(2026, 1, 5, 12, 0, tzinfo=UTC),
+        )
+        return message_card(message, the_ticket)
+
+    def test_customer_message(self):
+        customer, _ = people()
+        html = self.card(customer)
+        self.assertIn('<article class="card mb-2" aria-label="Message from carol">', html)
+        self.assertIn("&lt;script&gt;", html)
+        self.assertNotIn("<script>", html)
+        self.assertNotIn("badge", html)
+        self.assertIn('datetime="2026-01-05T12:00:00+00:00"', html)
+
+    def test_staff_reply_and_internal_note(self):
+        _, agent = people()
+        reply = self.card(agent)
+        self.assertIn("card mb-2 message-staff", reply)
+        self.assertIn("Message from agent&lt;b&gt;", reply)
+        self.assertIn(">staff<", reply)
+        note = self.card(agent, internal=True)
+        self.assertIn("card mb-2 message-internal", note)
+        self.assertIn(">staff<", note)
+        self.assertIn(">internal note<", note)
+
+    def test_staff_member_on_their_own_ticket_is_not_marked_staff(self):
+        _, agent = people()
+        html = self.card(agent, reporter=agent)
+        self.assertNotIn("message-staff", html)
+        self.assertNotIn(">staff<", html)
