@@ -536,7 +536,7 @@ def _slot_of(moment: datetime) -> datetime:
     return datetime.fromtimestamp(moment.timestamp() // seconds * seconds, tz=UTC)
 
 
-def open_work_now(now: datetime) -> dict:
+def open_work_now(now: datetime, *, per_assignee: bool = True) -> dict:
     """Tickets not closed now: how many are open and active (where the backlog replay starts),
     by age since creation, how many still await a first response, and how many each assignee
     holds.
@@ -545,7 +545,8 @@ def open_work_now(now: datetime) -> dict:
     active, awaiting), which a status change or a first response keeps up to date: a few
     thousand slots, not every ticket not closed. An age bucket holds the slots wholly inside
     it; the tickets of the five slots its edges cut (now, now - 1 day, ...) are looked at one
-    by one. The workload is one grouped count of the tickets not closed, by assignee.
+    by one. The workload is one grouped count of the tickets not closed, by assignee
+    (`per_assignee=False` leaves it out: open_work_per_assignee() gives it on its own).
     """
     edges = [now - low for _, low, _ in AGE_BUCKETS]
     aggregates = {
@@ -575,12 +576,14 @@ def open_work_now(now: datetime) -> dict:
         at_edges[label] = Count("created_at", filter=condition)
     edge_counts = Ticket.objects.not_closed().filter(cut).aggregate(**at_edges)
 
-    return {
+    work = {
         "counts": {OPEN: totals[OPEN], ACTIVE: totals[ACTIVE]},
         "age": [(label, totals[label] + edge_counts[label]) for label, _, _ in AGE_BUCKETS],
         "awaiting": totals["awaiting"],
-        "per_assignee": open_work_per_assignee(),
     }
+    if per_assignee:
+        work["per_assignee"] = open_work_per_assignee()
+    return work
 
 
 def open_work_per_assignee() -> dict[int | None, int]:
@@ -628,9 +631,10 @@ def workload(per_assignee: dict | None = None) -> list[tuple[str, int]]:
     return rows
 
 
-def created_summary(period: Period) -> dict:
+def created_summary(period: Period, *, reporters: bool = True) -> dict:
     """Tickets created in the period: by their status now, by priority, how many people
-    reported them, and how many still await a first response (not closed).
+    reported them (unless `reporters=False`), and how many still await a first response (not
+    closed).
 
     All but the reporters come from the rollup: the period's slots count their tickets by
     priority and by where they stand now (open, active, awaiting), closed being the rest."""
@@ -640,30 +644,19 @@ def created_summary(period: Period) -> dict:
         **{value: _sum(f"still_{value}") for value in (OPEN, ACTIVE)},
         awaiting=_sum("still_awaiting"),
     )
-    in_period = Q(created_at__gte=period.start, created_at__lt=period.end)
     by_status = {
         OPEN: created[OPEN],
         ACTIVE: created[ACTIVE],
         CLOSED: created["all"] - created[OPEN] - created[ACTIVE],
     }
-    # People with a ticket in the period: the distinct reporters of its tickets, or, when there
-    # are many more tickets than people (a long period's million tickets would all be ranked by
-    # reporter), one index probe per person. A probe costs about as much as ranking five tickets.
-    people = get_user_model().objects.all()
-    if created["all"] <= 5 * people.count():
-        reporters = Ticket.objects.filter(in_period).aggregate(
-            n=Count("reporter_id", distinct=True)
-        )["n"]
-    else:
-        reporters = people.filter(
-            Exists(Ticket.objects.filter(in_period, reporter=OuterRef("pk")))
-        ).count()
-    return {
+    summary = {
         "by_status": [(value, by_status[value]) for value in Ticket.Status.values],
         "by_priority": [(value, created[value]) for value in Ticket.Priority.values],
-        "active_reporters": reporters,
         "awaiting": created["awaiting"],
     }
+    if reporters:
+        summary["active_reporters"] = active_reporters(period, created=created["all"])
+    return summary
 
 
 def created_by_status_and_priority(period: Period) -> dict[str, list[tuple[str, int]]]:
@@ -687,9 +680,23 @@ def registrations_per_bucket(period: Period) -> list[tuple[datetime, int]]:
     return _fill(period, {row["bucket"]: row["count"] for row in rows})
 
 
-def active_reporters(period: Period) -> int:
-    """People who reported at least one ticket in the period."""
-    return created_summary(period)["active_reporters"]
+def active_reporters(period: Period, created: int | None = None) -> int:
+    """People who reported at least one ticket in the period (`created`: how many tickets
+    were created in it, if known).
+
+    The distinct reporters of its tickets, or, when there are many more tickets than people (a
+    long period's million tickets would all be ranked by reporter), one index probe per person.
+    A probe costs about as much as ranking five tickets.
+    """
+    if created is None:
+        created = _slots(period.start, period.end).aggregate(n=_sum("created"))["n"]
+    in_period = Q(created_at__gte=period.start, created_at__lt=period.end)
+    people = get_user_model().objects.all()
+    if created <= 5 * people.count():
+        return Ticket.objects.filter(in_period).aggregate(n=Count("reporter_id", distinct=True))[
+            "n"
+        ]
+    return people.filter(Exists(Ticket.objects.filter(in_period, reporter=OuterRef("pk")))).count()
 
 
 def user_totals() -> dict[str, int]:

@@ -1,0 +1,89 @@
+"""A second database connection for a report's independent queries.
+
+A report is some twenty queries, each reading what is committed when it runs (autocommit), none
+depending on another's result. On PostgreSQL a worker thread with its own connection takes the
+queued queries from one end while the caller works through them in the order it needs them;
+whichever comes to a query first runs it (the caller runs a query the worker has not started),
+so on a machine with two cores a report takes about half the time of its queries.
+
+The worker only runs when the caller's connection is in autocommit mode: inside a transaction
+(a test case, an atomic block), the queries must see that transaction's own writes, which no
+other connection can, so everything runs in the caller's thread, in order, when asked for.
+Either way the same functions give the same numbers. The worker's connection carries the
+caller's execute wrappers (query counting, tracing) and is closed when the report is done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
+from typing import Any
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
+
+
+class Job:
+    """A query queued for the worker: `result()` waits for it if the worker has started it,
+    and otherwise takes it back and runs it in the caller's thread."""
+
+    def __init__(self, future: Future | None, fn: Callable[..., Any], args: tuple, kwargs: dict):
+        self.future = future
+        self._call = (fn, args, kwargs)
+
+    def result(self) -> Any:
+        if self.future is None or self.future.cancel():
+            fn, args, kwargs = self._call
+            return fn(*args, **kwargs)
+        return self.future.result()
+
+
+class QueryWorker:
+    """`submit(fn, *args)` queues a query and returns its Job; `close()` ends the worker (after
+    the query it is running, if any) and closes its connection. Use it as a context manager."""
+
+    def __init__(self, using: str = DEFAULT_DB_ALIAS) -> None:
+        self.using = using
+        connection = connections[using]
+        self.parallel = (
+            settings.REPORT_PARALLEL_QUERIES
+            and connection.vendor == "postgresql"
+            and not connection.in_atomic_block
+        )
+        self._wrappers = list(connection.execute_wrappers)
+        self._executor = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-queries")
+            if self.parallel
+            else None
+        )
+
+    def submit(self, fn: Callable[..., Any], /, *args, **kwargs) -> Job:
+        future = None
+        if self._executor is not None:
+            future = self._executor.submit(self._run, fn, args, kwargs)
+        return Job(future, fn, args, kwargs)
+
+    def _run(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+        connection = connections[self.using]
+        with ExitStack() as stack:
+            for wrapper in self._wrappers:
+                stack.enter_context(connection.execute_wrapper(wrapper))
+            return fn(*args, **kwargs)
+
+    def close(self) -> None:
+        if self._executor is None:
+            return
+        # Queued after everything else: runs in the worker's thread, on its connection.
+        self._executor.submit(self._close_connection)
+        self._executor.shutdown(wait=True, cancel_futures=False)
+        self._executor = None
+
+    def _close_connection(self) -> None:
+        connections[self.using].close()
+
+    def __enter__(self) -> QueryWorker:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
