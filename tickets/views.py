@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from accounts.models import User
 from messaging.models import Message
 
 from .forms import (
@@ -116,12 +117,11 @@ def _render_detail(
         "is_staff": user.is_staff,
     }
     if user.is_staff:
-        context["assign_form"] = AssignForm(
-            initial={"assignee": ticket.assignee_id, "version": ticket.version}
+        # The triage forms' choices (AssignForm and PriorityForm check what comes back).
+        context["staff_choices"] = list(
+            User.objects.staff().order_by("username").values_list("pk", "username")
         )
-        context["priority_form"] = PriorityForm(
-            initial={"priority": ticket.priority, "version": ticket.version}
-        )
+        context["priority_choices"] = Ticket.Priority.choices
     return render(request, "tickets/detail.html", context, status=status)
 
 

@@ -13,7 +13,7 @@ from functools import cache
 
 from django import template
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 
@@ -137,3 +137,56 @@ def message_card(message, ticket) -> SafeString:
         moment(message.created_at),
         message.content,
     )
+
+
+@register.simple_tag
+def reply_fields(form) -> SafeString:
+    """The reply form's fields in Bootstrap markup (as crispy-forms lays them out), with the
+    typed text, the form's errors and, for staff, the internal-note box. The page keeps every
+    value a person typed when it comes back with an error."""
+    content, token = form["content"], form["client_token"]
+    errors = form.non_field_errors()
+    parts = []
+    if errors:
+        parts.append(
+            format_html(
+                '<div class="alert alert-block alert-danger"><ul class="m-0">{}</ul></div>',
+                format_html_join("", "<li>{}</li>", ((error,) for error in errors)),
+            )
+        )
+    invalid = ""
+    feedback = ""
+    if content.errors:
+        invalid = SafeString(' is-invalid" aria-invalid="true" aria-describedby="id_content_error')
+        feedback = format_html(
+            '<div id="id_content_error" class="invalid-feedback">{}</div>',
+            format_html_join("", "<p><strong>{}</strong></p>", ((e,) for e in content.errors)),
+        )
+    parts.append(
+        format_html(
+            '<div id="div_id_content" class="mb-3"><label for="id_content" '
+            'class="form-label requiredField">{}<span class="asteriskField">*</span></label>'
+            '<textarea name="content" rows="5" maxlength="{}" class="textarea form-control{}" '
+            'required id="id_content">\n{}</textarea>{}</div>'
+            '<input type="hidden" name="client_token" value="{}" id="id_client_token">',
+            content.label,
+            content.field.max_length,
+            invalid,
+            content.value() or "",
+            feedback,
+            token.value() or "",
+        )
+    )
+    if "is_internal" in form.fields:
+        internal = form["is_internal"]
+        parts.append(
+            format_html(
+                '<div class="mb-3"><div id="div_id_is_internal" class="form-check">'
+                '<input type="checkbox" name="is_internal" class="checkboxinput form-check-input" '
+                'id="id_is_internal"{}><label for="id_is_internal" class="form-check-label">{}'
+                "</label></div></div>",
+                SafeString(" checked") if internal.value() else "",
+                internal.label,
+            )
+        )
+    return SafeString("".join(parts))
