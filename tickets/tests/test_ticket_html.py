@@ -1,6 +1,7 @@
 """The ticket pages' repeated parts (tickets/templatetags/ticket_html.py), without a database:
 what each row and message shows, for whom, and that user text always arrives escaped."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from django.template import Context
@@ -9,11 +10,13 @@ from django.utils import timezone
 
 from accounts.models import User
 from messaging.models import Message
+from tickets.forms import ReplyForm
 from tickets.models import Ticket
 from tickets.templatetags.ticket_html import (
     message_card,
     moment,
     priority_badge,
+    reply_fields,
     status_badge,
     ticket_row,
 )
@@ -139,3 +142,33 @@ class MessageCardTests(SimpleTestCase):
         html = self.card(agent, reporter=agent)
         self.assertNotIn("message-staff", html)
         self.assertNotIn(">staff<", html)
+
+
+class ReplyFieldsTests(SimpleTestCase):
+    def test_a_new_form_has_a_token_and_for_staff_the_note_box(self):
+        customer_form = reply_fields(ReplyForm())
+        self.assertRegex(customer_form, r'name="client_token" value="[0-9a-f-]{36}"')
+        self.assertNotIn("is_internal", customer_form)
+        self.assertNotIn("is-invalid", customer_form)
+        staff_form = reply_fields(ReplyForm(allow_internal=True))
+        self.assertIn('id="id_is_internal">', staff_form)
+
+    def test_a_refused_form_keeps_the_text_escaped_and_says_why(self):
+        form = ReplyForm(
+            {"content": HOSTILE, "client_token": "x", "is_internal": "on"}, allow_internal=True
+        )
+        self.assertFalse(form.is_valid())
+        html = reply_fields(form)
+        self.assertIn(">\n&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;</textarea>", html)
+        self.assertNotIn("<script>", html)
+        self.assertIn("<li>This form is out of date or was altered; reload the page.</li>", html)
+        self.assertIn('value="x"', html)
+        self.assertIn('id="id_is_internal" checked>', html)
+
+    def test_an_empty_reply_is_marked_invalid(self):
+        form = ReplyForm({"content": "", "client_token": str(uuid.uuid4())})
+        self.assertFalse(form.is_valid())
+        html = reply_fields(form)
+        self.assertIn('class="textarea form-control is-invalid" aria-invalid="true"', html)
+        self.assertIn("<p><strong>This field is required.</strong></p>", html)
+        self.assertNotIn("alert-danger", html)
