@@ -118,9 +118,10 @@ def _render_detail(
     }
     if user.is_staff:
         # The triage forms' choices (AssignForm and PriorityForm check what comes back).
-        context["staff_choices"] = list(
-            User.objects.staff().order_by("username").values_list("pk", "username")
-        )
+        context["staff_choices"] = [
+            ("", "Unassigned"),
+            *User.objects.staff().order_by("username").values_list("pk", "username"),
+        ]
         context["priority_choices"] = Ticket.Priority.choices
     return render(request, "tickets/detail.html", context, status=status)
 

@@ -190,3 +190,17 @@ def reply_fields(form) -> SafeString:
             )
         )
     return SafeString("".join(parts))
+
+
+@register.simple_tag
+def choice_options(choices, current) -> SafeString:
+    """The <option>s of a select over `choices` ((value, label) pairs), `current` selected."""
+    current = "" if current is None else str(current)
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        (
+            (value, SafeString(" selected") if str(value) == current else "", label)
+            for value, label in choices
+        ),
+    )

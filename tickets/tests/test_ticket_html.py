@@ -13,6 +13,7 @@ from messaging.models import Message
 from tickets.forms import ReplyForm
 from tickets.models import Ticket
 from tickets.templatetags.ticket_html import (
+    choice_options,
     message_card,
     moment,
     priority_badge,
@@ -172,3 +173,18 @@ class ReplyFieldsTests(SimpleTestCase):
         self.assertIn('class="textarea form-control is-invalid" aria-invalid="true"', html)
         self.assertIn("<p><strong>This field is required.</strong></p>", html)
         self.assertNotIn("alert-danger", html)
+
+
+class ChoiceOptionsTests(SimpleTestCase):
+    def test_the_current_value_is_selected_and_labels_are_escaped(self):
+        html = choice_options([("", "Anyone"), (4, "agent<b>"), (5, "erin")], 4)
+        self.assertEqual(
+            html,
+            '<option value="">Anyone</option><option value="4" selected>agent&lt;b&gt;</option>'
+            '<option value="5">erin</option>',
+        )
+
+    def test_none_selects_the_empty_choice(self):
+        html = choice_options([("", "Unassigned"), (4, "agent")], None)
+        self.assertIn('<option value="" selected>Unassigned</option>', html)
+        self.assertNotIn('value="4" selected', html)
