@@ -52,6 +52,7 @@ class QueryWorker:
             and not connection.in_atomic_block
         )
         self._wrappers = list(connection.execute_wrappers)
+        self._futures: list[Future] = []
         self._executor = (
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-queries")
             if self.parallel
@@ -62,6 +63,7 @@ class QueryWorker:
         future = None
         if self._executor is not None:
             future = self._executor.submit(self._run, fn, args, kwargs)
+            self._futures.append(future)
         return Job(future, fn, args, kwargs)
 
     def _run(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
@@ -74,10 +76,17 @@ class QueryWorker:
     def close(self) -> None:
         if self._executor is None:
             return
+        self.cancel_pending()
         # Queued after everything else: runs in the worker's thread, on its connection.
         self._executor.submit(self._close_connection)
-        self._executor.shutdown(wait=True, cancel_futures=False)
+        self._executor.shutdown(wait=True)
         self._executor = None
+
+    def cancel_pending(self) -> None:
+        """Drop the queued jobs the worker has not started (nobody asked for them: the caller
+        stopped early, on an error)."""
+        for future in self._futures:
+            future.cancel()
 
     def _close_connection(self) -> None:
         connections[self.using].close()

@@ -98,3 +98,19 @@ def test_the_report_is_the_same_with_and_without_the_worker(busy):
     assert both.users_data == one.users_data
     numbers = {key: (m["value"], m["previous"]) for key, m in both.metrics.items()}
     assert numbers == {**BUSY_METRICS, "reopen_rate": (pytest.approx(2 / 3), 0.0)}
+
+
+@committed
+@on_postgresql
+def test_jobs_nobody_asked_for_are_not_run():
+    release = threading.Event()
+    ran = []
+    with QueryWorker() as worker:
+        busy = worker.submit(release.wait, 10)
+        queued = worker.submit(ran.append, "never asked for")
+        # The worker is held by the first job: the second has not started and is dropped.
+        worker.cancel_pending()
+        release.set()
+        assert busy.future.result() is True
+        assert queued.future.cancelled()
+    assert ran == []
