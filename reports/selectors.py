@@ -536,17 +536,16 @@ def _slot_of(moment: datetime) -> datetime:
     return datetime.fromtimestamp(moment.timestamp() // seconds * seconds, tz=UTC)
 
 
-def open_work_now(now: datetime, *, per_assignee: bool = True) -> dict:
+def open_work_now(now: datetime) -> dict:
     """Tickets not closed now: how many are open and active (where the backlog replay starts),
-    by age since creation, how many still await a first response, and how many each assignee
-    holds.
+    by age since creation, and how many still await a first response (how many each assignee
+    holds: open_work_per_assignee()).
 
     The counts come from the rollup (how many of each quarter hour's tickets are still open,
     active, awaiting), which a status change or a first response keeps up to date: a few
     thousand slots, not every ticket not closed. An age bucket holds the slots wholly inside
     it; the tickets of the five slots its edges cut (now, now - 1 day, ...) are looked at one
-    by one. The workload is one grouped count of the tickets not closed, by assignee
-    (`per_assignee=False` leaves it out: open_work_per_assignee() gives it on its own).
+    by one.
     """
     edges = [now - low for _, low, _ in AGE_BUCKETS]
     aggregates = {
@@ -576,14 +575,11 @@ def open_work_now(now: datetime, *, per_assignee: bool = True) -> dict:
         at_edges[label] = Count("created_at", filter=condition)
     edge_counts = Ticket.objects.not_closed().filter(cut).aggregate(**at_edges)
 
-    work = {
+    return {
         "counts": {OPEN: totals[OPEN], ACTIVE: totals[ACTIVE]},
         "age": [(label, totals[label] + edge_counts[label]) for label, _, _ in AGE_BUCKETS],
         "awaiting": totals["awaiting"],
     }
-    if per_assignee:
-        work["per_assignee"] = open_work_per_assignee()
-    return work
 
 
 def open_work_per_assignee() -> dict[int | None, int]:
@@ -617,7 +613,7 @@ def awaiting_first_response(now: datetime, limit: int = 10, count: int | None = 
 
 def workload(per_assignee: dict | None = None) -> list[tuple[str, int]]:
     """Tickets not closed per assignee (every active staff member, even with none), plus
-    unassigned, largest first (`per_assignee`: open_work_now()'s, if at hand)."""
+    unassigned, largest first (`per_assignee`: open_work_per_assignee()'s, if at hand)."""
     if per_assignee is None:
         per_assignee = open_work_per_assignee()
     staff = dict(get_user_model().objects.staff().values_list("pk", "username"))
@@ -631,13 +627,12 @@ def workload(per_assignee: dict | None = None) -> list[tuple[str, int]]:
     return rows
 
 
-def created_summary(period: Period, *, reporters: bool = True) -> dict:
-    """Tickets created in the period: by their status now, by priority, how many people
-    reported them (unless `reporters=False`), and how many still await a first response (not
-    closed).
+def created_summary(period: Period) -> dict:
+    """Tickets created in the period: by their status now, by priority, and how many still
+    await a first response (not closed); how many people reported them: active_reporters().
 
-    All but the reporters come from the rollup: the period's slots count their tickets by
-    priority and by where they stand now (open, active, awaiting), closed being the rest."""
+    All from the rollup: the period's slots count their tickets by priority and by where they
+    stand now (open, active, awaiting), closed being the rest."""
     created = _slots(period.start, period.end).aggregate(
         all=_sum("created"),
         **{value: _sum(f"created_{value}") for value in Ticket.Priority.values},
@@ -649,14 +644,11 @@ def created_summary(period: Period, *, reporters: bool = True) -> dict:
         ACTIVE: created[ACTIVE],
         CLOSED: created["all"] - created[OPEN] - created[ACTIVE],
     }
-    summary = {
+    return {
         "by_status": [(value, by_status[value]) for value in Ticket.Status.values],
         "by_priority": [(value, created[value]) for value in Ticket.Priority.values],
         "awaiting": created["awaiting"],
     }
-    if reporters:
-        summary["active_reporters"] = active_reporters(period, created=created["all"])
-    return summary
 
 
 def created_by_status_and_priority(period: Period) -> dict[str, list[tuple[str, int]]]:
@@ -680,16 +672,14 @@ def registrations_per_bucket(period: Period) -> list[tuple[datetime, int]]:
     return _fill(period, {row["bucket"]: row["count"] for row in rows})
 
 
-def active_reporters(period: Period, created: int | None = None) -> int:
-    """People who reported at least one ticket in the period (`created`: how many tickets
-    were created in it, if known).
+def active_reporters(period: Period) -> int:
+    """People who reported at least one ticket in the period.
 
     The distinct reporters of its tickets, or, when there are many more tickets than people (a
     long period's million tickets would all be ranked by reporter), one index probe per person.
     A probe costs about as much as ranking five tickets.
     """
-    if created is None:
-        created = _slots(period.start, period.end).aggregate(n=_sum("created"))["n"]
+    created = _slots(period.start, period.end).aggregate(n=_sum("created"))["n"]
     in_period = Q(created_at__gte=period.start, created_at__lt=period.end)
     people = get_user_model().objects.all()
     if created <= 5 * people.count():

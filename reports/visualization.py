@@ -67,11 +67,11 @@ class DataVisualization:
         period, now = self.period, self.now
         # Fetched once, used by several metrics: today's open and active counts, and what was
         # created and what changed status since the period's start, per bucket.
-        open_work = self._result("open_work", selectors.open_work_now, now, per_assignee=False)
+        open_work = self._result("open_work", selectors.open_work_now, now)
         self._status_counts = open_work["counts"]
         self._created = selectors.created_flows(period, now)
         self._flows = selectors.status_flows(period, now)
-        self._summary = self._result("summary", selectors.created_summary, period, reporters=False)
+        self._summary = self._result("summary", selectors.created_summary, period)
         first_response = self._result(
             "first_response", selectors.first_response, period, with_awaiting=False
         )
@@ -182,8 +182,8 @@ class DataVisualization:
                 ),
                 "active_reporters": worker.submit(selectors.active_reporters, period),
                 "per_assignee": worker.submit(selectors.open_work_per_assignee),
-                "summary": worker.submit(selectors.created_summary, period, reporters=False),
-                "open_work": worker.submit(selectors.open_work_now, now, per_assignee=False),
+                "summary": worker.submit(selectors.created_summary, period),
+                "open_work": worker.submit(selectors.open_work_now, now),
             }
             try:
                 self.fetch_tickets()

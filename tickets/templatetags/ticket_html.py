@@ -166,10 +166,11 @@ def reply_fields(form) -> SafeString:
         format_html(
             '<div id="div_id_content" class="mb-3"><label for="id_content" '
             'class="form-label requiredField">{}<span class="asteriskField">*</span></label>'
-            '<textarea name="content" rows="5" maxlength="{}" class="textarea form-control{}" '
+            '<textarea name="content" rows="{}" maxlength="{}" class="textarea form-control{}" '
             'required id="id_content">\n{}</textarea>{}</div>'
             '<input type="hidden" name="client_token" value="{}" id="id_client_token">',
             content.label,
+            content.field.widget.attrs.get("rows", 5),
             content.field.max_length,
             invalid,
             content.value() or "",
