@@ -13,6 +13,16 @@ from django.utils import timezone
 
 from tickets.models import Ticket
 
+# The columns a conversation shows (tickets.templatetags.ticket_html.message_card).
+CONVERSATION_FIELDS = (
+    "ticket",
+    "content",
+    "is_internal",
+    "created_at",
+    "sender__username",
+    "sender__is_staff",
+)
+
 
 class MessageQuerySet(models.QuerySet):
     def visible_to(self, user) -> MessageQuerySet:
@@ -23,6 +33,12 @@ class MessageQuerySet(models.QuerySet):
 
     def public(self) -> MessageQuerySet:
         return self.filter(is_internal=False)
+
+    def for_page(self) -> MessageQuerySet:
+        """What a ticket page shows of each message, with its sender, in one query: the
+        columns the conversation shows, not the senders' whole rows (password hashes
+        included)."""
+        return self.select_related("sender").only(*CONVERSATION_FIELDS)
 
 
 class Message(models.Model):

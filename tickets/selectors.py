@@ -17,11 +17,7 @@ def get_ticket_for(user, pk: int) -> Ticket:
     if not isinstance(pk, int) or pk < 1 or pk > MAX_ID:
         raise Http404("No such ticket.")
     try:
-        return (
-            Ticket.objects.visible_to(user)
-            .select_related("reporter", "assignee", "modified_by")
-            .get(pk=pk)
-        )
+        return Ticket.objects.visible_to(user).select_related("reporter", "assignee").get(pk=pk)
     except Ticket.DoesNotExist:
         # Missing, or someone else's: the same 404 either way, and a line in the log.
         logger.info("ticket %s refused to user=%s", pk, getattr(user, "pk", None) or "-")
@@ -29,7 +25,12 @@ def get_ticket_for(user, pk: int) -> Ticket:
 
 
 def ticket_events(ticket: Ticket) -> QuerySet[TicketEvent]:
-    return ticket.events.select_related("actor").order_by("created_at", "pk")
+    """A ticket's timeline, oldest first, with what it shows of each actor (the name)."""
+    return (
+        ticket.events.select_related("actor")
+        .only("ticket", "kind", "from_value", "to_value", "created_at", "actor__username")
+        .order_by("created_at", "pk")
+    )
 
 
 def ticket_list_for(user, *, status: str = "", assignee: str = "", priority: str = "") -> QuerySet:

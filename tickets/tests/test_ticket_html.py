@@ -6,20 +6,27 @@ from datetime import UTC, datetime, timedelta
 
 from django.template import Context
 from django.test import SimpleTestCase, override_settings
+from django.urls import set_script_prefix
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from accounts.models import User
 from messaging.models import Message
 from tickets.forms import ReplyForm
 from tickets.models import Ticket
 from tickets.templatetags.ticket_html import (
+    _html,
     choice_options,
+    conversation,
     message_card,
     moment,
     priority_badge,
     reply_fields,
     status_badge,
     ticket_row,
+    ticket_rows,
+    ticket_url,
 )
 
 HOSTILE = '<script>alert("x")</script>'
@@ -44,6 +51,29 @@ def ticket(**fields) -> Ticket:
         "created_at": now - timedelta(days=1),
     }
     return Ticket(**{**values, **fields})
+
+
+class EscapingTests(SimpleTestCase):
+    def test_html_escapes_like_format_html(self):
+        template = '<a title="{}" href="{}">{}</a>{}'
+        values = [HOSTILE, "a&b'c\"d", 12, SafeString("<b>kept</b>")]
+        self.assertEqual(_html(template, *values), format_html(template, *values))
+        self.assertNotIn("<script>", _html(template, *values))
+        self.assertIsInstance(_html(template, *values), SafeString)
+
+
+class TicketUrlTests(SimpleTestCase):
+    def test_it_is_the_ticket_pages_url(self):
+        self.assertEqual(ticket_url(7), ticket(pk=7).get_absolute_url())
+        self.assertEqual(ticket_url(1234567890), "/tickets/1234567890/")
+
+    def test_it_follows_the_script_prefix(self):
+        set_script_prefix("/helpdesk/")
+        try:
+            self.assertEqual(ticket_url(7), "/helpdesk/tickets/7/")
+            self.assertEqual(ticket_url(7), ticket(pk=7).get_absolute_url())
+        finally:
+            set_script_prefix("/")
 
 
 class BadgeTests(SimpleTestCase):
@@ -143,6 +173,38 @@ class MessageCardTests(SimpleTestCase):
         html = self.card(agent, reporter=agent)
         self.assertNotIn("message-staff", html)
         self.assertNotIn(">staff<", html)
+
+
+class ListingTests(SimpleTestCase):
+    def test_rows_are_the_rows_of_each_ticket_in_order(self):
+        customer, _ = people()
+        context = Context({"user": customer})
+        tickets = [ticket(pk=3), ticket(pk=9, title="second")]
+        self.assertEqual(
+            ticket_rows(context, tickets),
+            ticket_row(context, tickets[0]) + ticket_row(context, tickets[1]),
+        )
+        self.assertEqual(ticket_rows(context, []), "")
+
+    @override_settings(TIME_ZONE="Europe/Paris")
+    def test_conversation_is_every_card_in_order_or_says_there_is_none(self):
+        customer, agent = people()
+        the_ticket = ticket()
+        sent = datetime(2026, 1, 5, 23, 30, tzinfo=UTC)
+        messages = [
+            Message(pk=1, ticket=the_ticket, sender=customer, content="first", created_at=sent),
+            Message(pk=2, ticket=the_ticket, sender=agent, content=HOSTILE, created_at=sent),
+        ]
+        html = conversation(messages, the_ticket)
+        self.assertEqual(
+            html, message_card(messages[0], the_ticket) + message_card(messages[1], the_ticket)
+        )
+        self.assertLess(html.index("first"), html.index("&lt;script&gt;"))
+        self.assertNotIn("<script>", html)
+        self.assertIn(
+            '<time datetime="2026-01-06T00:30:00+01:00">06 Jan 2026, 00:30 CET</time>', html
+        )
+        self.assertIn("No messages yet.", conversation([], the_ticket))
 
 
 class ReplyFieldsTests(SimpleTestCase):
