@@ -118,8 +118,11 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
-            # The admin's date bar without a pass over every row (templates/admin/change_list.html).
-            "libraries": {"admin_dates": "helpdesk_site.admin_dates"},
+            # The admin changelist's date bar and rows (templates/admin/change_list.html).
+            "libraries": {
+                "admin_dates": "helpdesk_site.admin_dates",
+                "admin_rows": "helpdesk_site.admin_rows",
+            },
         },
     },
 ]

@@ -4,14 +4,13 @@ and times.
 A list page shows 25 tickets and a ticket page may show hundreds of messages. Written as
 template markup, each row or message resolves dozens of variables, tags and filters, which cost
 more than the rest of the page together. As with the admin's changelist rows
-(django.contrib.admin.templatetags.admin_list), they are assembled here in Python, by `_html`,
-which escapes every value it is given, exactly as format_html does: titles, usernames and
-messages are user text and are never marked safe. Only fixed markup (badges of fixed choices)
-is SafeString.
+(django.contrib.admin.templatetags.admin_list), they are assembled here in Python, by `_html`
+(helpdesk_site.html), which escapes every value it is given, exactly as format_html does:
+titles, usernames and messages are user text and are never marked safe. Only fixed markup
+(badges of fixed choices) is SafeString.
 """
 
 from functools import cache
-from html import escape
 
 from django import template
 from django.urls import get_script_prefix, get_urlconf, reverse
@@ -20,6 +19,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 
+from helpdesk_site.html import html as _html
 from tickets.models import Ticket
 
 register = template.Library()
@@ -37,21 +37,6 @@ AWAITING = SafeString('<span class="badge text-bg-warning ms-1">Awaiting first r
 UNASSIGNED = SafeString('<span class="text-body-secondary">Unassigned</span>')
 STAFF_BADGE = SafeString('<span class="badge text-bg-primary">staff</span>')
 NOTE_BADGE = SafeString('<span class="badge text-bg-warning">internal note</span>')
-
-
-def _escaped(value) -> str:
-    """A value as HTML text: markup already safe as it is, anything else escaped (the same
-    text as django.utils.html.conditional_escape)."""
-    if hasattr(value, "__html__"):
-        return value.__html__()
-    return escape(str(value))
-
-
-def _html(template: str, *args) -> SafeString:
-    """format_html for the rows and messages a page repeats: `template` is fixed markup, each
-    argument is escaped unless it is already safe. format_html's own escaping goes through
-    Django's lazy-string wrappers for every value, a third of a list row's time."""
-    return SafeString(template.format(*map(_escaped, args)))
 
 
 @cache

@@ -12,11 +12,11 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from accounts.models import User
+from helpdesk_site.html import html as _html
 from messaging.models import Message
 from tickets.forms import ReplyForm
 from tickets.models import Ticket
 from tickets.templatetags.ticket_html import (
-    _html,
     choice_options,
     conversation,
     message_card,
