@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from datetime import datetime
+from typing import NamedTuple
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import (
@@ -13,15 +16,23 @@ from django.utils import timezone
 
 from tickets.models import Ticket
 
-# The columns a conversation shows (tickets.templatetags.ticket_html.message_card).
-CONVERSATION_FIELDS = (
-    "ticket",
-    "content",
-    "is_internal",
-    "created_at",
-    "sender__username",
-    "sender__is_staff",
-)
+
+class Sender(NamedTuple):
+    pk: int
+    username: str
+    is_staff: bool
+
+
+class ConversationEntry(NamedTuple):
+    """A message as a ticket page shows it (tickets.templatetags.ticket_html.message_card
+    reads the same attributes of a Message)."""
+
+    pk: int
+    sender_id: int
+    sender: Sender
+    is_internal: bool
+    created_at: datetime
+    content: str
 
 
 class MessageQuerySet(models.QuerySet):
@@ -34,11 +45,18 @@ class MessageQuerySet(models.QuerySet):
     def public(self) -> MessageQuerySet:
         return self.filter(is_internal=False)
 
-    def for_page(self) -> MessageQuerySet:
-        """What a ticket page shows of each message, with its sender, in one query: the
-        columns the conversation shows, not the senders' whole rows (password hashes
-        included)."""
-        return self.select_related("sender").only(*CONVERSATION_FIELDS)
+    def entries(self) -> list[ConversationEntry]:
+        """The messages as a page shows them, with their senders' names, in one query: plain
+        rows of the columns shown, not model instances (which cost a ticket page with 50
+        messages a tenth of its time) or the senders' whole rows."""
+        rows = self.values_list(
+            "pk", "sender_id", "sender__username", "sender__is_staff", "is_internal",
+            "created_at", "content",
+        )  # fmt: skip
+        return [
+            ConversationEntry(pk, sender_id, Sender(sender_id, username, is_staff), *rest)
+            for pk, sender_id, username, is_staff, *rest in rows
+        ]
 
 
 class Message(models.Model):

@@ -110,7 +110,7 @@ def _render_detail(
     user = request.user
     context = {
         "ticket": ticket,
-        "conversation": Message.receive(ticket, user).for_page(),
+        "conversation": Message.receive(ticket, user).entries(),
         "events": ticket_events(ticket),
         "reply_form": reply_form or ReplyForm(allow_internal=user.is_staff),
         "next_statuses": ticket.allowed_statuses_for(user),
