@@ -56,8 +56,11 @@ def test_the_worker_has_its_own_connection_and_closes_it():
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         caller_pid = cursor.fetchone()[0]
+    started = threading.Event()
     with QueryWorker() as worker:
-        own, pid, thread = worker.submit(probe).result()
+        job = worker.submit(lambda: started.set() or probe())
+        assert started.wait(10)  # Taken by the worker (not run here by result()).
+        own, pid, thread = job.result()
         assert own is not connection
         assert pid != caller_pid
         assert thread.startswith("report-queries")
@@ -105,12 +108,33 @@ def test_the_report_is_the_same_with_and_without_the_worker(busy):
 def test_jobs_nobody_asked_for_are_not_run():
     release = threading.Event()
     ran = []
+    started = threading.Event()
     with QueryWorker() as worker:
-        busy = worker.submit(release.wait, 10)
+        busy = worker.submit(lambda: started.set() or release.wait(10))
         queued = worker.submit(ran.append, "never asked for")
+        assert started.wait(10)
         # The worker is held by the first job: the second has not started and is dropped.
         worker.cancel_pending()
         release.set()
         assert busy.future.result() is True
         assert queued.future.cancelled()
     assert ran == []
+
+
+@committed
+@on_postgresql
+def test_while_the_two_connections_work_neither_asks_for_parallel_workers():
+    def workers():
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SHOW max_parallel_workers_per_gather")
+            return cursor.fetchone()[0]
+
+    configured = workers()
+    assert configured != "0"  # PostgreSQL's default is 2.
+    started = threading.Event()
+    with QueryWorker() as worker:
+        job = worker.submit(lambda: started.set() or workers())
+        assert workers() == "0"
+        assert started.wait(10)  # Taken by the worker, on its own connection.
+        assert job.result() == "0"
+    assert workers() == configured
