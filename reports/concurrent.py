@@ -43,17 +43,56 @@ def _serial_plans(connection, serial: bool) -> None:
 
 class Job:
     """A query queued for the worker: `result()` waits for it if the worker has started it,
-    and otherwise takes it back and runs it in the caller's thread."""
+    and otherwise takes it back and runs it in the caller's thread.
 
-    def __init__(self, future: Future | None, fn: Callable[..., Any], args: tuple, kwargs: dict):
+    While it waits, the caller does not sit idle: it takes queued jobs the worker has not
+    started, from the end of the queue (those the caller needs next), and runs them itself."""
+
+    def __init__(
+        self,
+        future: Future | None,
+        fn: Callable[..., Any],
+        args: tuple,
+        kwargs: dict,
+        worker: QueryWorker | None = None,
+    ):
         self.future = future
         self._call = (fn, args, kwargs)
+        self._worker = worker
+        self._outcome: tuple[bool, Any] | None = None  # (succeeded, value or exception)
 
     def result(self) -> Any:
-        if self.future is None or self.future.cancel():
-            fn, args, kwargs = self._call
-            return fn(*args, **kwargs)
+        if self._outcome is None and (self.future is None or self.future.cancel()):
+            self.run_here()
+        if self._outcome is not None:
+            succeeded, value = self._outcome
+            if succeeded:
+                return value
+            raise value
+        if self._worker is not None:
+            self._worker.help_while(self.future)
         return self.future.result()
+
+    def run_here(self) -> None:
+        """Run the job in the caller's thread (the worker will not: its future is cancelled),
+        keeping what it returns or raises for result()."""
+        fn, args, kwargs = self._call
+        try:
+            self._outcome = (True, fn(*args, **kwargs))
+        except Exception as exc:  # Raised where its result is asked for, as the worker's.
+            self._outcome = (False, exc)
+
+    def pending(self) -> bool:
+        """Queued for the worker, not started, not run here."""
+        return (
+            self._outcome is None
+            and self.future is not None
+            and not (self.future.running() or self.future.done())
+        )
+
+    def taken_back(self) -> bool:
+        """Whether the caller may run this job: queued, and now never to be run by the worker."""
+        return self._outcome is None and self.future is not None and self.future.cancel()
 
 
 class QueryWorker:
@@ -70,6 +109,7 @@ class QueryWorker:
         )
         self._wrappers = list(connection.execute_wrappers)
         self._futures: list[Future] = []
+        self._jobs: list[Job] = []
         self._executor = None
         if self.parallel:
             _serial_plans(connection, True)
@@ -85,7 +125,19 @@ class QueryWorker:
         if self._executor is not None:
             future = self._executor.submit(self._run, fn, args, kwargs)
             self._futures.append(future)
-        return Job(future, fn, args, kwargs)
+        job = Job(future, fn, args, kwargs, worker=self)
+        self._jobs.append(job)
+        return job
+
+    def help_while(self, future: Future) -> None:
+        """Until `future` (running in the worker) is done, run queued jobs the worker has not
+        started here, the last queued first, as long as that leaves the worker another job to
+        go on with (otherwise the worker, soon done, would wait while the caller works)."""
+        while not future.done():
+            queued = [job for job in self._jobs if job.pending()]
+            if len(queued) < 2 or not queued[-1].taken_back():
+                return
+            queued[-1].run_here()
 
     def _run(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
         connection = connections[self.using]

@@ -129,9 +129,11 @@ class DataVisualization:
         frt, resolution = data["first_response"], data["resolution"]
         rows = [
             ("created", "Tickets created", sum(n for _, n in data["created"]),
-             selectors.created_count(previous), formatting.count),
+             self._result("previous_created", selectors.created_count, previous),
+             formatting.count),
             ("closed", "Tickets closed", sum(n for _, n in data["closed"]),
-             selectors.closed_count(previous), formatting.count),
+             self._result("previous_closed", selectors.closed_count, previous),
+             formatting.count),
             ("backlog", "Backlog at the end", backlog_end["open"] + backlog_end["active"],
              backlog_start["open"] + backlog_start["active"], formatting.count),
             ("frt_median", "First response, median", frt["median"], prev_frt["median"],
@@ -168,6 +170,8 @@ class DataVisualization:
         previous = period.previous()
         with QueryWorker() as worker:
             self._jobs = {
+                "previous_created": worker.submit(selectors.created_count, previous),
+                "previous_closed": worker.submit(selectors.closed_count, previous),
                 "previous_resolution": worker.submit(selectors.resolution, previous, now),
                 "previous_first_response": worker.submit(
                     selectors.first_response, previous, with_awaiting=False

@@ -138,3 +138,35 @@ def test_while_the_two_connections_work_neither_asks_for_parallel_workers():
         assert started.wait(10)  # Taken by the worker, on its own connection.
         assert job.result() == "0"
     assert workers() == configured
+
+
+@committed
+@on_postgresql
+def test_while_waiting_the_caller_runs_the_last_queued_job_if_the_worker_has_others():
+    release, started = threading.Event(), threading.Event()
+    with QueryWorker() as worker:
+        busy = worker.submit(lambda: started.set() or release.wait(10))
+        worker.submit(threading.get_ident)  # Left for the worker.
+        last = worker.submit(lambda: release.set() or threading.get_ident())
+        failing = worker.submit(lambda: 1 / 0)
+        assert started.wait(10)
+        # Waiting for busy, the caller runs the failing job, then the last one, which lets
+        # busy finish.
+        assert busy.result() is True
+        assert last.result() == threading.get_ident()
+        with pytest.raises(ZeroDivisionError):
+            failing.result()
+
+
+@committed
+@on_postgresql
+def test_while_waiting_the_caller_leaves_the_workers_last_job_to_it():
+    release, started = threading.Event(), threading.Event()
+    with QueryWorker() as worker:
+        busy = worker.submit(lambda: started.set() or release.wait(10))
+        only = worker.submit(threading.get_ident)
+        assert started.wait(10)
+        threading.Thread(target=release.set).start()
+        assert busy.result() is True
+        assert only.future.cancelled() is False  # Not taken back while waiting.
+        only.result()
