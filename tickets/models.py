@@ -414,18 +414,23 @@ class TicketEvent(models.Model):
 
     @property
     def description(self) -> str:
-        if self.kind == self.Kind.STATUS:
-            labels = dict(Ticket.Status.choices)
-            return (
-                f"changed the status from {labels.get(self.from_value, self.from_value)} "
-                f"to {labels.get(self.to_value, self.to_value)}"
-            )
-        if self.kind == self.Kind.ASSIGNMENT:
-            if not self.to_value:
-                return f"unassigned {self.from_value}"
-            return f"assigned the ticket to {self.to_value}"
-        labels = dict(Ticket.Priority.choices)
+        return describe_event(self.kind, self.from_value, self.to_value)
+
+
+def describe_event(kind: str, from_value: str, to_value: str) -> str:
+    """What an event did, as the timeline says it after the actor's name."""
+    if kind == TicketEvent.Kind.STATUS:
+        labels = dict(Ticket.Status.choices)
         return (
-            f"changed the priority from {labels.get(self.from_value, self.from_value)} "
-            f"to {labels.get(self.to_value, self.to_value)}"
+            f"changed the status from {labels.get(from_value, from_value)} "
+            f"to {labels.get(to_value, to_value)}"
         )
+    if kind == TicketEvent.Kind.ASSIGNMENT:
+        if not to_value:
+            return f"unassigned {from_value}"
+        return f"assigned the ticket to {to_value}"
+    labels = dict(Ticket.Priority.choices)
+    return (
+        f"changed the priority from {labels.get(from_value, from_value)} "
+        f"to {labels.get(to_value, to_value)}"
+    )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
+from typing import NamedTuple
 
 from django.db.models import QuerySet
 from django.http import Http404
 
-from .models import MAX_ID, Ticket, TicketEvent
+from .models import MAX_ID, Ticket, describe_event
 
 logger = logging.getLogger("helpdesk.access")
 
@@ -24,13 +26,22 @@ def get_ticket_for(user, pk: int) -> Ticket:
         raise Http404("No such ticket.") from None
 
 
-def ticket_events(ticket: Ticket) -> QuerySet[TicketEvent]:
-    """A ticket's timeline, oldest first, with what it shows of each actor (the name)."""
-    return (
-        ticket.events.select_related("actor")
-        .only("ticket", "kind", "from_value", "to_value", "created_at", "actor__username")
-        .order_by("created_at", "pk")
+class TimelineEntry(NamedTuple):
+    created_at: datetime
+    actor: str | None  # The actor's username; None for the system.
+    description: str
+
+
+def ticket_timeline(ticket: Ticket) -> list[TimelineEntry]:
+    """A ticket's events, oldest first, as its page shows them, in one query: plain rows, not
+    model instances."""
+    rows = ticket.events.order_by("created_at", "pk").values_list(
+        "created_at", "actor__username", "kind", "from_value", "to_value"
     )
+    return [
+        TimelineEntry(created_at, actor, describe_event(kind, from_value, to_value))
+        for created_at, actor, kind, from_value, to_value in rows
+    ]
 
 
 def ticket_list_for(user, *, status: str = "", assignee: str = "", priority: str = "") -> QuerySet:

@@ -22,7 +22,7 @@ from .forms import (
 )
 from .models import StaleTicketError, Ticket
 from .pagination import CappedPaginator
-from .selectors import get_ticket_for, ticket_events, ticket_list_for
+from .selectors import get_ticket_for, ticket_list_for, ticket_timeline
 from .services import ticket_assign, ticket_create, ticket_mark_seen, ticket_set_priority
 
 STATUS_DONE = {
@@ -111,7 +111,7 @@ def _render_detail(
     context = {
         "ticket": ticket,
         "conversation": Message.receive(ticket, user).entries(),
-        "events": ticket_events(ticket),
+        "events": ticket_timeline(ticket),
         "reply_form": reply_form or ReplyForm(allow_internal=user.is_staff),
         "next_statuses": ticket.allowed_statuses_for(user),
         "is_staff": user.is_staff,

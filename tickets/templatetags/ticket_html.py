@@ -180,6 +180,26 @@ def conversation(messages, ticket) -> SafeString:
 
 
 @register.simple_tag
+def timeline(events) -> SafeString:
+    """A ticket's events (tickets.selectors.TimelineEntry) as the timeline's <li>s, in one tag
+    call: when, who (or the system) and what they did."""
+    tz = timezone.get_current_timezone()
+    items = []
+    for event in events:
+        when = _local(event.created_at, tz)
+        items.append(
+            _html(
+                '<li><time datetime="{}">{}</time><br>{} {}</li>',
+                when.isoformat(),
+                when.strftime(MOMENT_FORMAT),
+                "The system" if event.actor is None else event.actor,
+                event.description,
+            )
+        )
+    return SafeString("".join(items))
+
+
+@register.simple_tag
 def reply_fields(form) -> SafeString:
     """The reply form's fields in Bootstrap markup (as crispy-forms lays them out), with the
     typed text, the form's errors and, for staff, the internal-note box. The page keeps every

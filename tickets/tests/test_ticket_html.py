@@ -16,6 +16,7 @@ from helpdesk_site.html import html as _html
 from messaging.models import Message
 from tickets.forms import ReplyForm
 from tickets.models import Ticket
+from tickets.selectors import TimelineEntry
 from tickets.templatetags.ticket_html import (
     choice_options,
     conversation,
@@ -27,6 +28,7 @@ from tickets.templatetags.ticket_html import (
     ticket_row,
     ticket_rows,
     ticket_url,
+    timeline,
 )
 
 HOSTILE = '<script>alert("x")</script>'
@@ -205,6 +207,29 @@ class ListingTests(SimpleTestCase):
             '<time datetime="2026-01-06T00:30:00+01:00">06 Jan 2026, 00:30 CET</time>', html
         )
         self.assertIn("No messages yet.", conversation([], the_ticket))
+
+
+class TimelineTests(SimpleTestCase):
+    @override_settings(TIME_ZONE="Europe/Paris")
+    def test_each_event_says_when_who_and_what_escaped(self):
+        at = datetime(2026, 1, 5, 23, 30, tzinfo=UTC)
+        html = timeline(
+            [
+                TimelineEntry(at, None, "changed the status from Open to Closed"),
+                TimelineEntry(
+                    at + timedelta(hours=1), HOSTILE, f"assigned the ticket to {HOSTILE}"
+                ),
+            ]
+        )
+        self.assertEqual(
+            html.split("</li>")[0],
+            '<li><time datetime="2026-01-06T00:30:00+01:00">06 Jan 2026, 00:30 CET</time><br>'
+            "The system changed the status from Open to Closed",
+        )
+        self.assertIn("<br>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; assigned the", html)
+        self.assertNotIn("<script>", html)
+        self.assertEqual(html.count("<li>"), 2)
+        self.assertEqual(timeline([]), "")
 
 
 class ReplyFieldsTests(SimpleTestCase):
