@@ -22,9 +22,10 @@ class StaleTicketError(ValidationError):
     """The ticket changed after the page that sent this change was loaded."""
 
 
-# The columns a list page reads: a ticket's description and the users' other fields (password
-# hashes included) stay in the database.
+# What a list page reads of each ticket (tickets.selectors.ListRow): a ticket's description and
+# the users' other fields (password hashes included) stay in the database.
 LIST_FIELDS = (
+    "pk",
     "title",
     "status",
     "priority",
@@ -32,9 +33,18 @@ LIST_FIELDS = (
     "first_response_at",
     "last_staff_reply_at",
     "reporter_seen_at",
+    "reporter_id",
     "reporter__username",
+    "assignee_id",
     "assignee__username",
 )
+
+
+def unseen_reply(last_staff_reply_at, reporter_seen_at) -> bool:
+    """Whether there is a public staff reply the reporter has not opened the ticket to see."""
+    if last_staff_reply_at is None:
+        return False
+    return reporter_seen_at is None or reporter_seen_at < last_staff_reply_at
 
 
 class TicketQuerySet(models.QuerySet):
@@ -60,12 +70,9 @@ class TicketQuerySet(models.QuerySet):
         return self.filter(assignee=user)
 
     def for_list(self) -> TicketQuerySet:
-        """What a list page shows of each ticket, in a fixed number of queries."""
-        return (
-            self.select_related("reporter", "assignee")
-            .only(*LIST_FIELDS)
-            .order_by("-last_activity_at", "-pk")
-        )
+        """A list page's order: most recent activity first. Counted as it is (no joins); a
+        page of it is read as rows by tickets.selectors.list_rows (LIST_FIELDS)."""
+        return self.order_by("-last_activity_at", "-pk")
 
 
 class Ticket(models.Model):
@@ -245,9 +252,7 @@ class Ticket(models.Model):
     @property
     def has_unseen_reply(self) -> bool:
         """A public staff reply the reporter has not opened the ticket to see yet."""
-        if self.last_staff_reply_at is None:
-            return False
-        return self.reporter_seen_at is None or self.reporter_seen_at < self.last_staff_reply_at
+        return unseen_reply(self.last_staff_reply_at, self.reporter_seen_at)
 
     @property
     def is_closed(self) -> bool:

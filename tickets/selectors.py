@@ -9,7 +9,7 @@ from typing import NamedTuple
 from django.db.models import QuerySet
 from django.http import Http404
 
-from .models import MAX_ID, Ticket, describe_event
+from .models import LIST_FIELDS, MAX_ID, Ticket, describe_event, unseen_reply
 
 logger = logging.getLogger("helpdesk.access")
 
@@ -24,6 +24,51 @@ def get_ticket_for(user, pk: int) -> Ticket:
         # Missing, or someone else's: the same 404 either way, and a line in the log.
         logger.info("ticket %s refused to user=%s", pk, getattr(user, "pk", None) or "-")
         raise Http404("No such ticket.") from None
+
+
+class Person(NamedTuple):
+    pk: int
+    username: str
+
+
+class ListRow(NamedTuple):
+    """A ticket as a list page shows it (tickets.templatetags.ticket_html.ticket_row reads the
+    same attributes of a Ticket): LIST_FIELDS, the people as Persons."""
+
+    pk: int
+    title: str
+    status: str
+    priority: str
+    last_activity_at: datetime
+    first_response_at: datetime | None
+    last_staff_reply_at: datetime | None
+    reporter_seen_at: datetime | None
+    reporter_id: int
+    reporter: Person
+    assignee_id: int | None
+    assignee: Person | None
+
+    @property
+    def has_unseen_reply(self) -> bool:
+        return unseen_reply(self.last_staff_reply_at, self.reporter_seen_at)
+
+
+def list_rows(tickets: QuerySet) -> list[ListRow]:
+    """A page of a list's tickets (a slice of for_list()) as ListRows, with their reporters'
+    and assignees' names, in one query: no model instances, which cost a list of 25 tickets
+    with their people a tenth of its time."""
+    rows = []
+    for *ticket, reporter_id, reporter, assignee_id, assignee in tickets.values_list(*LIST_FIELDS):
+        rows.append(
+            ListRow(
+                *ticket,
+                reporter_id,
+                Person(reporter_id, reporter),
+                assignee_id,
+                None if assignee_id is None else Person(assignee_id, assignee),
+            )
+        )
+    return rows
 
 
 class TimelineEntry(NamedTuple):

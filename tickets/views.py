@@ -22,7 +22,7 @@ from .forms import (
 )
 from .models import StaleTicketError, Ticket
 from .pagination import CappedPaginator
-from .selectors import get_ticket_for, ticket_list_for, ticket_timeline
+from .selectors import get_ticket_for, list_rows, ticket_list_for, ticket_timeline
 from .services import ticket_assign, ticket_create, ticket_mark_seen, ticket_set_priority
 
 STATUS_DONE = {
@@ -73,7 +73,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     context = {
         "page": page,
-        "tickets": page.object_list,
+        "tickets": list_rows(page.object_list),
         "filter_form": filter_form,
         "filters": filters,
         "query": query.urlencode(),

@@ -1,10 +1,12 @@
 """The reads the ticket pages make (tickets/selectors.py)."""
 
+from django.template import Context
 from django.utils import timezone
 
 from tickets.models import Ticket, TicketEvent
-from tickets.selectors import ticket_timeline
+from tickets.selectors import list_rows, ticket_timeline
 from tickets.services import ticket_assign, ticket_set_priority
+from tickets.templatetags.ticket_html import ticket_row
 
 
 def test_the_timeline_is_each_event_in_order_as_the_event_describes_itself(
@@ -40,3 +42,29 @@ def test_the_timeline_is_each_event_in_order_as_the_event_describes_itself(
         "changed the status from Active to Closed",
     ]
     assert all(entry.created_at <= timezone.now() for entry in timeline)
+
+
+def test_list_rows_are_a_pages_tickets_as_the_list_shows_them(
+    ticket, make_ticket, customer, agent, make_message, django_assert_num_queries
+):
+    answered = make_ticket(customer, title="Answered <b>")
+    ticket_assign(ticket=answered, assignee=agent, by=agent)
+    make_message(answered, agent, "Try again now.")  # A staff reply the reporter has not seen.
+    tickets = Ticket.objects.for_list()
+    page = tickets[0:25]
+
+    with django_assert_num_queries(1):
+        rows = list_rows(page)
+
+    models = list(tickets.select_related("reporter", "assignee"))
+    assert [row.pk for row in rows] == [answered.pk, ticket.pk] == [t.pk for t in models]
+    context = Context({"user": customer})
+    for row, model in zip(rows, models, strict=True):
+        assert row.has_unseen_reply == model.has_unseen_reply
+        assert row.reporter.username == model.reporter.username
+        assert (row.assignee and row.assignee.username) == (
+            model.assignee and model.assignee.username
+        )
+        assert ticket_row(context, row) == ticket_row(context, model)
+    assert rows[0].has_unseen_reply is True
+    assert rows[1].assignee is None
