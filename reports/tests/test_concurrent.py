@@ -18,6 +18,14 @@ on_postgresql = pytest.mark.skipif("connection.vendor != 'postgresql'")
 committed = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
+def hold(worker: QueryWorker):
+    """Queue a job that keeps the worker busy until `release` is set; `taken` is set when the
+    worker starts it. Returns (job, taken, release)."""
+    taken, release = threading.Event(), threading.Event()
+    job = worker.submit(lambda: taken.set() or release.wait(10))
+    return job, taken, release
+
+
 def test_inside_a_transaction_each_job_runs_in_the_caller_thread_when_asked(db):
     calls = []
     with QueryWorker() as worker:
@@ -106,13 +114,11 @@ def test_the_report_is_the_same_with_and_without_the_worker(busy):
 @committed
 @on_postgresql
 def test_jobs_nobody_asked_for_are_not_run():
-    release = threading.Event()
     ran = []
-    started = threading.Event()
     with QueryWorker() as worker:
-        busy = worker.submit(lambda: started.set() or release.wait(10))
+        busy, taken, release = hold(worker)
         queued = worker.submit(ran.append, "never asked for")
-        assert started.wait(10)
+        assert taken.wait(10)
         # The worker is held by the first job: the second has not started and is dropped.
         worker.cancel_pending()
         release.set()
@@ -143,13 +149,12 @@ def test_while_the_two_connections_work_neither_asks_for_parallel_workers():
 @committed
 @on_postgresql
 def test_while_waiting_the_caller_runs_the_last_queued_job_if_the_worker_has_others():
-    release, started = threading.Event(), threading.Event()
     with QueryWorker() as worker:
-        busy = worker.submit(lambda: started.set() or release.wait(10))
+        busy, taken, release = hold(worker)
         worker.submit(threading.get_ident)  # Left for the worker.
         last = worker.submit(lambda: release.set() or threading.get_ident())
         failing = worker.submit(lambda: 1 / 0)
-        assert started.wait(10)
+        assert taken.wait(10)
         # Waiting for busy, the caller runs the failing job, then the last one, which lets
         # busy finish.
         assert busy.result() is True
@@ -161,11 +166,10 @@ def test_while_waiting_the_caller_runs_the_last_queued_job_if_the_worker_has_oth
 @committed
 @on_postgresql
 def test_while_waiting_the_caller_leaves_the_workers_last_job_to_it():
-    release, started = threading.Event(), threading.Event()
     with QueryWorker() as worker:
-        busy = worker.submit(lambda: started.set() or release.wait(10))
+        busy, taken, release = hold(worker)
         only = worker.submit(threading.get_ident)
-        assert started.wait(10)
+        assert taken.wait(10)
         threading.Thread(target=release.set).start()
         assert busy.result() is True
         assert only.future.cancelled() is False  # Not taken back while waiting.
