@@ -22,24 +22,6 @@ class StaleTicketError(ValidationError):
     """The ticket changed after the page that sent this change was loaded."""
 
 
-# What a list page reads of each ticket (tickets.selectors.ListRow): a ticket's description and
-# the users' other fields (password hashes included) stay in the database.
-LIST_FIELDS = (
-    "pk",
-    "title",
-    "status",
-    "priority",
-    "last_activity_at",
-    "first_response_at",
-    "last_staff_reply_at",
-    "reporter_seen_at",
-    "reporter_id",
-    "reporter__username",
-    "assignee_id",
-    "assignee__username",
-)
-
-
 def unseen_reply(last_staff_reply_at, reporter_seen_at) -> bool:
     """Whether there is a public staff reply the reporter has not opened the ticket to see."""
     if last_staff_reply_at is None:
@@ -71,7 +53,7 @@ class TicketQuerySet(models.QuerySet):
 
     def for_list(self) -> TicketQuerySet:
         """A list page's order: most recent activity first. Counted as it is (no joins); a
-        page of it is read as rows by tickets.selectors.list_rows (LIST_FIELDS)."""
+        page of it is read as rows by tickets.selectors.list_rows."""
         return self.order_by("-last_activity_at", "-pk")
 
 

@@ -9,7 +9,7 @@ from typing import NamedTuple
 from django.db.models import QuerySet
 from django.http import Http404
 
-from .models import LIST_FIELDS, MAX_ID, Ticket, describe_event, unseen_reply
+from .models import MAX_ID, Ticket, describe_event, unseen_reply
 
 logger = logging.getLogger("helpdesk.access")
 
@@ -24,6 +24,24 @@ def get_ticket_for(user, pk: int) -> Ticket:
         # Missing, or someone else's: the same 404 either way, and a line in the log.
         logger.info("ticket %s refused to user=%s", pk, getattr(user, "pk", None) or "-")
         raise Http404("No such ticket.") from None
+
+
+# What a list page reads of each ticket (ListRow, in this order): a ticket's description and the
+# users' other fields (password hashes included) stay in the database.
+LIST_FIELDS = (
+    "pk",
+    "title",
+    "status",
+    "priority",
+    "last_activity_at",
+    "first_response_at",
+    "last_staff_reply_at",
+    "reporter_seen_at",
+    "reporter_id",
+    "reporter__username",
+    "assignee_id",
+    "assignee__username",
+)
 
 
 class Person(NamedTuple):
