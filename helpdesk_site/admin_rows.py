@@ -30,6 +30,7 @@ from django.contrib.admin.templatetags.admin_list import result_list as django_r
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.templatetags.base import InclusionAdminNode
 from django.contrib.admin.utils import (
+    FieldIsAForeignKeyColumnName,
     _get_non_gfk_field,
     display_for_field,
     display_for_value,
@@ -95,7 +96,7 @@ def _column(cl, field_name, base_classes: list, linked: bool, icons: dict) -> Ca
 
     def boolean_or_value(value, boolean: bool, empty_display) -> tuple:
         classes = ["action-checkbox"] if field_name == "action_checkbox" else base_classes
-        if boolean and value in icons:
+        if boolean and (value is None or type(value) is bool):
             return icons[value], classes
         shown = display_for_value(value, empty_display, boolean)
         if isinstance(value, (datetime.date, datetime.time)):
@@ -104,7 +105,7 @@ def _column(cl, field_name, base_classes: list, linked: bool, icons: dict) -> Ca
 
     try:
         field = _get_non_gfk_field(opts, field_name) if isinstance(field_name, str) else None
-    except FieldDoesNotExist:  # Also FieldIsAForeignKeyColumnName, a subclass.
+    except (FieldDoesNotExist, FieldIsAForeignKeyColumnName):  # As lookup_field: not a field.
         field = None
 
     if field is not None and not field.auto_created:

@@ -79,6 +79,36 @@ def test_rows_are_djangos_rows(client, admin_user, history, model, query):
     assert HOSTILE not in page
 
 
+def test_columns_of_every_kind_are_djangos_too(client, admin_user, history, monkeypatch):
+    """Columns no registered admin has: a foreign key's id, a model property, a lookup through
+    a relation, a callable, and "boolean" methods that return what is not a bool."""
+    client.force_login(admin_user)
+    cl = client.get("/admin/tickets/ticket/").context["cl"]
+    model_admin = cl.model_admin
+
+    def flag(ticket):
+        return 1 if ticket.assignee_id else 0
+
+    flag.boolean = True
+    monkeypatch.setattr(model_admin, "flag", flag, raising=False)
+    monkeypatch.setattr(
+        model_admin, "maybe", admin.display(boolean=True)(lambda t: None), raising=False
+    )
+
+    def blank(ticket):
+        return "  "
+
+    blank.empty_value_display = "(none)"
+    monkeypatch.setattr(model_admin, "blank", blank, raising=False)
+    cl.list_display = [
+        *cl.list_display, "reporter_id", "is_closed", "reporter__username", "flag", "maybe",
+        "blank", lambda ticket: f"<{ticket.pk}>", "created_at", "first_response_at",
+    ]  # fmt: skip
+    expected = [list(row) for row in results(cl)]
+    assert [list(row) for row in fast_results(cl)] == expected
+    assert any('alt="1"' in cell for row in expected for cell in row)
+
+
 def test_a_ticket_row_links_with_the_filters_and_escapes_its_title(client, admin_user, history):
     client.force_login(admin_user)
     response = client.get("/admin/tickets/ticket/?status__exact=open")
