@@ -91,11 +91,11 @@ def _local(value, tz=None):
 
 
 @register.simple_tag
-def moment(value) -> SafeString:
+def moment(value, tz=None) -> SafeString:
     """<time> for an aware datetime: machine-readable (ISO 8601) and as a person reads it."""
     if value is None:
         return SafeString("")
-    local = _local(value)
+    local = _local(value, tz)
     return _html('<time datetime="{}">{}</time>', local.isoformat(), local.strftime(MOMENT_FORMAT))
 
 
@@ -152,18 +152,16 @@ def message_card(message, ticket, tz=None) -> SafeString:
         kind, badges = " message-staff", STAFF_BADGE
     else:
         kind, badges = "", ""
-    sent = _local(message.created_at, tz)
     return _html(
         '<article class="card mb-2{}" aria-label="Message from {}">'
         '<div class="card-body py-2"><div class="small text-body-secondary mb-1">'
-        '<strong class="text-body">{}</strong> {} · <time datetime="{}">{}</time></div>'
+        '<strong class="text-body">{}</strong> {} · {}</div>'
         '<div class="message-body">{}</div></div></article>',
         kind,
         sender.username,
         sender.username,
         badges,
-        sent.isoformat(),
-        sent.strftime(MOMENT_FORMAT),
+        moment(message.created_at, tz),
         message.content,
     )
 
@@ -184,18 +182,15 @@ def timeline(events) -> SafeString:
     """A ticket's events (tickets.selectors.TimelineEntry) as the timeline's <li>s, in one tag
     call: when, who (or the system) and what they did."""
     tz = timezone.get_current_timezone()
-    items = []
-    for event in events:
-        when = _local(event.created_at, tz)
-        items.append(
-            _html(
-                '<li><time datetime="{}">{}</time><br>{} {}</li>',
-                when.isoformat(),
-                when.strftime(MOMENT_FORMAT),
-                "The system" if event.actor is None else event.actor,
-                event.description,
-            )
+    items = [
+        _html(
+            "<li>{}<br>{} {}</li>",
+            moment(event.created_at, tz),
+            "The system" if event.actor is None else event.actor,
+            event.description,
         )
+        for event in events
+    ]
     return SafeString("".join(items))
 
 
