@@ -99,7 +99,6 @@ def moment(value, tz=None) -> SafeString:
     return _html('<time datetime="{}">{}</time>', local.isoformat(), local.strftime(MOMENT_FORMAT))
 
 
-@register.simple_tag(takes_context=True)
 def ticket_row(context, ticket, tz=None) -> SafeString:
     """One <tr> of a ticket list: number, title (and its badges), status, priority, for staff
     the reporter and assignee, and how long ago the last activity was (exact in the tooltip)."""
@@ -140,7 +139,6 @@ def ticket_rows(context, tickets) -> SafeString:
     return SafeString("".join(ticket_row(context, ticket, tz) for ticket in tickets))
 
 
-@register.simple_tag
 def message_card(message, ticket, tz=None) -> SafeString:
     """One message of a conversation. A staff member's message is marked as staff, unless they
     reported the ticket themselves; an internal note (shown to staff only) as a note."""
