@@ -48,6 +48,7 @@ SETTINGS_VARIABLES = {
     "SECURE_HSTS_PRELOAD",
     "SECURE_PROXY_SSL_HEADER",
     "STATIC_ROOT",
+    "DB_CONN_MAX_AGE",
 }
 PRODUCTION = {
     "DEBUG": "false",
@@ -195,6 +196,13 @@ def test_session_idle_timeout_comes_from_the_environment():
         "SESSION_COOKIE_AGE": 900
     }
     assert settings_from(["SESSION_COOKIE_AGE"])["SESSION_COOKIE_AGE"] == 8 * 60 * 60
+
+
+def test_database_connections_are_kept_and_checked_unless_told_otherwise():
+    kept = settings_from(["DATABASES"])["DATABASES"]["default"]
+    assert (kept["CONN_MAX_AGE"], kept["CONN_HEALTH_CHECKS"]) == (60, True)
+    per_request = settings_from(["DATABASES"], DB_CONN_MAX_AGE="0")["DATABASES"]["default"]
+    assert per_request["CONN_MAX_AGE"] == 0
 
 
 # --- Health check -------------------------------------------------------------------------------
