@@ -5,8 +5,8 @@ looks every cell up from scratch: which field or method the column is, its choic
 dict, its empty value, the change page's URL (a reverse() and a query string per row), and each
 row's action checkbox rendered through a form widget template. For 50 tickets of ten columns that
 is 60% of the changelist's time. This tag makes the same decisions once per column and then only
-reads each row's values; the HTML is the same, cell for cell (helpdesk_site/tests/
-test_admin_rows.py compares the two for every model in the admin).
+reads each row's values; the HTML is the same, cell for cell (tests/test_admin_rows.py
+compares the two for every model in the admin).
 
 Lists with editable columns (a formset) or opened as a popup go to Django's own tag. Used by
 templates/admin/change_list.html for every ModelAdmin; the template (change_list_results.html,
@@ -50,7 +50,7 @@ register = template.Library()
 PK_MARKER = "0pk0marker0"
 
 
-def _link_columns(cl) -> Callable[[int, str], bool]:
+def _link_columns(cl) -> Callable[[bool, object], bool]:
     def link_in_col(is_first: bool, field_name) -> bool:
         if cl.list_display_links is None:
             return False
