@@ -30,6 +30,7 @@ from messaging.models import Message
 from messaging.services import message_send
 
 from .models import StaleTicketError, Ticket, TicketEvent
+from .pagination import CappedCountAdminMixin
 from .services import ticket_assign, ticket_set_priority, ticket_update
 
 User = get_user_model()
@@ -220,7 +221,7 @@ class TicketAdminForm(forms.ModelForm):
 
 
 @admin.register(Ticket)
-class TicketAdmin(AdminInputMixin, admin.ModelAdmin):
+class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
     form = TicketAdminForm
     list_display = [
         "id",
@@ -521,7 +522,7 @@ class PriorityActionForm(forms.Form):
 
 
 @admin.register(TicketEvent)
-class TicketEventAdmin(AdminInputMixin, ReadOnlyMixin, admin.ModelAdmin):
+class TicketEventAdmin(AdminInputMixin, CappedCountAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
     """The audit trail is read-only."""
 
     list_display = ["id", "ticket", "kind", "from_value", "to_value", "actor", "created_at"]

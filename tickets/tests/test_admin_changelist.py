@@ -399,3 +399,102 @@ class TestDateBar:
         html = response.content.decode()
         start = html.index('<nav class="toplinks">')
         assert "<a " not in html[start : html.index("</nav>", start)]
+
+
+class TestLongLists:
+    """A list longer than TICKET_LIST_LIMIT is counted up to it, as the help desk's lists are."""
+
+    @pytest.fixture
+    def five(self, make_ticket, customer) -> list[Ticket]:
+        return [make_ticket(customer, title=f"Printer {number}") for number in range(5)]
+
+    def count_queries(self, client, path: str):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(path)
+        counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+        return response, counts
+
+    def test_it_counts_up_to_the_limit_and_says_there_are_more(
+        self, settings, monkeypatch, login, agent, five
+    ):
+        settings.TICKET_LIST_LIMIT = 3
+        monkeypatch.setattr(TicketAdmin, "list_per_page", 2)
+
+        response, counts = self.count_queries(login(agent), CHANGELIST + "?q=printer")
+
+        assert len(counts) == 1
+        assert "LIMIT 4" in counts[0]
+        html = response.content.decode()
+        assert "More than 3 tickets: the first 3 in this order are paged" in html
+        assert "More than 3 results" in html
+        assert "Select all tickets in this list (more than 3)" in html
+        assert "All tickets in this list selected (more than 3)" in html
+        assert not re.search(r"\b[35] (tickets|results)", html.replace("than 3", ""))
+        assert "Show all</a>" not in html.replace('">Show all</a>)', "")  # the search's own
+        cl = response.context["cl"]
+        assert cl.result_count == 3
+        assert cl.paginator.num_pages == 2
+        assert result_ids(response) == [five[0].pk, five[1].pk]
+
+    def test_the_last_counted_page_shows_the_limit_and_a_page_past_it_is_refused(
+        self, settings, monkeypatch, login, agent, five
+    ):
+        settings.TICKET_LIST_LIMIT = 3
+        monkeypatch.setattr(TicketAdmin, "list_per_page", 2)
+        client = login(agent)
+
+        assert result_ids(client.get(CHANGELIST + "?p=2")) == [five[2].pk]
+        past = client.get(CHANGELIST + "?p=3")
+        assert past.status_code == 302
+        assert past["Location"].endswith("?e=1")
+
+    def test_a_list_within_the_limit_is_counted_exactly(
+        self, settings, monkeypatch, login, agent, five
+    ):
+        settings.TICKET_LIST_LIMIT = 5
+        monkeypatch.setattr(TicketAdmin, "list_per_page", 2)
+
+        response = login(agent).get(CHANGELIST)
+
+        html = response.content.decode()
+        assert "More than" not in html
+        assert "5 tickets" in html
+        assert "Select all 5 tickets" in html
+        assert response.context["cl"].result_count == 5
+
+    def test_select_all_acts_on_every_matching_ticket_not_only_the_counted_ones(
+        self, settings, monkeypatch, login, agent, five, make_ticket, other_customer
+    ):
+        settings.TICKET_LIST_LIMIT = 3
+        monkeypatch.setattr(TicketAdmin, "list_per_page", 2)
+        other = make_ticket(other_customer, title="Scanner", description="It jams.")
+
+        response = login(agent).post(
+            CHANGELIST + "?q=printer",
+            {
+                "action": "close_tickets",
+                "select_across": "1",
+                "index": "0",
+                "_selected_action": [str(five[0].pk)],
+            },
+        )
+
+        assert response.status_code == 302
+        statuses = dict(Ticket.objects.values_list("pk", "status"))
+        assert all(statuses[ticket.pk] == "closed" for ticket in five)
+        assert statuses[other.pk] == "open"
+
+    @pytest.mark.parametrize("path", ["/admin/messaging/message/", "/admin/tickets/ticketevent/"])
+    def test_the_conversation_and_the_audit_trail_are_counted_the_same_way(
+        self, settings, login, admin_user, agent, five, make_message, path
+    ):
+        settings.TICKET_LIST_LIMIT = 3
+        for ticket in five:  # five messages and five events
+            make_message(ticket, agent, "Looking.")
+            ticket.update_status(Ticket.Status.ACTIVE, by=agent)
+
+        response, counts = self.count_queries(login(admin_user), path)
+
+        assert response.status_code == 200
+        assert [("LIMIT 4" in sql) for sql in counts] == [True]
+        assert "More than 3 " in response.content.decode()
