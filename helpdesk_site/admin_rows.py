@@ -231,7 +231,9 @@ def result_list(cl) -> dict:
         "result_hidden_fields": [],
         "result_headers": headers,
         "num_sorted_fields": sum(1 for h in headers if h["sortable"] and h["sorted"]),
-        "results": fast_results(cl),
+        # Each row's cells joined into one: the template's loop over a row's cells (500
+        # {{ item }} for 50 rows of ten columns) then runs once per row; the same HTML.
+        "results": [ResultList(None, [SafeString("".join(row))]) for row in fast_results(cl)],
     }
 
 
