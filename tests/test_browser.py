@@ -305,7 +305,7 @@ def test_agent_triages_in_the_admin(browser, live_server, customer, make_user, m
     page.locator("#id_reply").fill("Which VPN client version do you use?")
     page.get_by_role("button", name="Save and continue editing").click()
     page.locator(".messagelist").get_by_text("was changed successfully").wait_for()
-    conversation = page.locator("#messages-group")
+    conversation = page.locator("#ticket-conversation")
     conversation.get_by_text("Which VPN client version do you use?").wait_for()
     assert "public reply" in conversation.inner_text()
     assert page.locator("#id_reply").input_value() == ""
