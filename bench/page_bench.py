@@ -12,6 +12,8 @@ separate run so it does not slow the timed ones).
 
 The floor is a bench-only page (bench/urls_floor.py, used as ROOT_URLCONF here and nowhere else)
 that renders base.html for a signed-in agent: session, user, middleware, template, nothing else.
+A second bench-only page, the admin floor, is the admin's bare page (its header and model
+sidebar, which need the user's permissions) and is shown for reference beside the admin pages.
 The target: every list and ticket page within 3x the floor at 1,000,000 tickets, with a query
 count that does not grow with the data.
 
@@ -350,6 +352,12 @@ def main() -> None:
                 action_suffix="/reply/",
             ),
             expect=302,
+        ),
+        Case(
+            "admin floor: bare admin page",
+            "agent",
+            "/bench/admin-floor/",
+            get(as_agent, "/bench/admin-floor/"),
         ),
         *[
             Case(f"admin: tickets{label}", "agent", path, get(as_agent, path), target=True)
