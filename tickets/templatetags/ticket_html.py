@@ -40,16 +40,25 @@ NOTE_BADGE = SafeString('<span class="badge text-bg-warning">internal note</span
 
 
 @cache
-def _detail_url_parts(prefix: str, urlconf) -> tuple[str, str]:
-    """The ticket page's URL around its id, reversed once per script prefix and URL conf."""
+def _url_parts(name: str, prefix: str, urlconf) -> tuple[str, str]:
+    """A URL that takes a ticket's id, around the id: reversed once per script prefix and URL
+    conf."""
     marker = 1234567890
-    return tuple(reverse("tickets:detail", args=[marker]).split(str(marker)))
+    return tuple(reverse(name, args=[marker]).split(str(marker)))
 
 
-def ticket_url(pk: int) -> str:
-    """Ticket.get_absolute_url() without a reverse() per row."""
-    before, after = _detail_url_parts(get_script_prefix(), get_urlconf())
+def ticket_url(pk: int, name: str = "tickets:detail") -> str:
+    """reverse(name, args=[pk]) without a reverse() each time: by default the ticket's page
+    (Ticket.get_absolute_url())."""
+    before, after = _url_parts(name, get_script_prefix(), get_urlconf())
     return f"{before}{int(pk)}{after}"
+
+
+@register.simple_tag
+def ticket_action_url(name: str, ticket) -> str:
+    """{% url name ticket.pk %} for the ticket page's forms and links, without a reverse()
+    each (a ticket page has six)."""
+    return ticket_url(ticket.pk, name)
 
 
 @cache

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.template import Context
 from django.test import SimpleTestCase, override_settings
-from django.urls import set_script_prefix
+from django.urls import reverse, set_script_prefix
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -25,6 +25,7 @@ from tickets.templatetags.ticket_html import (
     priority_badge,
     reply_fields,
     status_badge,
+    ticket_action_url,
     ticket_row,
     ticket_rows,
     ticket_url,
@@ -76,6 +77,26 @@ class TicketUrlTests(SimpleTestCase):
             self.assertEqual(ticket_url(7), ticket(pk=7).get_absolute_url())
         finally:
             set_script_prefix("/")
+
+    def test_every_action_url_of_the_ticket_page_is_the_reversed_one(self):
+        names = [
+            "tickets:reply",
+            "tickets:status",
+            "tickets:assign",
+            "tickets:priority",
+            "admin:tickets_ticket_change",
+        ]
+        for prefix in ["/", "/helpdesk/"]:
+            set_script_prefix(prefix)
+            try:
+                for name in names:
+                    for pk in [7, 1234567890, 2**40]:
+                        self.assertEqual(ticket_url(pk, name), reverse(name, args=[pk]))
+                        self.assertEqual(
+                            ticket_action_url(name, ticket(pk=pk)), reverse(name, args=[pk])
+                        )
+            finally:
+                set_script_prefix("/")
 
 
 class BadgeTests(SimpleTestCase):
