@@ -35,7 +35,7 @@ from .models import StaleTicketError, Ticket, TicketEvent
 from .pagination import CappedCountAdminMixin
 from .selectors import TimelineEntry, ticket_timeline
 from .services import ticket_assign, ticket_set_priority, ticket_update
-from .templatetags.ticket_html import moment
+from .templatetags.ticket_html import moment, timeline_items
 
 User = get_user_model()
 
@@ -126,20 +126,10 @@ def timeline_html(events: list[TimelineEntry]) -> SafeString:
     """The change page's timeline: each event, oldest first, as the help desk's page says it."""
     if not events:
         return SafeString("<p>No changes yet.</p>")
-    tz = timezone.get_current_timezone()
-    rows = [
-        html(
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            moment(event.created_at, tz),
-            "The system" if event.actor is None else event.actor,
-            event.description,
-        )
-        for event in events
-    ]
     return html(
         '<table id="ticket-timeline"><thead><tr><th scope="col">When</th><th scope="col">Who'
         '</th><th scope="col">What</th></tr></thead><tbody>{}</tbody></table>',
-        SafeString("".join(rows)),
+        timeline_items(events, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>"),
     )
 
 

@@ -184,14 +184,13 @@ def conversation(messages, ticket) -> SafeString:
     return SafeString("".join(cards))
 
 
-@register.simple_tag
-def timeline(events) -> SafeString:
-    """A ticket's events (tickets.selectors.TimelineEntry) as the timeline's <li>s, in one tag
-    call: when, who (or the system) and what they did."""
+def timeline_items(events, template: str) -> SafeString:
+    """A ticket's events (tickets.selectors.TimelineEntry), each as `template` filled with when,
+    who (or the system) and what they did."""
     tz = timezone.get_current_timezone()
     items = [
         _html(
-            "<li>{}<br>{} {}</li>",
+            template,
             moment(event.created_at, tz),
             "The system" if event.actor is None else event.actor,
             event.description,
@@ -199,6 +198,12 @@ def timeline(events) -> SafeString:
         for event in events
     ]
     return SafeString("".join(items))
+
+
+@register.simple_tag
+def timeline(events) -> SafeString:
+    """The ticket page's timeline: its events as <li>s, in one tag call."""
+    return timeline_items(events, "<li>{}<br>{} {}</li>")
 
 
 @register.simple_tag

@@ -277,6 +277,13 @@ class TestReplyAndNote:
         assert "<textarea" not in conversation + timeline
         assert 'name="messages-' not in html and 'name="events-' not in html
 
+    def test_a_new_ticket_says_it_has_no_messages_and_no_changes(self, login, agent, ticket):
+        html = login(agent).get(change_url(ticket)).content.decode()
+
+        assert "<p>No messages yet.</p>" in html
+        assert "<p>No changes yet.</p>" in html
+        assert 'id="ticket-conversation"' not in html
+
     def test_the_same_form_posted_twice_stores_one_message_each(self, login, agent, ticket):
         client = login(agent)
         page = client.get(change_url(ticket))
