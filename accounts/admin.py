@@ -4,26 +4,9 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.db.models import Count, IntegerField, OuterRef, Subquery
-from django.db.models.functions import Coalesce
 
-from helpdesk_site.admin_input import AdminInputMixin
-from tickets.models import Ticket
-
+from .admin_input import AdminInputMixin
 from .models import User
-
-
-def _open_ticket_count(field: str) -> Coalesce:
-    """Open (not closed) tickets per user through `field`, as a subquery: one query per page."""
-    counts = (
-        Ticket.objects.not_closed()
-        .filter(**{field: OuterRef("pk")})
-        .order_by()
-        .values(field)
-        .annotate(count=Count("pk"))
-        .values("count")
-    )
-    return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
 
 
 class CaseInsensitiveUniqueMixin:
@@ -69,6 +52,8 @@ class SuperuserOnlyMixin:
 
 @admin.register(User)
 class UserAdmin(AdminInputMixin, SuperuserOnlyMixin, DjangoUserAdmin):
+    """People. The tickets app adds each person's open tickets to the list (tickets/admin.py)."""
+
     form = UserEditForm
     add_form = UserAddForm
     list_display = [
@@ -78,8 +63,6 @@ class UserAdmin(AdminInputMixin, SuperuserOnlyMixin, DjangoUserAdmin):
         "is_active",
         "date_joined",
         "last_login",
-        "open_reported",
-        "open_assigned",
     ]
     list_filter = ["is_staff", "is_superuser", "is_active", "groups", "date_joined"]
     search_fields = ["username", "email", "first_name", "last_name"]
@@ -93,27 +76,9 @@ class UserAdmin(AdminInputMixin, SuperuserOnlyMixin, DjangoUserAdmin):
         (None, {"classes": ["wide"], "fields": ["username", "email", "password1", "password2"]}),
     )
 
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                open_reported_count=_open_ticket_count("reporter"),
-                open_assigned_count=_open_ticket_count("assignee"),
-            )
-        )
-
     @admin.display(description="role")
     def role(self, obj: User) -> str:
         return obj.role
-
-    @admin.display(description="open tickets reported", ordering="open_reported_count")
-    def open_reported(self, obj: User) -> int:
-        return obj.open_reported_count
-
-    @admin.display(description="open tickets assigned", ordering="open_assigned_count")
-    def open_assigned(self, obj: User) -> int:
-        return obj.open_assigned_count
 
 
 admin.site.unregister(Group)

@@ -1,6 +1,5 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import Permission
 from django.http import HttpRequest
 
 
@@ -35,22 +34,6 @@ class UsernameOrEmailBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
-
-    def get_all_permissions(self, user_obj, obj=None):
-        """The user's own permissions and their groups' in one query (Django's backend asks
-        twice), kept on the user for the rest of the request, as Django keeps them."""
-        if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
-            return set()
-        if user_obj.is_superuser:
-            return super().get_all_permissions(user_obj, obj)
-        if not hasattr(user_obj, "_perm_cache"):
-            names = ("content_type__app_label", "codename")
-            own = Permission.objects.filter(user=user_obj).values_list(*names).order_by()
-            grouped = Permission.objects.filter(group__user=user_obj).values_list(*names)
-            user_obj._perm_cache = {
-                f"{app_label}.{codename}" for app_label, codename in own.union(grouped.order_by())
-            }
-        return user_obj._perm_cache
 
 
 def axes_username(request: HttpRequest, credentials: dict | None = None) -> str:

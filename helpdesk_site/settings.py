@@ -118,11 +118,6 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
-            # The admin changelist's date bar and rows (templates/admin/change_list.html).
-            "libraries": {
-                "admin_dates": "helpdesk_site.admin_dates",
-                "admin_rows": "helpdesk_site.admin_rows",
-            },
         },
     },
 ]

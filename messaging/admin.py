@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from helpdesk_site.admin_input import AdminInputMixin
+from accounts.admin_input import AdminInputMixin
 from tickets.admin import ReadOnlyMixin
 from tickets.pagination import CappedCountAdminMixin
 
@@ -17,4 +17,3 @@ class MessageAdmin(AdminInputMixin, CappedCountAdminMixin, ReadOnlyMixin, admin.
     search_fields = ["content", "sender__username", "ticket__title"]
     raw_id_fields = ["ticket", "sender", "receiver"]
     show_full_result_count = False
-    date_hierarchy = "created_at"

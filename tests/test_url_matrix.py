@@ -309,7 +309,7 @@ REPORTS: dict[str, Row] = {
 
 # The admin site: active staff only (everyone else goes to the admin's login page); within it,
 # agents triage tickets and look at users, superusers manage everything.
-ADMIN_APPS = "admin/^(?P<app_label>axes|accounts|auth|tickets|messaging)/$"
+ADMIN_APPS = "admin/^(?P<app_label>axes|auth|tickets|accounts|messaging)/$"
 ADMIN: dict[str, Row] = {
     "admin/": page(get=in_admin(200, 200), post=in_admin(200, 200)),
     "admin/password_change/": page(get=in_admin(200, 200), post=in_admin(200, 200)),

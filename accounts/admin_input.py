@@ -1,13 +1,14 @@
 """Malformed input in the admin: a message or Django's "?e=1" redirect, never a server error.
 
-Django's admin (5.2) turns most bad query parameters into a redirect to "?e=1" (which shows the
-whole list; the mixin adds a message saying so), but three kinds of input still failed with a
-500, each fixed here for every ModelAdmin that uses the mixin:
+Django's admin turns most bad query parameters into a redirect to "?e=1" (the whole list; the
+mixin adds a message saying so). Two kinds of input still failed with a 500, answered here for
+every ModelAdmin of the project:
 
 - a bulk action on ids that are not ids (`_selected_action=abc`, or a number past the id
   column): Django filters `pk__in` with them unchecked;
-- a `date_hierarchy` year at the end of the calendar (`?created_at__year=9999`): Django works out
-  the day after it outside its own `try` (Django ticket #37357, fixed in a later release);
+- a date lookup in the query string that the database cannot take (`?created_at__year=0`, a
+  year past 9999): Django filters with it inside its own `try` but only builds the SQL, and
+  fails, when the list is counted, outside it;
 - an autocomplete box shown again after an invalid POST (`assignee=abc`): the widget looks the
   raw value up to show its label.
 """
@@ -35,20 +36,22 @@ def as_object_id(value: object) -> int | None:
     return number if 1 <= number <= MAX_ID else None
 
 
-class _DateHierarchyChangeList(ChangeList):
-    def get_filters(self, request):
+class CheckedChangeList(ChangeList):
+    """A list whose filters cannot be evaluated is the admin's own "?e=1" answer, not a 500."""
+
+    def get_results(self, request):
         try:
-            return super().get_filters(request)
+            super().get_results(request)
         except (ValueError, OverflowError) as exc:
-            # The admin's own answer to a bad filter: a redirect to "?e=1".
             raise IncorrectLookupParameters(exc) from exc
 
 
 class AdminInputMixin:
-    """For a ModelAdmin: bad ids in a bulk action and calendar-edge dates answered, not 500s."""
+    """For a ModelAdmin: bad ids in a bulk action and unusable date lookups answered, and "?e=1"
+    explained."""
 
     def get_changelist(self, request, **kwargs):
-        return _DateHierarchyChangeList
+        return CheckedChangeList
 
     def changelist_view(self, request, extra_context=None):
         if ERROR_FLAG in request.GET:
