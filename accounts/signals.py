@@ -5,7 +5,7 @@ import logging
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
-from helpdesk_site.middleware import SessionIdleRefreshMiddleware
+from .middleware import SessionIdleRefreshMiddleware
 
 logger = logging.getLogger("helpdesk.auth")
 

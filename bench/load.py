@@ -85,7 +85,7 @@ sys.path.insert(0, str(ROOT))
 OUT = ROOT / "bench" / "out"
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/helpdesk_load"
-# The password seed_demo gives its bulk customers (messaging/demo.py, ensure_bulk_customers).
+# The password seed_demo gives its bulk customers (tickets/demo.py, ensure_bulk_customers).
 BULK_CUSTOMER_PASSWORD = "customer-demo-pass-2026"  # noqa: S105 - a demo login, not a secret
 BULK_CUSTOMER = re.compile(r"^customer[0-9]{6}$")
 KINDS = ["list", "ticket", "reply", "report"]
@@ -371,7 +371,7 @@ class Cast:
 def pick_cast(users: int, agent_share: float, rng: random.Random) -> Cast:
     from django.db.models import Count
 
-    from messaging.demo import DEMO_USERS
+    from tickets.demo import DEMO_USERS
     from tickets.models import Ticket
 
     agents = [(name, password) for name, _email, password, role in DEMO_USERS if role == "agent"]

@@ -90,7 +90,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "helpdesk_site.middleware.SessionIdleRefreshMiddleware",
+    "accounts.middleware.SessionIdleRefreshMiddleware",
     # A 400 saying why for input no page can read: not UTF-8, NUL, files, not a form, too long.
     "helpdesk_site.middleware.RequestInputMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

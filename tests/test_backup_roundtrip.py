@@ -3,7 +3,7 @@
 Runs the real commands as separate processes, each against its own throw-away database (never
 the pytest test database): a temporary SQLite file is migrated, seeded with 200 tickets and
 exported; a temporary PostgreSQL database is migrated and the file imported into it. Both sides
-then report their counts and content digest (messaging.transfer.content_digest: natural fields
+then report their counts and content digest (tickets.transfer.content_digest: natural fields
 only, no ids), which must be equal. Skipped where PostgreSQL is not reachable at 127.0.0.1:5432.
 """
 
@@ -18,7 +18,9 @@ import pytest
 
 PROJECT = Path(__file__).resolve().parent.parent
 SERVER_URL = os.environ.get("ROUNDTRIP_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
-DIGEST = "from messaging.transfer import content_digest; import json; print(json.dumps(content_digest()))"
+DIGEST = (
+    "from tickets.transfer import content_digest; import json; print(json.dumps(content_digest()))"
+)
 
 
 @pytest.fixture

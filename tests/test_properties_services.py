@@ -29,7 +29,6 @@ from hypothesis import strategies as st
 from accounts.models import User, UsernameValidator
 from accounts.services import agent_create_or_promote
 from conftest import PASSWORD
-from messaging.housekeeping import CLOSED, close_stale_tickets
 from messaging.models import Message
 from messaging.services import message_send
 from tests.property_helpers import (
@@ -49,6 +48,7 @@ from tests.property_helpers import (
     snapshot,
     texts,
 )
+from tickets.housekeeping import CLOSED, close_stale_tickets
 from tickets.models import StaleTicketError, Ticket, TicketEvent
 from tickets.services import (
     agent_remove,

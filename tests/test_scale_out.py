@@ -38,8 +38,8 @@ from pathlib import Path
 import pytest
 
 from accounts.models import User
-from messaging.demo import DEMO_USERS
 from messaging.models import Message
+from tickets.demo import DEMO_USERS
 from tickets.models import Ticket
 
 BASE_DIR = Path(__file__).resolve().parent.parent

@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from messaging.transfer import FORMATS, export_tickets
+from tickets.transfer import FORMATS, export_tickets
 
 
 def parse_since(value: str) -> datetime:
@@ -29,7 +29,7 @@ class Command(BaseCommand):
         "Export tickets with their messages, events and the users they name, for a backup or a "
         "move to another database (read back with import_tickets). jsonl: one ticket per line; "
         "csv: one row per ticket, messages and events as JSON columns. The format is described "
-        "in messaging/transfer.py."
+        "in tickets/transfer.py."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

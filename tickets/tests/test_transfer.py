@@ -10,8 +10,8 @@ import pytest
 
 from accounts.models import User
 from messaging.models import Message
-from messaging.transfer import CSV_COLUMNS, content_digest, import_tickets
 from tickets.models import Ticket, TicketEvent
+from tickets.transfer import CSV_COLUMNS, content_digest, import_tickets
 
 T0 = "2026-03-02T09:00:00+00:00"
 T1 = "2026-03-02T10:30:00.250000+00:00"

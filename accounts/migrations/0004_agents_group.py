@@ -1,7 +1,9 @@
 """Create the "Agents" group with the permissions ticket triage needs.
 
 Permissions are normally created after all migrations have run; they are created here first so
-that the group is complete on a fresh database.
+that the group is complete on a fresh database. This migration was messaging's 0002 until the
+group moved to the app that owns roles: on a database that ran that one, it finds the group and
+its permissions in place and changes nothing.
 """
 
 from django.contrib.auth.management import create_permissions
@@ -39,7 +41,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
-        ("accounts", "0001_initial"),
+        ("accounts", "0003_staff_index"),
         ("tickets", "0001_initial"),
         ("messaging", "0001_initial"),
     ]

@@ -75,9 +75,9 @@ from django.db import DatabaseError, transaction
 from django.db.models import Prefetch, QuerySet
 
 from accounts.models import AGENTS_GROUP, User
-from tickets.models import Ticket, TicketEvent
+from messaging.models import Message
 
-from .models import Message
+from .models import Ticket, TicketEvent
 
 FORMATS = ("jsonl", "csv")
 TICKET_TEXT_FIELDS = ["title", "description", "status", "priority"]

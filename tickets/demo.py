@@ -21,9 +21,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import AGENTS_GROUP
-from tickets.models import Ticket, TicketEvent
+from messaging.models import Message
 
-from .models import Message
+from .models import Ticket, TicketEvent
 
 User = get_user_model()
 

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from messaging.housekeeping import CLOSED, WOULD_CLOSE, close_stale_tickets
+from tickets.housekeeping import CLOSED, WOULD_CLOSE, close_stale_tickets
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from messaging.demo import (
+from tickets.demo import (
     DEMO_USERS,
     create_tickets,
     ensure_bulk_customers,

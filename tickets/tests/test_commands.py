@@ -8,8 +8,8 @@ from django.core.management import call_command, load_command_class
 from django.core.management.base import CommandError
 from django.db.models import Count, Max, Q
 
-from messaging.demo import DEMO_USERS
 from messaging.models import Message
+from tickets.demo import DEMO_USERS
 from tickets.models import Ticket, TicketEvent
 
 User = get_user_model()
@@ -234,7 +234,7 @@ def test_force_and_dry_run_need_reset(db):
 
 
 def test_help_explains_reset(db):
-    command = load_command_class("messaging", "seed_demo")
+    command = load_command_class("tickets", "seed_demo")
     text = " ".join(command.create_parser("manage.py", "seed_demo").format_help().split())
     for option in ["--reset", "--no-input", "--force", "--dry-run"]:
         assert option in text

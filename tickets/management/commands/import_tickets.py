@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from messaging.transfer import FORMATS, import_tickets
+from tickets.transfer import FORMATS, import_tickets
 
 
 class Command(BaseCommand):

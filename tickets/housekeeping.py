@@ -16,10 +16,10 @@ from django.db import transaction
 from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
-from tickets.models import Ticket
+from messaging.models import Message
+from messaging.services import message_send
 
-from .models import Message
-from .services import message_send
+from .models import Ticket
 
 User = get_user_model()
 

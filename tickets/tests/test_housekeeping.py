@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from messaging.housekeeping import (
+from tickets.housekeeping import (
     CLOSED,
     SKIPPED_CHANGED,
     WOULD_CLOSE,

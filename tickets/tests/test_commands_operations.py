@@ -1,5 +1,6 @@
-"""The ticket housekeeping and transfer commands: close_stale_tickets, export_tickets and
-import_tickets (their services are in messaging/housekeeping.py and messaging/transfer.py)."""
+"""The ticket lifecycle commands: close_stale_tickets, remove_agent, export_tickets and
+import_tickets (their services are in tickets/housekeeping.py, tickets/services.py and
+tickets/transfer.py)."""
 
 import json
 from datetime import timedelta
@@ -11,12 +12,12 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from accounts.models import AGENTS_GROUP, User
-from messaging.housekeeping import stale_tickets
 from messaging.models import Message
 from messaging.services import message_send
-from messaging.transfer import content_digest
+from tickets.housekeeping import stale_tickets
 from tickets.models import Ticket, TicketEvent
 from tickets.services import agent_remove, ticket_assign, ticket_set_priority
+from tickets.transfer import content_digest
 
 
 def run(name: str, *args) -> tuple[str, str]:
@@ -40,12 +41,13 @@ def backdate(message: Message, days: float) -> Message:
     ("name", "option"),
     [
         ("close_stale_tickets", "--days"),
+        ("remove_agent", "--dry-run"),
         ("export_tickets", "--since"),
         ("import_tickets", "--dry-run"),
     ],
 )
 def test_help_describes_the_command_and_its_options(name, option):
-    command = load_command_class("messaging", name)
+    command = load_command_class("tickets", name)
     text = " ".join(command.create_parser("manage.py", name).format_help().split())
     assert option in text
     assert len(command.help) > 80
@@ -417,3 +419,93 @@ def test_import_dry_run_checks_everything_and_writes_nothing(help_desk, tmp_path
 def test_import_of_a_missing_file_is_a_clear_error(db, tmp_path):
     with pytest.raises(CommandError, match="Cannot read"):
         run("import_tickets", str(tmp_path / "nope.jsonl"))
+
+
+# remove_agent
+
+
+def is_agent(user: User) -> bool:
+    user.refresh_from_db()
+    return user.is_staff and user.groups.filter(name=AGENTS_GROUP).exists()
+
+
+@pytest.fixture
+def agents_tickets(make_ticket, customer, agent, other_agent):
+    """Two open tickets of agent's, one closed one, and one of other_agent's."""
+    tickets = {}
+    for name, assignee in [
+        ("first", agent),
+        ("second", agent),
+        ("closed", agent),
+        ("others", other_agent),
+    ]:
+        ticket = make_ticket(customer, title=name)
+        ticket_assign(ticket=ticket, assignee=assignee, by=assignee)
+        tickets[name] = ticket
+    tickets["closed"].update_status(Ticket.Status.CLOSED, by=agent)
+    return tickets
+
+
+def test_it_removes_staff_and_the_group_and_unassigns_open_tickets_as_the_system(
+    agent, other_agent, agents_tickets
+):
+    first, second = agents_tickets["first"], agents_tickets["second"]
+    out, _ = run("remove_agent", "Agent")
+
+    agent.refresh_from_db()
+    assert not agent.is_staff
+    assert not agent.groups.filter(name=AGENTS_GROUP).exists()
+    assert agent.is_active  # the account is kept
+    for ticket in (first, second):
+        ticket.refresh_from_db()
+        assert ticket.assignee is None
+        assert ticket.status == Ticket.Status.ACTIVE
+        event = ticket.events.order_by("pk").last()
+        assert (event.kind, event.from_value, event.to_value, event.actor) == (
+            TicketEvent.Kind.ASSIGNMENT,
+            "agent",
+            "",
+            None,
+        )
+    # History stays: a closed ticket keeps its assignee; other agents' tickets are untouched.
+    agents_tickets["closed"].refresh_from_db()
+    assert agents_tickets["closed"].assignee == agent
+    agents_tickets["others"].refresh_from_db()
+    assert agents_tickets["others"].assignee == other_agent
+    assert out == (
+        "Removed agent from staff and the Agents group and unassigned 2 open tickets "
+        f"(#{first.pk}, #{second.pk}).\n"
+    )
+
+
+def test_dry_run_changes_nothing_and_says_what_would_change(agent, agents_tickets):
+    events = TicketEvent.objects.count()
+    out, _ = run("remove_agent", "agent", "--dry-run")
+    assert is_agent(agent)
+    assert Ticket.objects.filter(assignee=agent).count() == 3
+    assert TicketEvent.objects.count() == events
+    assert out.startswith("Would remove agent from staff and the Agents group and unassign 2")
+    assert "dry run" in out
+
+
+def test_it_says_when_the_user_was_not_an_agent(customer):
+    out, _ = run("remove_agent", "customer")
+    assert out == "customer was not an agent; unassigned 0 open tickets.\n"
+    customer.refresh_from_db()
+    assert not customer.is_staff
+
+
+def test_it_refuses_an_unknown_user(db):
+    with pytest.raises(CommandError, match="no user called 'nobody'"):
+        run("remove_agent", "nobody")
+
+
+def test_it_refuses_a_superuser_and_changes_nothing(admin_user, make_ticket, customer):
+    ticket = make_ticket(customer)
+    ticket_assign(ticket=ticket, assignee=admin_user, by=admin_user)
+    with pytest.raises(CommandError, match="superuser"):
+        run("remove_agent", "admin")
+    admin_user.refresh_from_db()
+    assert admin_user.is_staff
+    ticket.refresh_from_db()
+    assert ticket.assignee == admin_user

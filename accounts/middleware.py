@@ -1,0 +1,35 @@
+"""The session's idle timeout."""
+
+from __future__ import annotations
+
+import time
+
+
+class SessionIdleRefreshMiddleware:
+    """Keep a signed-in user's session alive while they use the site (an idle timeout).
+
+    Sessions expire SESSION_COOKIE_AGE seconds after they were last saved. Saving on every
+    request would cost a write per page; this saves at most once a minute per session, so a
+    session ends after SESSION_COOKIE_AGE of inactivity (give or take that minute).
+    """
+
+    REFRESH_EVERY = 60
+    KEY = "_refreshed_at"
+
+    @classmethod
+    def stamp(cls, sender, request, user, **kwargs) -> None:
+        """At login the session is saved anyway: stamp it then, not on the next page."""
+        if hasattr(request, "session"):
+            request.session[cls.KEY] = int(time.time())
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and hasattr(request, "session"):
+            now = int(time.time())
+            if now - int(request.session.get(self.KEY, 0)) >= self.REFRESH_EVERY:
+                request.session[self.KEY] = now
+        return response
