@@ -14,8 +14,10 @@ The floor is a bench-only page (bench/urls_floor.py, used as ROOT_URLCONF here a
 that renders base.html for a signed-in agent: session, user, middleware, template, nothing else.
 A second bench-only page, the admin floor, is the admin's bare page (its header and model
 sidebar, which need the user's permissions) and is shown for reference beside the admin pages.
-The target: every list and ticket page within 3x the floor at 1,000,000 tickets, with a query
-count that does not grow with the data.
+The targets: the help desk's lists and ticket pages within 4x the floor, the admin's ticket
+changelist and change page within 15x, at 1,000,000 tickets, with query counts that do not grow
+with the data. The database is left as a person's would be: the benchmark runs no ANALYZE of
+its own (the help desk keeps SQLite's statistics itself: tickets/db_statistics.py).
 
 Requests go through django.test.Client in the same process, with DEBUG off, CSRF checks on and
 forms filled from the HTML the page served (hidden tokens and versions included). Each round
@@ -236,9 +238,6 @@ def main() -> None:
     if not customer.check_password(BENCH_PASSWORD):
         customer.set_password(BENCH_PASSWORD)
         customer.save(update_fields=["password"])
-
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
 
     counts = (Ticket.objects.count(), Message.objects.count(), TicketEvent.objects.count())
     mine = Ticket.objects.filter(reporter=customer).aggregate(

@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from tickets.db_statistics import analyze
 from tickets.transfer import FORMATS, import_tickets
 
 
@@ -35,6 +36,8 @@ class Command(BaseCommand):
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"Cannot read {path}: {exc}") from None
 
+        if result.imported and not dry_run:
+            analyze()  # SQLite has no statistics of its own: the lists' plans need them.
         for line, reason in result.failed:
             self.stderr.write(f"{path}, line {line}: {reason}")
         summary = (

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from tickets.db_statistics import analyze
 from tickets.demo import (
     DEMO_USERS,
     create_tickets,
@@ -102,6 +103,8 @@ class Command(BaseCommand):
             days=days,
             seed=seed + existing,
         )
+        if made[0]:
+            analyze()  # SQLite has no statistics of its own: the lists' plans need them.
         self.stdout.write(
             f"Demo data: {existing + made[0]} tickets ({made[0]} new, {made[1]} messages and "
             f"{made[2]} events added)."
