@@ -145,9 +145,6 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # PostgreSQL's JIT compiler spends hundreds of milliseconds compiling the report queries,
     # which then run in tens: for a web application's short queries it only costs time.
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
-    # Django's backend, with timestamps parsed by psycopg's optimised loader (7 microseconds a
-    # value less; the results are the same): helpdesk_site/postgresql/base.py.
-    DATABASES["default"]["ENGINE"] = "helpdesk_site.postgresql"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
