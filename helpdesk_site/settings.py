@@ -127,7 +127,7 @@ WSGI_APPLICATION = "helpdesk_site.wsgi.application"
 # Database: a SQLite file by default, PostgreSQL (psycopg 3) when DATABASE_URL points at it.
 # Connections are kept between requests (DB_CONN_MAX_AGE seconds; 0 closes each at the end of its
 # request) and checked before a request reuses one: a new PostgreSQL connection costs a process
-# and its caches, and opening one per request took 40% of the load test's throughput.
+# and its caches (bench/RESULTS.md, "Load").
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),

@@ -1,10 +1,8 @@
 """A paginator that counts a list only up to a limit.
 
-Counting every ticket a list holds is a pass over them: at a million tickets, the staff's
-"open work" (hundreds of thousands not closed) costs 30 ms of counting for a page that renders
-in ten. Nobody pages past the ten thousandth ticket of a list sorted by recent activity: they
-filter it. So a list counts at most `limit + 1` rows (a LIMIT in the count: the index stops
-there), shows its first `limit` tickets in pages, and says when there are more.
+Counting every ticket a list holds is a pass over all of them, and nobody pages past the ten
+thousandth ticket of a list: they filter it. So a list counts at most `limit + 1` rows (a LIMIT
+in the count), shows its first `limit` in pages, and says when there are more.
 """
 
 from __future__ import annotations
@@ -41,11 +39,9 @@ class CappedCountAdminMixin:
     its changelist counts the filtered list only up to settings.TICKET_LIST_LIMIT, like the help
     desk's own lists, and pages through that many rows in the list's order.
 
-    The admin's exact count was a pass over every matching row on each page view (46 ms for the
-    unfiltered million tickets, more than the rest of the page). Where the list holds more, the
-    page says "more than N" (templates/admin/pagination.html, search_form.html, actions.html)
-    and "Select all" still means every row that matches: the action's queryset is the filtered
-    list, not the counted part of it.
+    Where the list holds more, the page says "more than N" (templates/admin/<app>/pagination.html
+    and search_form.html, admin/tickets/ticket/actions.html), and "Select all" still means every
+    row that matches: the action's queryset is the filtered list, not the counted part of it.
     """
 
     @property
