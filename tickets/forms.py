@@ -59,6 +59,11 @@ class PriorityForm(_TicketChangeForm):
         choices=Ticket.Priority.choices, widget=forms.Select(attrs={"class": "form-select"})
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The ticket page shows it beside AssignForm, whose version input has the default id.
+        self.fields["version"].widget.attrs["id"] = "id_priority_version"
+
 
 class AssignForm(_TicketChangeForm):
     assignee = forms.ModelChoiceField(
@@ -90,9 +95,10 @@ class ReplyForm(HiddenFieldErrorsMixin, forms.Form):
 class TicketFilterForm(forms.Form):
     STATUS_CHOICES = [("", "Not closed"), *Ticket.Status.choices, ("all", "All")]
     ASSIGNEE_CHOICES = [("", "Anyone"), ("me", "Assigned to me"), ("none", "Unassigned")]
+    SELECT = forms.Select(attrs={"class": "form-select form-select-sm"})
 
-    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
+    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False, widget=SELECT)
     priority = forms.ChoiceField(
-        choices=[("", "Any priority"), *Ticket.Priority.choices], required=False
+        choices=[("", "Any priority"), *Ticket.Priority.choices], required=False, widget=SELECT
     )
-    assignee = forms.ChoiceField(choices=ASSIGNEE_CHOICES, required=False)
+    assignee = forms.ChoiceField(choices=ASSIGNEE_CHOICES, required=False, widget=SELECT)
