@@ -1,13 +1,19 @@
-"""The ticket pages' markup (templates/tickets/): what the forms' selects show and that
-whatever a person typed (usernames) arrives escaped by Django's autoescape."""
+"""The ticket pages' markup (templates/tickets/): what the reply form and the selects show, and
+that whatever a person typed (usernames, a refused reply) arrives escaped by Django's
+autoescape."""
 
 import re
+import uuid
 
 import pytest
 
+from messaging.models import Message
 from tickets.services import ticket_assign
 
-from .page_helpers import client_for
+from .page_helpers import client_for, reply_data
+
+HOSTILE = '<script>alert("x")</script>'
+ESCAPED = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"
 
 
 def page(user, path: str, **kwargs) -> str:
@@ -26,6 +32,54 @@ def hostile_agent(make_user):
     """A staff member whose username is markup (usernames typed in the admin are not limited
     to the registration form's characters)."""
     return make_user("agent<b>", staff=True)
+
+
+class TestReplyForm:
+    def test_a_new_form_has_a_token_and_for_staff_the_note_box(self, customer, agent, ticket):
+        customer_page = page(customer, f"/tickets/{ticket.pk}/")
+        staff_page = page(agent, f"/tickets/{ticket.pk}/")
+
+        for html in (customer_page, staff_page):
+            assert re.search(r'name="client_token" value="[0-9a-f-]{36}"', html)
+            assert 'name="content"' in html
+            assert "is-invalid" not in html
+        assert "is_internal" not in customer_page
+        assert re.search(
+            r'<input type="checkbox" name="is_internal"[^>]*id="id_is_internal">', staff_page
+        )
+        assert "Internal note (staff only; the reporter does not see it)" in staff_page
+
+    def test_a_refused_form_keeps_what_was_typed_escaped_and_says_why(self, agent, ticket):
+        response = client_for(agent).post(
+            f"/tickets/{ticket.pk}/reply/",
+            {"content": HOSTILE, "client_token": "x", "is_internal": "on"},
+        )
+
+        assert response.status_code == 400
+        html = response.content.decode()
+        assert re.search(rf'<textarea name="content"[^>]*>\n{re.escape(ESCAPED)}</textarea>', html)
+        assert HOSTILE not in html
+        assert "<li>This form is out of date or was altered; reload the page.</li>" in html
+        assert re.search(r'<input type="hidden" name="client_token" value="x"', html)
+        assert re.search(r'<input type="checkbox" name="is_internal"[^>]* checked>', html)
+        assert not Message.objects.exists()
+
+    def test_an_empty_reply_is_marked_invalid(self, customer, ticket):
+        response = client_for(customer).post(
+            f"/tickets/{ticket.pk}/reply/", reply_data("", client_token=str(uuid.uuid4()))
+        )
+
+        assert response.status_code == 400
+        html = response.content.decode()
+        assert re.search(
+            r'<textarea name="content"[^>]*class="textarea form-control is-invalid"', html
+        )
+        assert re.search(
+            r'<div id="id_content_error" class="invalid-feedback">\s*<p[^>]*><strong>'
+            r"This field is required.</strong></p>",
+            html,
+        )
+        assert "alert-danger" not in html[html.index('action="/tickets/') :]
 
 
 class TestSelects:
