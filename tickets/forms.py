@@ -59,11 +59,6 @@ class PriorityForm(_TicketChangeForm):
         choices=Ticket.Priority.choices, widget=forms.Select(attrs={"class": "form-select"})
     )
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # The ticket page shows it beside AssignForm, whose version input has the default id.
-        self.fields["version"].widget.attrs["id"] = "id_priority_version"
-
 
 class AssignForm(_TicketChangeForm):
     assignee = forms.ModelChoiceField(

@@ -115,9 +115,9 @@ def _render_detail(
         "is_staff": user.is_staff,
     }
     if user.is_staff:
-        current = {"version": ticket.version}
-        context["assign_form"] = AssignForm(initial={**current, "assignee": ticket.assignee_id})
-        context["priority_form"] = PriorityForm(initial={**current, "priority": ticket.priority})
+        # The triage selects, showing the ticket's assignee and priority.
+        context["assign_form"] = AssignForm(initial={"assignee": ticket.assignee_id})
+        context["priority_form"] = PriorityForm(initial={"priority": ticket.priority})
     return render(request, "tickets/detail.html", context, status=status)
 
 
