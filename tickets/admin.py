@@ -19,9 +19,9 @@ from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -29,15 +29,13 @@ from django.utils.timesince import timesince
 
 from accounts.admin import UserAdmin
 from accounts.admin_input import AdminInputMixin, IdAutocompleteSelect, as_object_id
-from helpdesk_site.html import html
-from messaging.models import ConversationEntry, Message
+from messaging.models import Message
 from messaging.services import message_send
 
 from .models import StaleTicketError, Ticket, TicketEvent
 from .pagination import CappedCountAdminMixin
-from .selectors import TimelineEntry, ticket_timeline
+from .selectors import ticket_timeline
 from .services import ticket_assign, ticket_set_priority, ticket_update
-from .templatetags.ticket_html import moment, timeline_items
 
 User = get_user_model()
 
@@ -94,45 +92,6 @@ class ReadOnlyMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-# A message's box on the change page; an internal note stands out with a yellow edge.
-REPLY_STYLE = "margin: 0 0 12px; padding: 4px 10px; border-left: 3px solid #79aec8"
-NOTE_STYLE = "margin: 0 0 12px; padding: 4px 10px; border-left: 3px solid #ffc107"
-
-
-def conversation_html(entries: list[ConversationEntry]) -> SafeString:
-    """The change page's conversation: every message, oldest first, each with its sender, time
-    and kind (an internal note is marked), the text as typed (escaped, line breaks kept)."""
-    if not entries:
-        return SafeString("<p>No messages yet.</p>")
-    tz = timezone.get_current_timezone()
-    items = [
-        html(
-            '<article class="{}" style="{}" aria-label="Message from {}"><p><strong>{}</strong>'
-            ' · {} · {}</p><div style="white-space: pre-wrap">{}</div></article>',
-            "ticket-note" if entry.is_internal else "ticket-reply",
-            NOTE_STYLE if entry.is_internal else REPLY_STYLE,
-            entry.sender.username,
-            entry.sender.username,
-            moment(entry.created_at, tz),
-            "INTERNAL NOTE" if entry.is_internal else "public reply",
-            entry.content,
-        )
-        for entry in entries
-    ]
-    return html('<div id="ticket-conversation">{}</div>', SafeString("".join(items)))
-
-
-def timeline_html(events: list[TimelineEntry]) -> SafeString:
-    """The change page's timeline: each event, oldest first, as the help desk's page says it."""
-    if not events:
-        return SafeString("<p>No changes yet.</p>")
-    return html(
-        '<table id="ticket-timeline"><thead><tr><th scope="col">When</th><th scope="col">Who'
-        '</th><th scope="col">What</th></tr></thead><tbody>{}</tbody></table>',
-        timeline_items(events, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>"),
-    )
 
 
 def _message_token(submission: uuid.UUID, kind: str) -> uuid.UUID:
@@ -342,13 +301,13 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
     @admin.display(description="messages")
     def conversation(self, ticket: Ticket) -> SafeString:
         # Staff only reach the admin: every message, internal notes included.
-        return conversation_html(
-            Message.objects.filter(ticket=ticket).order_by("created_at", "pk").entries()
-        )
+        entries = Message.objects.filter(ticket=ticket).order_by("created_at", "pk").entries()
+        return render_to_string("admin/tickets/ticket/_conversation.html", {"entries": entries})
 
     @admin.display(description="changes")
     def timeline(self, ticket: Ticket) -> SafeString:
-        return timeline_html(ticket_timeline(ticket))
+        events = ticket_timeline(ticket)
+        return render_to_string("admin/tickets/ticket/_timeline.html", {"events": events})
 
     @admin.display(description="description")
     def description_text(self, ticket: Ticket) -> str:

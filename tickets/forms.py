@@ -90,9 +90,10 @@ class ReplyForm(HiddenFieldErrorsMixin, forms.Form):
 class TicketFilterForm(forms.Form):
     STATUS_CHOICES = [("", "Not closed"), *Ticket.Status.choices, ("all", "All")]
     ASSIGNEE_CHOICES = [("", "Anyone"), ("me", "Assigned to me"), ("none", "Unassigned")]
+    SELECT = forms.Select(attrs={"class": "form-select form-select-sm"})
 
-    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
+    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False, widget=SELECT)
     priority = forms.ChoiceField(
-        choices=[("", "Any priority"), *Ticket.Priority.choices], required=False
+        choices=[("", "Any priority"), *Ticket.Priority.choices], required=False, widget=SELECT
     )
-    assignee = forms.ChoiceField(choices=ASSIGNEE_CHOICES, required=False)
+    assignee = forms.ChoiceField(choices=ASSIGNEE_CHOICES, required=False, widget=SELECT)

@@ -9,7 +9,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts.models import User
 from messaging.models import Message
 
 from .forms import (
@@ -75,7 +74,6 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "tickets": list_rows(page.object_list),
         "filter_form": filter_form,
-        "filters": filters,
         "query": query.urlencode(),
     }
     return render(request, "tickets/list.html", context, status=status_code)
@@ -117,12 +115,9 @@ def _render_detail(
         "is_staff": user.is_staff,
     }
     if user.is_staff:
-        # The triage forms' choices (AssignForm and PriorityForm check what comes back).
-        context["staff_choices"] = [
-            ("", "Unassigned"),
-            *User.objects.staff().order_by("username").values_list("pk", "username"),
-        ]
-        context["priority_choices"] = Ticket.Priority.choices
+        # The triage selects, showing the ticket's assignee and priority.
+        context["assign_form"] = AssignForm(initial={"assignee": ticket.assignee_id})
+        context["priority_form"] = PriorityForm(initial={"priority": ticket.priority})
     return render(request, "tickets/detail.html", context, status=status)
 
 

@@ -10,7 +10,6 @@ from messaging.models import Message
 from messaging.services import message_send
 from tickets.models import Ticket, TicketEvent
 from tickets.services import ticket_assign
-from tickets.templatetags.ticket_html import message_card
 
 
 def snapshot(ticket: Ticket) -> dict:
@@ -246,7 +245,7 @@ def test_receive_hides_internal_notes_from_the_reporter_and_orders_oldest_first(
     assert list(Message.receive(ticket, agent)) == [note, answer, question]
 
 
-def test_entries_are_the_conversation_as_rows_a_page_shows_the_same_way(
+def test_entries_are_the_conversation_as_named_rows_of_what_a_page_shows(
     ticket, customer, agent, make_message, django_assert_num_queries
 ):
     make_message(ticket, customer, "Any news? <b>")
@@ -255,20 +254,19 @@ def test_entries_are_the_conversation_as_rows_a_page_shows_the_same_way(
     messages = list(Message.receive(ticket, agent))
     with django_assert_num_queries(1):
         entries = Message.receive(ticket, agent).entries()
-    assert [entry.pk for entry in entries] == [message.pk for message in messages]
-    for entry, message in zip(entries, messages, strict=True):
-        assert (entry.sender_id, entry.sender.username, entry.sender.is_staff) == (
-            message.sender_id,
-            message.sender.username,
-            message.sender.is_staff,
-        )
-        assert (entry.is_internal, entry.created_at, entry.content) == (
-            message.is_internal,
-            message.created_at,
-            message.content,
-        )
-        assert message_card(entry, ticket) == message_card(message, ticket)
-    assert [entry.pk for entry in Message.receive(ticket, customer).entries()] == [
+    assert entries == [
+        {
+            "pk": message.pk,
+            "sender_id": message.sender_id,
+            "sender_name": message.sender.username,
+            "sender_is_staff": message.sender.is_staff,
+            "is_internal": message.is_internal,
+            "created_at": message.created_at,
+            "content": message.content,
+        }
+        for message in messages
+    ]
+    assert [entry["pk"] for entry in Message.receive(ticket, customer).entries()] == [
         message.pk for message in messages if not message.is_internal
     ]
 

@@ -1,5 +1,7 @@
 """The ticket's change page in the admin: triage, replies and notes, through the services."""
 
+import re
+
 import pytest
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
@@ -261,13 +263,23 @@ class TestReplyAndNote:
         response = login(agent).get(change_url(ticket))
 
         html = response.content.decode()
+        # The conversation's block ends where the timeline's fieldset begins.
         conversation = html[html.index('<div id="ticket-conversation">') :]
-        conversation = conversation[: conversation.index("</div></article></div>")]
+        conversation = conversation[: conversation.index('<table id="ticket-timeline">')]
         assert conversation.count("<article") == 2
         assert conversation.index("Still broken") < conversation.index("Secret")
-        assert '<article class="ticket-reply" style="' in conversation
-        assert 'aria-label="Message from customer"><p><strong>customer</strong>' in conversation
-        assert '<article class="ticket-note" style="' in conversation
+        assert re.search(
+            r'<article class="ticket-reply" style="[^"]*border-left: 3px solid #79aec8"'
+            r' aria-label="Message from customer">\s*<p><strong>customer</strong>',
+            conversation,
+        )
+        # An internal note is edged in yellow.
+        assert re.search(
+            r'<article class="ticket-note" style="[^"]*border-left: 3px solid #ffc107"'
+            r' aria-label="Message from agent">',
+            conversation,
+        )
+        assert '<div style="white-space: pre-wrap">Still broken</div>' in conversation
         assert "public reply" in conversation
         assert "INTERNAL NOTE" in conversation
         timeline = html[html.index('<table id="ticket-timeline">') :]
