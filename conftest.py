@@ -21,6 +21,13 @@ def _fast_hashing(settings):
     settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
+@pytest.fixture(autouse=True)
+def _no_hourly_optimize(settings):
+    """SQLite's hourly PRAGMA optimize after a request is not part of any page's queries; the
+    tests of it (tickets/tests/test_db_statistics.py) turn it on."""
+    settings.SQLITE_OPTIMIZE_EVERY = None
+
+
 def _make_user(username: str, *, staff: bool = False, superuser: bool = False) -> User:
     user = User.objects.create_user(
         username=username,

@@ -146,6 +146,10 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # which then run in tens: for a web application's short queries it only costs time.
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 
+# SQLite: how often (seconds) a request is followed by PRAGMA optimize, which re-analyzes the
+# tables whose planner statistics went stale (tickets/db_statistics.py).
+SQLITE_OPTIMIZE_EVERY = env_int("SQLITE_OPTIMIZE_EVERY", 3600)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # A covering index's INCLUDE columns are a PostgreSQL feature; SQLite builds the plain index.

@@ -21,9 +21,6 @@ class MessageQuerySet(models.QuerySet):
             return self
         return self.filter(is_internal=False)
 
-    def public(self) -> MessageQuerySet:
-        return self.filter(is_internal=False)
-
     def entries(self) -> list[dict]:
         """The messages as a page shows them, with their senders' names, in one query: dicts of
         the columns shown, not model instances (which cost a ticket page with 50 messages a

@@ -2,18 +2,25 @@
 
 SQLite gathers none by itself, and without them it can choose an index that reads every row of
 a list instead of its first page. So: ANALYZE after what fills the database (`migrate`,
-`seed_demo`, `import_tickets`), and `PRAGMA optimize` at the end of each request, which analyzes
-a table only when its statistics are missing or stale (otherwise it is a few microseconds).
-`analysis_limit` keeps each ANALYZE to a sample, as SQLite advises for this use. PostgreSQL
-collects its own (autovacuum); after a bulk fill it is told to ANALYZE too.
+`seed_demo`, `import_tickets`), and, for a database that grows by use, `PRAGMA optimize` after a
+request every SQLITE_OPTIMIZE_EVERY seconds (SQLite's advice for long-lived connections: it
+analyzes only the tables whose statistics are missing or stale, and is otherwise a no-op).
+`analysis_limit` keeps each ANALYZE to a sample. PostgreSQL collects its own (autovacuum); after a
+bulk fill it is told to ANALYZE too.
 """
 
 from __future__ import annotations
 
+import time
+
+from django.conf import settings
 from django.db import connections
 
 # Rows of each index SQLite samples per ANALYZE (SQLite's advice: a few hundred to a thousand).
 ANALYSIS_LIMIT = 1000
+
+# When this process next runs PRAGMA optimize (time.monotonic()); 0: after the next request.
+next_optimize = 0.0
 
 
 def analyze(using: str = "default") -> None:
@@ -32,7 +39,12 @@ def analyze_after_migrate(sender, using: str = "default", **kwargs) -> None:
 
 
 def optimize_after_request(sender, **kwargs) -> None:
-    """request_finished: PRAGMA optimize on every open SQLite connection (one a thread)."""
+    """request_finished: PRAGMA optimize on the open SQLite connections, when it is due."""
+    global next_optimize
+    every = settings.SQLITE_OPTIMIZE_EVERY
+    if every is None or time.monotonic() < next_optimize:
+        return
+    next_optimize = time.monotonic() + every
     for connection in connections.all(initialized_only=True):
         # A connection just closed (it reached DB_CONN_MAX_AGE) is not opened again for this.
         if connection.vendor == "sqlite" and connection.connection is not None:

@@ -6,7 +6,9 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from tickets import db_statistics
 from tickets.models import Ticket
 from tickets.transfer import export_tickets
 
@@ -69,9 +71,21 @@ def test_migrate_leaves_statistics_behind(db, make_ticket, customer):
     assert "tickets_ticket" in analyzed_tables()
 
 
+@pytest.fixture
+def hourly(settings, monkeypatch):
+    settings.SQLITE_OPTIMIZE_EVERY = 3600
+    monkeypatch.setattr(db_statistics, "next_optimize", 0.0)  # due now
+
+
+def optimizes(client, path: str) -> bool:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(path).status_code == 200
+    return any(q["sql"] == "PRAGMA optimize" for q in queries.captured_queries)
+
+
 @sqlite_only
 def test_a_request_analyzes_the_tables_it_read_when_they_have_no_statistics(
-    login, agent, make_ticket, customer
+    hourly, login, agent, make_ticket, customer
 ):
     for _ in range(3):
         make_ticket(customer)
@@ -81,3 +95,10 @@ def test_a_request_analyzes_the_tables_it_read_when_they_have_no_statistics(
 
     assert response.status_code == 200
     assert "tickets_ticket" in analyzed_tables()
+
+
+@sqlite_only
+def test_the_optimize_runs_once_an_interval(hourly, login, agent):
+    client = login(agent)
+    assert optimizes(client, "/tickets/")
+    assert not optimizes(client, "/tickets/")
