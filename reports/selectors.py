@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import (
-    Aggregate,
     Count,
     DurationField,
     Exists,
@@ -47,16 +46,6 @@ AGE_BUCKETS = [
     ("7-30d", timedelta(days=7), timedelta(days=30)),
     (">30d", timedelta(days=30), None),
 ]
-
-
-class PercentileDisc(Aggregate):
-    """PostgreSQL's percentile_disc: the first value whose rank reaches the fraction."""
-
-    function = "percentile_disc"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-
-    def __init__(self, expression, fraction: float, **extra):
-        super().__init__(expression, fraction=float(fraction), **extra)
 
 
 def _duration(end: str, start: str) -> ExpressionWrapper:
@@ -319,11 +308,6 @@ def closed_per_bucket(period: Period, flows: dict | None = None) -> list[tuple[d
 # --- backlog --------------------------------------------------------------------------------
 
 
-def status_counts_now() -> dict[str, int]:
-    """Open and active tickets now: where every backlog replay starts."""
-    return open_work_now(timezone.now())["counts"]
-
-
 def _undo(counts: dict, flow: dict, created: int) -> tuple[int, int]:
     """Open and active counts before a stretch of history with these events and creations."""
     active_delta = flow.get("into_active", 0) - flow.get("out_of_active", 0)
@@ -343,7 +327,7 @@ def backlog_series(
     ticket's status at T is its status now undone by its status events after T, and tickets
     created after T do not count. So the backlog at T is right for any past T, and costs
     grouped queries over what happened since the period's start, not a query per ticket.
-    `counts` is status_counts_now() and `created` created_flows(), taken once per report.
+    `counts` is open_work_now()'s and `created` created_flows(), taken once per report.
     """
     if created is None:
         created = created_flows(period, now)
@@ -424,10 +408,6 @@ def first_response(period: Period, *, with_awaiting: bool = True) -> dict:
     return stats
 
 
-def first_response_histogram(period: Period) -> list[tuple[str, int]]:
-    return first_response(period)["histogram"]
-
-
 def _resolved_parts(period: Period, now: datetime | None = None) -> list[tuple]:
     """Tickets closed in the period and still closed at its end, as (queryset, duration)
     parts whose union is the set, each duration being "that close - created_at".
@@ -477,10 +457,6 @@ def resolution(period: Period, now: datetime | None = None) -> dict:
     if period.end >= now and _holds_every("closed_at", period):
         return indexed_duration_stats(RESOLUTION_TIME, RESOLUTION_BINS)
     return duration_stats(_resolved_parts(period, now), RESOLUTION_BINS)
-
-
-def resolution_histogram(period: Period, now: datetime | None = None) -> list[tuple[str, int]]:
-    return resolution(period, now)["histogram"]
 
 
 def reopen_rate(period: Period) -> dict:
@@ -593,11 +569,6 @@ def open_work_per_assignee() -> dict[int | None, int]:
     )
 
 
-def age_of_open_work(now: datetime) -> list[tuple[str, int]]:
-    """Tickets not closed now, by how long ago they were created."""
-    return open_work_now(now)["age"]
-
-
 def awaiting_first_response(now: datetime, limit: int = 10, count: int | None = None) -> dict:
     """Tickets not closed and without a first response: how many (`count`, if already
     known from open_work_now), and the oldest few."""
@@ -649,12 +620,6 @@ def created_summary(period: Period) -> dict:
         "by_priority": [(value, created[value]) for value in Ticket.Priority.values],
         "awaiting": created["awaiting"],
     }
-
-
-def created_by_status_and_priority(period: Period) -> dict[str, list[tuple[str, int]]]:
-    """Tickets created in the period, by their status now and by priority."""
-    summary = created_summary(period)
-    return {"by_status": summary["by_status"], "by_priority": summary["by_priority"]}
 
 
 # --- users ---------------------------------------------------------------------------------

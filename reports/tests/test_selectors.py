@@ -32,6 +32,11 @@ def day_starts(first: date, days: int) -> list[datetime]:
     return [datetime(first.year, first.month, first.day, tzinfo=tz) + n * D for n in range(days)]
 
 
+def counts_now() -> dict[str, int]:
+    """Open and active tickets now: where every backlog replay starts."""
+    return selectors.open_work_now(NOW)["counts"]
+
+
 def nearest_rank(values: list, p: float):
     ordered = sorted(values)
     return ordered[max(1, math.ceil(p * len(ordered))) - 1]
@@ -208,13 +213,13 @@ def backlog_history(history, customer):
     return {"a": a}
 
 
-def test_status_counts_now(backlog_history):
+def test_open_and_active_counts_now(backlog_history):
     # Only what the backlog replays from: closed tickets are not counted (it would cost a scan).
-    assert selectors.status_counts_now() == {"open": 5, "active": 0}
+    assert counts_now() == {"open": 5, "active": 0}
 
 
 def test_backlog_at_a_past_instant_is_rebuilt_from_the_events(backlog_history):
-    counts = selectors.status_counts_now()
+    counts = counts_now()
     # At noon on the 10th: a, b (closed later), e (reopened before) and h are open; c is
     # active; d (created later), f (closed) and g (reopened later) are not in the backlog.
     assert selectors.backlog_at(utc(2025, 1, 10, 12), NOW, counts) == {"open": 4, "active": 1}
@@ -223,14 +228,14 @@ def test_backlog_at_a_past_instant_is_rebuilt_from_the_events(backlog_history):
 
 
 def test_backlog_at_or_after_now_is_the_current_count(backlog_history):
-    counts = selectors.status_counts_now()
+    counts = counts_now()
     assert selectors.backlog_at(NOW, NOW, counts) == {"open": 5, "active": 0}
     assert selectors.backlog_at(NOW + D, NOW, counts) == {"open": 5, "active": 0}
 
 
 def test_backlog_series_is_the_backlog_at_the_end_of_each_day(backlog_history):
     flows = selectors.status_flows(PERIOD, NOW)
-    series = selectors.backlog_series(PERIOD, NOW, flows, selectors.status_counts_now())
+    series = selectors.backlog_series(PERIOD, NOW, flows, counts_now())
 
     assert [row["bucket"] for row in series] == day_starts(date(2025, 1, 6), 7)
     assert [(row["open"], row["active"]) for row in series] == [
@@ -245,7 +250,7 @@ def test_backlog_series_is_the_backlog_at_the_end_of_each_day(backlog_history):
 
 
 def test_backlog_series_agrees_with_backlog_at_each_bucket_end(backlog_history):
-    counts = selectors.status_counts_now()
+    counts = counts_now()
     series = selectors.backlog_series(PERIOD, NOW, selectors.status_flows(PERIOD, NOW), counts)
     for row in series:
         # The state at the end of the day: every event before the next midnight.
@@ -257,7 +262,7 @@ def test_backlog_series_agrees_with_backlog_at_each_bucket_end(backlog_history):
 def test_backlog_series_by_week(backlog_history):
     period = Period.from_dates(date(2025, 1, 6), date(2025, 1, 19), "week")
     series = selectors.backlog_series(
-        period, NOW, selectors.status_flows(period, NOW), selectors.status_counts_now()
+        period, NOW, selectors.status_flows(period, NOW), counts_now()
     )
     # End of the week of the 6th (the 12th): as above; end of the next (the 19th): as now.
     assert [(row["open"], row["active"]) for row in series] == [(5, 0), (5, 0)]
@@ -271,7 +276,7 @@ def test_backlog_series_for_a_period_that_runs_past_now_shows_now(history, custo
     history.ticket(customer, utc(2025, 1, 11, 9))
     period = Period.from_dates(date(2025, 1, 10), date(2025, 1, 12))
     series = selectors.backlog_series(
-        period, now, selectors.status_flows(period, now), selectors.status_counts_now()
+        period, now, selectors.status_flows(period, now), counts_now()
     )
     assert [(row["open"], row["active"]) for row in series] == [(0, 0), (1, 0), (1, 1)]
 
@@ -322,7 +327,7 @@ def test_first_response_time_is_a_nearest_rank_median_and_p90(response_history):
 
 
 def test_first_response_histogram(response_history):
-    assert selectors.first_response_histogram(PERIOD) == [
+    assert selectors.first_response(PERIOD)["histogram"] == [
         ("<1h", 0),
         ("1-4h", 3),
         ("4-24h", 1),
@@ -424,7 +429,7 @@ def test_resolution_median_and_p90(resolution_history):
 
 def test_resolution_histogram_uses_the_close_in_the_period(resolution_history):
     # The ticket closed again on the 16th is 4 days by its close in the period, not 10.
-    assert selectors.resolution_histogram(PERIOD) == [
+    assert selectors.resolution(PERIOD, NOW)["histogram"] == [
         ("<1d", 0),
         ("1-3d", 1),
         ("3-7d", 4),
@@ -497,7 +502,7 @@ def test_age_of_open_work_relative_to_now(history, customer):
     active = history.ticket(customer, NOW - 6 * D)
     history.activate(active, NOW - 5 * D)
 
-    assert selectors.age_of_open_work(NOW) == [
+    assert selectors.open_work_now(NOW)["age"] == [
         ("<1d", 1),
         ("1-3d", 2),  # exactly one day old is no longer "<1d"
         ("3-7d", 2),  # active tickets are open work too
@@ -589,9 +594,10 @@ def test_created_by_status_and_priority(history, customer, agent):
     history.close(closed, utc(2025, 1, 9, 1))
     history.ticket(customer, utc(2025, 1, 13), priority="urgent")  # outside
 
-    assert selectors.created_by_status_and_priority(PERIOD) == {
+    assert selectors.created_summary(PERIOD) == {
         "by_status": [("open", 2), ("active", 1), ("closed", 1)],
         "by_priority": [("low", 1), ("normal", 1), ("high", 1), ("urgent", 1)],
+        "awaiting": 3,  # the two open and the active one: none has a first response
     }
 
 
