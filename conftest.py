@@ -4,6 +4,7 @@ import itertools
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 
 from accounts.models import AGENTS_GROUP, User
 from messaging.services import message_send
@@ -19,6 +20,12 @@ _counter = itertools.count(1)
 def _fast_hashing(settings):
     """bcrypt is slow on purpose; the tests that prove bcrypt opt back in."""
     settings.PASSWORD_HASHERS = FAST_HASHERS
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: a report one test computed is not another's."""
+    cache.clear()
 
 
 def _make_user(username: str, *, staff: bool = False, superuser: bool = False) -> User:

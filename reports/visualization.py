@@ -155,6 +155,34 @@ class DataVisualization:
         self.fetch_metrics()
         return self
 
+    def to_data(self) -> dict:
+        """Every number, as plain data (what reports.caching keeps): from_data() reads it back."""
+        if not self.metrics:
+            self.fetch_all()
+        return {
+            "now": self.now,
+            "tickets_data": self.tickets_data,
+            "users_data": self.users_data,
+            "metrics": self.metrics,
+        }
+
+    @classmethod
+    def from_data(cls, period: Period, data: dict) -> DataVisualization:
+        viz = cls(period, now=data["now"])
+        viz.tickets_data, viz.users_data = data["tickets_data"], data["users_data"]
+        viz.metrics = data["metrics"]
+        return viz
+
+    @property
+    def computed_at(self) -> datetime:
+        """When the numbers were computed, in the site's time zone."""
+        return timezone.localtime(self.now, site_tz())
+
+    @property
+    def as_of(self) -> str:
+        """When the numbers were computed: "14:05", in the site's time zone."""
+        return self.computed_at.strftime("%H:%M")
+
     # --- charts and tables ------------------------------------------------------------------
 
     def charts(self) -> list[dict]:
@@ -259,6 +287,8 @@ class DataVisualization:
                 "bucket": self.period.bucket,
                 "time_zone": str(site_tz()),
             },
+            "as_of": self.as_of,
+            "computed_at": self.computed_at.isoformat(),
             "metrics": {
                 key: {
                     "label": m["label"],
@@ -297,6 +327,8 @@ class DataVisualization:
             ["period", "from", self.period.first_day.isoformat(), ""],
             ["period", "to", self.period.last_day.isoformat(), ""],
             ["period", "bucket", self.period.bucket, ""],
+            ["report", "as_of", self.as_of, ""],
+            ["report", "computed_at", self.computed_at.isoformat(), ""],
         ]
         for key, metric in self.metrics.items():
             rows.append(
