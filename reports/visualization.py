@@ -156,9 +156,8 @@ class DataVisualization:
         return self
 
     def to_data(self) -> dict:
-        """Every number, as plain data (what reports.caching keeps): from_data() reads it back."""
-        if not self.metrics:
-            self.fetch_all()
+        """Every number fetch_all() fetched, as plain data (what reports.caching keeps):
+        from_data() reads it back."""
         return {
             "now": self.now,
             "tickets_data": self.tickets_data,
