@@ -4,6 +4,7 @@ import itertools
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 
 from accounts.models import AGENTS_GROUP, User
 from messaging.services import message_send
@@ -26,6 +27,12 @@ def _no_hourly_optimize(settings):
     """SQLite's hourly PRAGMA optimize after a request is not part of any page's queries; the
     tests of it (tickets/tests/test_db_statistics.py) turn it on."""
     settings.SQLITE_OPTIMIZE_EVERY = None
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: a report one test computed is not another's."""
+    cache.clear()
 
 
 def _make_user(username: str, *, staff: bool = False, superuser: bool = False) -> User:

@@ -6,8 +6,10 @@
 
 Fills the database with `seed_demo --tickets N` (only what is missing), then for each report
 (all time by month, last 90 days by day) and each way of getting it (page, CSV, command) prints
-the median wall time of several runs, the number of SQL queries, and the peak memory growth
-(tracemalloc, measured in a separate run so it does not slow the timed ones).
+the median wall time of several runs computed anew ("cold": the report's cache entry deleted
+first) and read from the cache (the same request again; the command never reads it), the
+number of SQL queries of each, and the peak memory growth of a cold run (tracemalloc, in a
+separate run so it does not slow the timed ones). With REDIS_URL set, the cache is Redis.
 """
 
 from __future__ import annotations
@@ -56,12 +58,16 @@ def main() -> None:
 
     django.setup()
     from django.conf import settings
+    from django.core.cache import cache
     from django.core.management import call_command
     from django.db import connection
+    from django.http import QueryDict
     from django.test import Client
 
     from accounts.models import User
     from messaging.models import Message
+    from reports.caching import report_key
+    from reports.forms import ReportForm
     from tickets.models import Ticket, TicketEvent
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -88,11 +94,18 @@ def main() -> None:
             raise SystemExit(f"{path} answered {response.status_code}")
         return response
 
+    def forget(query: str) -> None:
+        """Delete the report's cache entry (only that one: the cache may be a shared Redis)."""
+        form = ReportForm(QueryDict(query))
+        if not form.is_valid():
+            raise SystemExit(f"{query}: {form.errors}")
+        cache.delete(report_key(form.cleaned_data["period"]))
+
     def page(query: str):
-        return lambda: get(f"/reports/?{query}")
+        return query, lambda: get(f"/reports/?{query}")
 
     def csv(query: str):
-        return lambda: get(f"/reports/export.csv?{query}")
+        return query, lambda: get(f"/reports/export.csv?{query}")
 
     def command(start: str, end: str, bucket: str):
         def run():
@@ -110,7 +123,7 @@ def main() -> None:
                     stderr=open(os.devnull, "w"),  # noqa: SIM115
                 )
 
-        return run
+        return None, run
 
     from django.utils import timezone
 
@@ -126,22 +139,43 @@ def main() -> None:
         ("last 90 days, by day", "command", command(ninety.isoformat(), today.isoformat(), "day")),
     ]
 
-    rows = []
-    for report, way, run in cases:
-        run()  # warm-up: caches, connections
-        times = []
-        for _ in range(args.runs):
-            started = time.perf_counter()
-            run()
-            times.append(time.perf_counter() - started)
+    def timed(run, query: str | None = None) -> float:
+        """Seconds `run` takes; with `query`, computed anew (its cache entry deleted first)."""
+        if query is not None:
+            forget(query)
+        started = time.perf_counter()
+        run()
+        return time.perf_counter() - started
+
+    def queries(run, query: str | None = None) -> int:
+        if query is not None:
+            forget(query)
         executed: list[str] = []
         with connection.execute_wrapper(partial(count_query, executed)):
             run()
+        return len(executed)
+
+    rows = []
+    for report, way, (query, run) in cases:
+        timed(run, query)  # warm-up: connections, imports
+        cold_times, cached_times = [], []
+        for _ in range(args.runs):
+            cold_times.append(timed(run, query))
+            if query is not None:
+                cached_times.append(timed(run))  # the same request again: from the cache
+        cold_queries = queries(run, query)
+        cached_queries = queries(run) if query is not None else None
+        if query is not None:
+            forget(query)
         tracemalloc.start()
         run()
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        rows.append((report, way, statistics.median(times), len(executed), peak / 1e6))
+        cached = statistics.median(cached_times) if cached_times else None
+        rows.append(
+            (report, way, statistics.median(cold_times), cached, cold_queries, cached_queries,
+             peak / 1e6)
+        )  # fmt: skip
 
     print()
     with connection.cursor() as cursor:
@@ -156,14 +190,23 @@ def main() -> None:
     print(
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
-    print(f"Median of {args.runs} runs after a warm-up; memory = tracemalloc peak in one more run.")
+    print(f"Cache: {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}")
+    print(
+        f"Median of {args.runs} runs after a warm-up: cold (computed anew) and cached (the same "
+        "request again); memory = tracemalloc peak in one more cold run."
+    )
     print()
-    print(f"| {'report':<22} | {'via':<8} | {'median':>9} | {'queries':>7} | {'peak memory':>11} |")
-    print(f"|{'-' * 24}|{'-' * 10}|{'-' * 11}|{'-' * 9}|{'-' * 13}|")
-    for report, way, median, queries, peak in rows:
+    print(
+        f"| {'report':<22} | {'via':<8} | {'cold':>8} | {'cached':>8} | {'queries':>9} "
+        f"| {'peak memory':>11} |"
+    )
+    print(f"|{'-' * 24}|{'-' * 10}|{'-' * 10}|{'-' * 10}|{'-' * 11}|{'-' * 13}|")
+    for report, way, cold_median, cached, cold_queries, cached_queries, peak in rows:
+        cached_text = "-" if cached is None else f"{cached * 1000:.1f}ms"
+        counts = f"{cold_queries}" if cached_queries is None else f"{cold_queries}/{cached_queries}"
         print(
-            f"| {report:<22} | {way:<8} | {median * 1000:>7.0f}ms | {queries:>7} "
-            f"| {peak:>8.1f} MB |"
+            f"| {report:<22} | {way:<8} | {cold_median * 1000:>6.0f}ms | {cached_text:>8} "
+            f"| {counts:>9} | {peak:>8.1f} MB |"
         )
 
 

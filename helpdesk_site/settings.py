@@ -254,10 +254,6 @@ MAX_QUERY_STRING_LENGTH = 8192
 TICKETS_PER_PAGE = env_int("TICKETS_PER_PAGE", 25)
 TICKET_LIST_LIMIT = env_int("TICKET_LIST_LIMIT", 10_000)
 
-# A report runs its heaviest queries on a second database connection beside the rest
-# (PostgreSQL, outside transactions; reports/concurrent.py). Off: one connection, in order.
-REPORT_PARALLEL_QUERIES = env_bool("REPORT_PARALLEL_QUERIES", True)
-
 # --- More than one machine: the cache (and the login lock-out's counts) in Redis ------------
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:

@@ -19,8 +19,8 @@ COLORS = {
 FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 13}
 
 # Figures are plain dicts in Plotly's JSON schema ({"data": [...], "layout": {...}}), which
-# plotly.js draws as they are: building plotly.graph_objects would validate every property, at
-# about 0.1 s a figure. The tests validate each one through plotly.graph_objects instead.
+# plotly.js draws as they are: building plotly.graph_objects would validate every property on
+# every request (bench/RESULTS.md). The tests validate each one through plotly.graph_objects.
 
 
 def _figure(

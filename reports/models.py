@@ -7,12 +7,10 @@ class ActivitySlot(models.Model):
     """Tickets created and status transitions in one quarter of an hour (UTC), and how many of
     the tickets created in it are still open, active or awaiting a first response.
 
-    Kept by database triggers on the ticket and event tables (reports/rollup.py), so every way
-    a row is written, moved or deleted (the services, the demo generator, an import, a test
-    that moves a timestamp) is counted, in the same transaction. A quarter of an hour because
-    every time zone's midnight falls on one: a day, week or month in the site's time zone is a
-    whole number of slots, so volume and backlog read a few thousand slots instead of millions
-    of rows. `manage.py rebuild_report_counts` recounts everything from the tables.
+    Kept by database triggers on the ticket and event tables (reports/rollup.py), whatever
+    writes the rows, in the same transaction. A quarter of an hour because every time zone's
+    midnight falls on one: a day, week or month in the site's time zone is a whole number of
+    slots. `manage.py rebuild_report_counts` recounts everything from the tables.
     """
 
     slot = models.DateTimeField(primary_key=True)

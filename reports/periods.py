@@ -73,18 +73,22 @@ class Period:
 
     def bucket_starts(self) -> list[datetime]:
         """The start of every bucket that overlaps the period, in order (local midnights)."""
+        return self.bucket_edges()[:-1]
+
+    def bucket_edges(self) -> list[datetime]:
+        """bucket_starts() and the end of the last bucket (which may lie past the period's)."""
         tz = site_tz()
         day = self.first_day
         if self.bucket == "week":
             day -= timedelta(days=day.weekday())
         elif self.bucket == "month":
             day = day.replace(day=1)
-        starts = []
+        edges = []
         while True:
             moment = datetime.combine(day, time.min, tzinfo=tz)
+            edges.append(moment)
             if moment >= self.end:
-                return starts
-            starts.append(moment)
+                return edges
             if self.bucket == "day":
                 day += timedelta(days=1)
             elif self.bucket == "week":

@@ -1,19 +1,10 @@
 """The database triggers that keep reports.ActivitySlot, and a full recount.
 
-Triggers rather than code in the services, because rows reach these tables by more than one
-road: the services, the demo generator's bulk inserts, import_tickets, deletes that cascade
-from a user, a test that moves a timestamp with a queryset update. A trigger sees all of them,
-in the same transaction as the write.
-
-PostgreSQL counts inserts and deletes once per statement (transition tables: a bulk insert of
-2,000 events is one grouped upsert) and moves of a row's timestamp, priority, status or first
-response once per row. SQLite has row triggers only. Both write through the same upsert, in
-slot order (so two transactions that touch several slots take their row locks in the same
-order).
-
-`ensure_installed` runs after every `migrate` (ReportsConfig.ready): SQLite drops a table's
-triggers when a migration rebuilds that table, and a database restored without triggers would
-otherwise drift; when any trigger is missing it installs them and recounts.
+Triggers, because rows reach the ticket and event tables by more than one road (the services,
+bulk inserts, imports, cascading deletes, queryset updates): a trigger counts each in the same
+transaction. PostgreSQL counts inserts and deletes per statement (transition tables), SQLite per
+row. `ensure_installed` runs after every `migrate` (ReportsConfig.ready) and puts back missing
+triggers (SQLite drops them when a migration rebuilds a table), then recounts.
 """
 
 from __future__ import annotations

@@ -14,12 +14,11 @@ from datetime import UTC, datetime, timedelta
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import (
-    Aggregate,
     Count,
     DurationField,
     Exists,
-    ExpressionWrapper,
     F,
+    Func,
     Max,
     Min,
     OuterRef,
@@ -27,14 +26,14 @@ from django.db.models import (
     QuerySet,
     Sum,
 )
-from django.db.models.functions import Coalesce, Trunc
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.duration import duration_microseconds
 
 from tickets.models import Ticket, TicketEvent
 
 from .models import ActivitySlot
-from .periods import Period, site_tz
+from .periods import Period
 
 OPEN, ACTIVE, CLOSED = Ticket.Status.OPEN, Ticket.Status.ACTIVE, Ticket.Status.CLOSED
 STATUS = TicketEvent.Kind.STATUS
@@ -49,32 +48,58 @@ AGE_BUCKETS = [
 ]
 
 
-class PercentileDisc(Aggregate):
-    """PostgreSQL's percentile_disc: the first value whose rank reaches the fraction."""
+class Elapsed(Func):
+    """The time from `start` to `end`, a DurationField: on PostgreSQL their interval, on SQLite
+    whole microseconds from SQLite's own date functions (Django's own subtraction calls a Python
+    function for each row, which no index can hold)."""
 
-    function = "percentile_disc"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    arity = 2
+    output_field = DurationField()
+    arg_joiner = " - "
+    template = "(%(expressions)s)"
 
-    def __init__(self, expression, fraction: float, **extra):
-        super().__init__(expression, fraction=float(fraction), **extra)
+    def as_sqlite(self, compiler, connection, **extra_context):
+        (end, end_params), (start, start_params) = (
+            compiler.compile(expression) for expression in self.get_source_expressions()
+        )
+        # '%%': Django turns it into '%' when it hands the query to SQLite.
+        return sqlite_microseconds(end, start, percent="%%"), [
+            *end_params, *start_params, *end_params, *start_params
+        ]  # fmt: skip
 
 
-def _duration(end: str, start: str) -> ExpressionWrapper:
-    return ExpressionWrapper(F(end) - F(start), output_field=DurationField())
+def sqlite_microseconds(end: str, start: str, *, percent: str = "%") -> str:
+    """SQLite SQL for the whole microseconds from `start` to `end`, two of Django's stored
+    datetimes ("2025-01-06 10:14:59" or "2025-01-06 10:14:59.123456", UTC): the seconds of each
+    (its fraction cut off), then the fractions' difference. Exact: no floating point."""
+
+    def seconds(column: str) -> str:
+        return f"strftime('{percent}s', substr({column}, 1, 19))"
+
+    def fraction(column: str) -> str:
+        return f"CAST(substr({column} || '.000000', 21, 6) AS INTEGER)"
+
+    return f"(({seconds(end)} - {seconds(start)}) * 1000000 + {fraction(end)} - {fraction(start)})"
 
 
-def percentiles(queryset: QuerySet, duration: ExpressionWrapper, bins=None) -> dict:
+def _duration(end: str, start: str) -> Elapsed:
+    return Elapsed(F(end), F(start))
+
+
+def percentiles(queryset: QuerySet, duration: Elapsed, bins=None) -> dict:
     """Count, median and 90th percentile of `duration` over `queryset`; see duration_stats."""
     return duration_stats([(queryset, duration)], bins)
 
 
-def duration_stats(parts: list[tuple[QuerySet, ExpressionWrapper]], bins=None) -> dict:
-    """Count, median and 90th percentile (nearest rank) of durations drawn from one or more
-    querysets (their union, with repeats), and with `bins` the histogram [(label, count)].
+def duration_stats(parts: list[tuple[QuerySet, Elapsed]], bins=None) -> dict:
+    """Count, median and 90th percentile (nearest rank: the value at position ceil(p * count)
+    in ascending order) of the durations drawn from one or more querysets (their union, with
+    repeats), and with `bins` the histogram [(label, count)]. One query; no duration is loaded
+    into Python.
 
-    PostgreSQL ranks in the same aggregate that counts (percentile_disc); elsewhere each
-    percentile is one ordered query that reads a single row (OFFSET). Either way no durations
-    are loaded into Python. Both give the value at position ceil(p * count).
+    Both databases rank plain numbers, which sort faster than intervals: PostgreSQL float8
+    seconds (microseconds stay apart for centuries) with percentile_disc, SQLite whole
+    microseconds with a row number.
     """
     sources, params = [], []
     for number, (queryset, duration) in enumerate(parts):
@@ -82,20 +107,8 @@ def duration_stats(parts: list[tuple[QuerySet, ExpressionWrapper]], bins=None) -
         sql, part_params = values.query.sql_with_params()
         sources.append(f"SELECT * FROM ({sql}) AS part{number}")  # noqa: S608 (ORM-compiled)
         params.extend(part_params)
-    postgres = connection.vendor == "postgresql"
     union = " UNION ALL ".join(sources)
-    # Either database would inline a plain subquery and compute the duration again for each
-    # reference (every bin, the ranking): twice the time. A materialised CTE (SQLite) or an
-    # OFFSET 0 fence (PostgreSQL) computes it once per row. PostgreSQL works in float8 seconds
-    # (the same order as the intervals: a float8 of seconds keeps microseconds apart for
-    # centuries), which compare and sort much faster than intervals; SQLite in microseconds.
-    source = (
-        f"(SELECT date_part('epoch', duration_value) AS duration_value FROM ({union}) AS parts "  # noqa: S608
-        "OFFSET 0) AS durations"
-        if postgres
-        else "durations"
-    )
-    prefix = "" if postgres else f"WITH durations AS MATERIALIZED ({union}) "
+    postgres = connection.vendor == "postgresql"
 
     def as_param(value: timedelta):
         return value.total_seconds() if postgres else duration_microseconds(value)
@@ -109,38 +122,42 @@ def duration_stats(parts: list[tuple[QuerySet, ExpressionWrapper]], bins=None) -
         columns.append(f"COUNT(*) FILTER (WHERE {condition})")
         column_params.extend(bounds)
     if postgres:
+        # OFFSET 0 keeps PostgreSQL from computing the duration again for each reference.
         fractions = ", ".join(str(p) for p in PERCENTILES)
         columns.append(
             f"percentile_disc(ARRAY[{fractions}]) WITHIN GROUP (ORDER BY duration_value)"
         )
-    # The SQL is Django's own compilation of the querysets plus fixed text; every value is a
-    # query parameter.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"{prefix}SELECT {', '.join(columns)} FROM {source}",  # noqa: S608
-            [*params, *column_params] if prefix else [*column_params, *params],
+        sql = (
+            f"SELECT {', '.join(columns)} FROM (SELECT date_part('epoch', duration_value) "  # noqa: S608
+            f"AS duration_value FROM ({union}) AS parts OFFSET 0) AS durations"
         )
+        all_params = [*column_params, *params]
+    else:
+        for p in PERCENTILES:
+            # ceil(p * total) in the same float arithmetic as Python's, at least 1.
+            whole = f"CAST({p} * total AS INTEGER)"
+            rank = f"MAX(1, {whole} + ({p} * total > {whole}))"
+            columns.append(f"MIN(duration_value) FILTER (WHERE position = {rank})")
+        sql = (
+            f"WITH durations AS ({union}), ranked AS (SELECT duration_value, "  # noqa: S608
+            "ROW_NUMBER() OVER (ORDER BY duration_value) AS position, COUNT(*) OVER () AS total "
+            f"FROM durations) SELECT {', '.join(columns)} FROM ranked"
+        )
+        all_params = [*params, *column_params]
+    # Django's own compilation of the querysets plus fixed text; every value is a parameter.
+    with connection.cursor() as cursor:
+        cursor.execute(sql, all_params)
         row = cursor.fetchone()
-        count, bin_counts = row[0], row[1 : 1 + len(bins or [])]
-        if postgres:
-            seconds = row[-1] or [None] * len(PERCENTILES)
-            values = {
-                p: None if value is None else timedelta(microseconds=round(value * 1_000_000))
-                for p, value in zip(PERCENTILES, seconds, strict=True)
-            }
-        else:
-            values = {}
-            for p in PERCENTILES:
-                values[p] = None
-                if count:
-                    cursor.execute(
-                        f"{prefix}SELECT duration_value FROM {source} "  # noqa: S608
-                        "ORDER BY duration_value "
-                        "LIMIT 1 OFFSET %s",
-                        [*params, max(1, math.ceil(p * count)) - 1],
-                    )
-                    values[p] = timedelta(microseconds=cursor.fetchone()[0])
-    result = {"count": count, "median": values[0.5], "p90": values[0.9]}
+    count, bin_counts = row[0], row[1 : 1 + len(bins or [])]
+    if postgres:
+        values = dict(zip(PERCENTILES, row[-1] or [None] * len(PERCENTILES), strict=True))
+    else:
+        values = dict(zip(PERCENTILES, row[-len(PERCENTILES) :], strict=True))
+    result = {
+        "count": count,
+        "median": _as_duration(values[0.5]),
+        "p90": _as_duration(values[0.9]),
+    }
     if bins:
         result["histogram"] = [
             (label, bin_count) for (label, _, _), bin_count in zip(bins, bin_counts, strict=True)
@@ -148,20 +165,41 @@ def duration_stats(parts: list[tuple[QuerySet, ExpressionWrapper]], bins=None) -
     return result
 
 
-# Durations of every ticket, in float8 seconds, as the two partial expression indexes of
-# tickets migration 0008 hold them (PostgreSQL only): (index expression, the rows it holds).
-FIRST_RESPONSE_TIME = (
-    "date_part('epoch', first_response_at - created_at)",
-    "first_response_at IS NOT NULL",
-)
-RESOLUTION_TIME = ("date_part('epoch', closed_at - created_at)", "closed_at IS NOT NULL")
+def _as_duration(value: float | int | None) -> timedelta | None:
+    """A ranked duration back as a timedelta: float8 seconds (PostgreSQL) or microseconds."""
+    if value is None:
+        return None
+    if connection.vendor == "postgresql":
+        return timedelta(microseconds=round(value * 1_000_000))
+    return timedelta(microseconds=value)
+
+
+# Every ticket's first response and resolution times, as the expression indexes hold them, and
+# the rows they hold: PostgreSQL's of tickets migration 0008 (float8 seconds), SQLite's of
+# reports migration 0003 (microseconds). A query must repeat an index's expression exactly.
+FIRST_RESPONSE_TIME = {
+    "postgresql": (
+        "date_part('epoch', first_response_at - created_at)",
+        "first_response_at IS NOT NULL",
+    ),
+    "sqlite": (
+        sqlite_microseconds("first_response_at", "created_at", percent="%%"),
+        "first_response_at IS NOT NULL",
+    ),
+}
+RESOLUTION_TIME = {
+    "postgresql": ("date_part('epoch', closed_at - created_at)", "closed_at IS NOT NULL"),
+    "sqlite": (
+        sqlite_microseconds("closed_at", "created_at", percent="%%"),
+        "closed_at IS NOT NULL",
+    ),
+}
 
 
 def _holds_every(column: str, period: Period, present: str | None = None) -> bool:
     """Whether every ticket with a `column` (and a `present` column, if given) has it in the
-    period (PostgreSQL only, where the duration indexes are): two index probes, the first and
-    the last value. An all-time report, typically."""
-    if connection.vendor != "postgresql":
+    period, as in an all-time report: two index probes, the first and the last value."""
+    if connection.vendor not in FIRST_RESPONSE_TIME:
         return False
     tickets = Ticket.objects.filter(**{f"{column}__isnull": False}).values_list(column, flat=True)
     if present:
@@ -172,21 +210,25 @@ def _holds_every(column: str, period: Period, present: str | None = None) -> boo
     return first >= period.start and tickets.order_by(f"-{column}").first() < period.end
 
 
-def indexed_duration_stats(duration: tuple[str, str], bins) -> dict:
-    """duration_stats over every ticket that has the duration, read from its index.
+def indexed_duration_stats(duration: dict[str, tuple[str, str]], bins) -> dict:
+    """duration_stats over every ticket that has the duration, read from its index in order
+    instead of ranking them all.
 
-    Ranking 800,000 durations costs half a second; the index holds them in order. Each bin
-    (and what lies below the first) is counted over its stretch of the index, so the count is
-    their sum; a percentile's rank then falls in a known bin, and is read by walking that bin
-    from its start (OFFSET within the bin), not the whole index. Same nearest-rank values as
-    duration_stats: position ceil(p * count) in ascending order.
+    Each bin (and what lies below the first) is counted over its stretch of the index; a
+    percentile's rank then falls in a known stretch and is read by walking that stretch from
+    its start (OFFSET within it). The same nearest-rank values as duration_stats.
     """
-    expression, rows = duration
-    lows = [low.total_seconds() for _, low, _ in bins]
-    # Stretches of the index: below the first bin, then each bin; (low, high) in seconds.
-    stretches = [(None, lows[0])] + [
-        (low.total_seconds(), None if high is None else high.total_seconds())
-        for _, low, high in bins
+    expression, rows = duration[connection.vendor]
+    postgres = connection.vendor == "postgresql"
+
+    def as_param(value: timedelta | None):
+        if value is None:
+            return None
+        return value.total_seconds() if postgres else duration_microseconds(value)
+
+    # Stretches of the index: below the first bin, then each bin.
+    stretches = [(None, as_param(bins[0][1]))] + [
+        (as_param(low), as_param(high)) for _, low, high in bins
     ]
 
     def condition(low, high) -> tuple[str, list]:
@@ -204,7 +246,7 @@ def indexed_duration_stats(duration: tuple[str, str], bins) -> dict:
         where, params = condition(low, high)
         counts_sql.append(f"(SELECT COUNT(*) FROM tickets_ticket WHERE {where})")  # noqa: S608
         counts_params.extend(params)
-    # Fixed text (the two index expressions above) and parameters only.
+    # Fixed text (the index expressions above) and parameters only.
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {', '.join(counts_sql)}", counts_params)
         counts = list(cursor.fetchone())
@@ -221,20 +263,16 @@ def indexed_duration_stats(duration: tuple[str, str], bins) -> dict:
             where, params = condition(*stretches[stretch])
             cursor.execute(
                 f"SELECT {expression} FROM tickets_ticket WHERE {where} "  # noqa: S608
-                f"ORDER BY {expression} OFFSET %s LIMIT 1",
+                f"ORDER BY {expression} LIMIT 1 OFFSET %s",
                 [*params, rank - 1],
             )
-            values[p] = timedelta(microseconds=round(cursor.fetchone()[0] * 1_000_000))
+            values[p] = _as_duration(cursor.fetchone()[0])
     return {
         "count": count,
         "median": values[0.5],
         "p90": values[0.9],
         "histogram": [(label, n) for (label, _, _), n in zip(bins, counts[1:], strict=True)],
     }
-
-
-def _trunc(field: str, period: Period):
-    return Trunc(field, period.bucket, tzinfo=site_tz())
 
 
 def _fill(period: Period, rows: dict[datetime, int]) -> list[tuple[datetime, int]]:
@@ -256,18 +294,61 @@ def _sum(column: str, **filters) -> Coalesce:
     return Coalesce(Sum(column, filter=Q(**filters) if filters else None), 0)
 
 
+def _stretch_sums(
+    table: str, column: str, bounds: list[datetime], sums: dict[str, str], params=()
+) -> dict[int, dict[str, int]]:
+    """Sums over the rows of `table` whose `column` lies in each stretch [bounds[n],
+    bounds[n + 1]), by n (stretches without rows are left out): {n: {name: sum}} for each SQL
+    expression in `sums` (over `source`, taking `params`).
+
+    The bounds are parameters and each stretch is one index seek, so no row needs arithmetic of
+    its own, such as finding its bucket in the site's time zone (on SQLite, a call to a Python
+    function for every row).
+    """
+    adapt = connection.ops.adapt_datetimefield_value
+    values = ", ".join(f"({number}, %s)" for number in range(len(bounds)))
+    columns = ", ".join(f"COALESCE(SUM({expression}), 0)" for expression in sums.values())
+    sql = (
+        f"WITH bounds (number, bound) AS (VALUES {values}), "  # noqa: S608 (fixed text)
+        "stretches AS (SELECT number, bound AS low, LEAD(bound) OVER (ORDER BY number) AS high "
+        f"FROM bounds) SELECT stretches.number, {columns} FROM stretches JOIN {table} AS source "
+        f"ON source.{column} >= stretches.low AND source.{column} < stretches.high "
+        "GROUP BY stretches.number"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*(adapt(bound) for bound in bounds), *params])
+        return {
+            number: dict(zip(sums, (int(total) for total in totals), strict=True))
+            for number, *totals in cursor.fetchall()
+        }
+
+
+def _slots_per_bucket(period: Period, now: datetime, sums: dict[str, str]) -> dict:
+    """The rollup's slots from the period's start up to `now` (or its end, if later), summed per
+    bucket: {bucket start: {name: sum}} (`sums` as _stretch_sums's; %s is the period's end).
+    Slots after the last bucket are summed under that bucket's end."""
+    edges = period.bucket_edges()
+    cap = max(now, period.end) + timedelta(microseconds=1)  # `now` itself included
+    bounds = [min(max(edge, period.start), cap) for edge in edges] + [cap]
+    params = [connection.ops.adapt_datetimefield_value(period.end)] * sum(
+        expression.count("%s") for expression in sums.values()
+    )
+    rows = _stretch_sums("reports_activityslot", "slot", bounds, sums, params)
+    return {edges[number]: row for number, row in rows.items()}
+
+
 def created_flows(period: Period, now: datetime) -> dict[datetime, dict[str, int]]:
     """Tickets created from the period's start up to `now` (or the period's end, if later),
     per bucket: `all` of them, and those `in_period` (before the period's end). One grouped
     query over the rollup serves the "created" volume and the backlog replay."""
-    rows = (
-        _slots(period.start, max(now, period.end), through=True)
-        .annotate(bucket=_trunc("slot", period))
-        .values("bucket")
-        .annotate(all=_sum("created"), in_period=_sum("created", slot__lt=period.end))
-        .order_by()
+    return _slots_per_bucket(
+        period,
+        now,
+        {
+            "all": "source.created",
+            "in_period": "CASE WHEN source.slot < %s THEN source.created END",
+        },
     )
-    return {row.pop("bucket"): row for row in rows}
 
 
 def created_per_bucket(period: Period, created: dict | None = None) -> list[tuple[datetime, int]]:
@@ -284,21 +365,14 @@ def status_flows(period: Period, now: datetime) -> dict[datetime, dict[str, int]
     """Status events from the period's start up to `now`, counted per bucket by direction
     (into and out of `closed` and `active`: what the backlog replays), and the closes that fall
     in the period (the "closed" volume)."""
-    rows = (
-        _slots(period.start, max(now, period.end), through=True)
-        .annotate(bucket=_trunc("slot", period))
-        .values("bucket")
-        .annotate(
-            # Named apart from the columns they sum (Django refuses a name that shadows one).
-            **{f"n_{column}": _sum(column) for column in TRANSITION_COUNTS},
-            closed_in_period=_sum("into_closed", slot__lt=period.end),
-        )
-        .order_by()
+    return _slots_per_bucket(
+        period,
+        now,
+        {
+            **{column: f"source.{column}" for column in TRANSITION_COUNTS},
+            "closed_in_period": "CASE WHEN source.slot < %s THEN source.into_closed END",
+        },
     )
-    return {
-        row.pop("bucket"): {name.removeprefix("n_"): count for name, count in row.items()}
-        for row in rows
-    }
 
 
 def created_count(period: Period) -> int:
@@ -319,11 +393,6 @@ def closed_per_bucket(period: Period, flows: dict | None = None) -> list[tuple[d
 # --- backlog --------------------------------------------------------------------------------
 
 
-def status_counts_now() -> dict[str, int]:
-    """Open and active tickets now: where every backlog replay starts."""
-    return open_work_now(timezone.now())["counts"]
-
-
 def _undo(counts: dict, flow: dict, created: int) -> tuple[int, int]:
     """Open and active counts before a stretch of history with these events and creations."""
     active_delta = flow.get("into_active", 0) - flow.get("out_of_active", 0)
@@ -339,11 +408,9 @@ def backlog_series(
 ) -> list[dict]:
     """Open and active tickets at the end of each bucket (for the current bucket: now).
 
-    Rebuilt from the event history, walking back from today's counts: for any instant T, a
-    ticket's status at T is its status now undone by its status events after T, and tickets
-    created after T do not count. So the backlog at T is right for any past T, and costs
-    grouped queries over what happened since the period's start, not a query per ticket.
-    `counts` is status_counts_now() and `created` created_flows(), taken once per report.
+    Walked back from today's counts (`counts`, open_work_now()'s): the status at T is the status
+    now with every change after T undone, and tickets created after T left out. `flows` and
+    `created` are status_flows() and created_flows(), fetched once per report.
     """
     if created is None:
         created = created_flows(period, now)
@@ -424,19 +491,12 @@ def first_response(period: Period, *, with_awaiting: bool = True) -> dict:
     return stats
 
 
-def first_response_histogram(period: Period) -> list[tuple[str, int]]:
-    return first_response(period)["histogram"]
-
-
 def _resolved_parts(period: Period, now: datetime | None = None) -> list[tuple]:
     """Tickets closed in the period and still closed at its end, as (queryset, duration)
     parts whose union is the set, each duration being "that close - created_at".
 
-    A ticket whose `closed_at` falls in the period qualifies (closed_at is its latest close, so
-    nothing moved it since). The only others are tickets reopened after the period's end (their
-    closed_at is later, or empty): for those few, the history before the end is replayed, and
-    their latest status event before the end must be a close in the period. For a period that
-    ends now there are none.
+    Those whose `closed_at` (their latest close) falls in the period, and those reopened after
+    its end whose latest status change before the end is a close in the period.
     """
     now = now or timezone.now()
     closed_in_period = Ticket.objects.filter(closed_at__gte=period.start, closed_at__lt=period.end)
@@ -479,20 +539,13 @@ def resolution(period: Period, now: datetime | None = None) -> dict:
     return duration_stats(_resolved_parts(period, now), RESOLUTION_BINS)
 
 
-def resolution_histogram(period: Period, now: datetime | None = None) -> list[tuple[str, int]]:
-    return resolution(period, now)["histogram"]
-
-
 def reopen_rate(period: Period) -> dict:
     """Tickets closed in the period that were reopened after that close, over the tickets
     closed in the period (in tickets, not events). `rate` is None when none were closed.
 
-    Reopens are rare, and a ticket never reopened since the period's start was closed at most
-    once in it (a second close needs a reopen in between): the closes in the period (from the
-    rollup) count those. Only tickets reopened since the start are looked at one by one: their
-    closes in the period (how many, the first) joined with their last reopen, from the two
-    covering indexes of closes and reopens, never the rest of their history. Such a ticket
-    counts as reopened when its first close in the period comes before its last reopen.
+    A ticket not reopened since the period's start was closed at most once in it, so the
+    rollup's closes count those; only the (few) tickets reopened since are looked at one by one:
+    reopened when their first close in the period comes before their last reopen.
     """
     reopens = TicketEvent.objects.filter(
         kind=STATUS, from_value=CLOSED, created_at__gt=period.start
@@ -538,30 +591,35 @@ def _slot_of(moment: datetime) -> datetime:
 
 def open_work_now(now: datetime) -> dict:
     """Tickets not closed now: how many are open and active (where the backlog replay starts),
-    by age since creation, and how many still await a first response (how many each assignee
-    holds: open_work_per_assignee()).
+    by age since creation, and how many still await a first response.
 
-    The counts come from the rollup (how many of each quarter hour's tickets are still open,
-    active, awaiting), which a status change or a first response keeps up to date: a few
-    thousand slots, not every ticket not closed. An age bucket holds the slots wholly inside
-    it; the tickets of the five slots its edges cut (now, now - 1 day, ...) are looked at one
-    by one.
+    From the rollup's still_* counts: an age bucket sums the slots wholly inside it; the
+    tickets of the five slots its edges cut (now, now - 1 day, ...) are counted one by one.
     """
     edges = [now - low for _, low, _ in AGE_BUCKETS]
-    aggregates = {
-        OPEN: _sum("still_open"),
-        ACTIVE: _sum("still_active"),
-        "awaiting": _sum("still_awaiting"),
+    # Stretches of slots, oldest first: each age bucket's slots wholly inside it (created after
+    # now - high, ended by now - low), then the one its younger edge cuts; then the rest.
+    after = timedelta(microseconds=1)  # "slot > moment" is "slot >= moment + 1 microsecond"
+    bounds = [datetime(1, 1, 1, tzinfo=UTC)]
+    for _, low, _ in reversed(AGE_BUCKETS):
+        bounds += [now - low - SLOT + after, now - low + after]
+    bounds.append(datetime(9999, 12, 31, tzinfo=UTC))
+    stretches = _stretch_sums(
+        "reports_activityslot",
+        "slot",
+        bounds,
+        {
+            OPEN: "source.still_open",
+            ACTIVE: "source.still_active",
+            "awaiting": "source.still_awaiting",
+        },
+    )
+    totals = {
+        key: sum(row[key] for row in stretches.values()) for key in (OPEN, ACTIVE, "awaiting")
     }
-    still = F("still_open") + F("still_active")
-    inside = {}
-    for label, low, high in AGE_BUCKETS:
-        # A slot wholly inside: created after now - high, and ended by now - low.
-        condition = Q(slot__lte=now - low - SLOT)
-        if high is not None:
-            condition &= Q(slot__gt=now - high)
-        inside[label] = Coalesce(Sum(still, filter=condition), 0)
-    totals = ActivitySlot.objects.aggregate(**aggregates, **inside)
+    for number, (label, _, _) in enumerate(reversed(AGE_BUCKETS)):
+        inside = stretches.get(2 * number, {OPEN: 0, ACTIVE: 0})
+        totals[label] = inside[OPEN] + inside[ACTIVE]
 
     cut = Q()
     for edge in edges:
@@ -573,7 +631,8 @@ def open_work_now(now: datetime) -> dict:
         if high is not None:
             condition &= Q(created_at__gt=now - high)
         at_edges[label] = Count("created_at", filter=condition)
-    edge_counts = Ticket.objects.not_closed().filter(cut).aggregate(**at_edges)
+    # Not closed, said so that SQLite seeks the five slots' tickets by time, not by status.
+    edge_counts = Ticket.objects.filter(cut).exclude(status=CLOSED).aggregate(**at_edges)
 
     return {
         "counts": {OPEN: totals[OPEN], ACTIVE: totals[ACTIVE]},
@@ -593,15 +652,12 @@ def open_work_per_assignee() -> dict[int | None, int]:
     )
 
 
-def age_of_open_work(now: datetime) -> list[tuple[str, int]]:
-    """Tickets not closed now, by how long ago they were created."""
-    return open_work_now(now)["age"]
-
-
 def awaiting_first_response(now: datetime, limit: int = 10, count: int | None = None) -> dict:
     """Tickets not closed and without a first response: how many (`count`, if already
     known from open_work_now), and the oldest few."""
-    waiting = Ticket.objects.not_closed().filter(first_response_at__isnull=True)
+    # Not closed, said so that SQLite reads the unanswered tickets in order of age instead of
+    # sorting every open one.
+    waiting = Ticket.objects.exclude(status=CLOSED).filter(first_response_at__isnull=True)
     oldest = [
         {"id": pk, "title": title, "age": now - created_at}
         for pk, title, created_at in waiting.order_by("created_at", "pk").values_list(
@@ -651,34 +707,23 @@ def created_summary(period: Period) -> dict:
     }
 
 
-def created_by_status_and_priority(period: Period) -> dict[str, list[tuple[str, int]]]:
-    """Tickets created in the period, by their status now and by priority."""
-    summary = created_summary(period)
-    return {"by_status": summary["by_status"], "by_priority": summary["by_priority"]}
-
-
 # --- users ---------------------------------------------------------------------------------
 
 
 def registrations_per_bucket(period: Period) -> list[tuple[datetime, int]]:
-    rows = (
-        get_user_model()
-        .objects.filter(date_joined__gte=period.start, date_joined__lt=period.end)
-        .annotate(bucket=_trunc("date_joined", period))
-        .values("bucket")
-        .annotate(count=Count("*"))
-        .order_by()
-    )
-    return _fill(period, {row["bucket"]: row["count"] for row in rows})
+    """People who joined in each bucket of the period."""
+    edges = period.bucket_edges()
+    bounds = [min(max(edge, period.start), period.end) for edge in edges]
+    options = get_user_model()._meta
+    table = connection.ops.quote_name(options.db_table)
+    column = connection.ops.quote_name(options.get_field("date_joined").column)
+    rows = _stretch_sums(table, column, bounds, {"joined": "1"})
+    return _fill(period, {edges[number]: row["joined"] for number, row in rows.items()})
 
 
 def active_reporters(period: Period) -> int:
-    """People who reported at least one ticket in the period.
-
-    The distinct reporters of its tickets, or, when there are many more tickets than people (a
-    long period's million tickets would all be ranked by reporter), one index probe per person.
-    A probe costs about as much as ranking five tickets.
-    """
+    """People who reported at least one ticket in the period: the distinct reporters of its
+    tickets or, when there are many more tickets than people, one index probe per person."""
     created = _slots(period.start, period.end).aggregate(n=_sum("created"))["n"]
     in_period = Q(created_at__gte=period.start, created_at__lt=period.end)
     people = get_user_model().objects.all()

@@ -2,10 +2,11 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST, require_safe
 
-from . import charts, formatting
+from . import caching, charts, formatting
 from .forms import ReportForm
 from .periods import site_tz
 from .visualization import DataVisualization
@@ -25,10 +26,12 @@ def staff_required(view):
 
 
 def _report(request: HttpRequest) -> tuple[ReportForm, DataVisualization | None]:
+    """The form read from the query string, and its period's report (computed in the last
+    minute, or now)."""
     form = ReportForm(request.GET)
     if not form.is_valid():
         return form, None
-    return form, DataVisualization(form.cleaned_data["period"]).fetch_all()
+    return form, caching.cached_report(form.cleaned_data["period"])
 
 
 @staff_required
@@ -88,3 +91,19 @@ def report_json(request: HttpRequest) -> HttpResponse:
     if viz is None:
         return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
     return JsonResponse(viz.as_dict())
+
+
+@staff_required
+@require_POST
+def report_refresh(request: HttpRequest) -> HttpResponse:
+    """Recompute the report the query string names, keep it, and go back to it; at most one
+    refresh per person every few seconds (429 otherwise, recomputing nothing)."""
+    form = ReportForm(request.GET)
+    if not form.is_valid():
+        return render(request, "reports/page.html", {"form": form}, status=400)
+    query = request.GET.urlencode()
+    if not caching.may_refresh(request.user):
+        context = {"query": query, "seconds": caching.REFRESH_SECONDS}
+        return render(request, "reports/refresh_refused.html", context, status=429)
+    caching.fresh_report(form.cleaned_data["period"])
+    return redirect(f"{reverse('reports:page')}?{query}" if query else reverse("reports:page"))

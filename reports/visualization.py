@@ -15,7 +15,6 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from . import charts, formatting, selectors
-from .concurrent import QueryWorker
 from .periods import Period, site_tz
 
 
@@ -59,7 +58,6 @@ class DataVisualization:
         self.tickets_data: dict = {}
         self.users_data: dict = {}
         self.metrics: dict = {}
-        self._jobs: dict = {}
 
     # --- the numbers ---------------------------------------------------------------------
 
@@ -67,16 +65,14 @@ class DataVisualization:
         period, now = self.period, self.now
         # Fetched once, used by several metrics: today's open and active counts, and what was
         # created and what changed status since the period's start, per bucket.
-        open_work = self._result("open_work", selectors.open_work_now, now)
+        open_work = selectors.open_work_now(now)
         self._status_counts = open_work["counts"]
         self._created = selectors.created_flows(period, now)
         self._flows = selectors.status_flows(period, now)
-        self._summary = self._result("summary", selectors.created_summary, period)
-        first_response = self._result(
-            "first_response", selectors.first_response, period, with_awaiting=False
-        )
-        first_response["awaiting"] = self._summary["awaiting"]
-        resolution = self._result("resolution", selectors.resolution, period, now)
+        summary = selectors.created_summary(period)
+        first_response = selectors.first_response(period, with_awaiting=False)
+        first_response["awaiting"] = summary["awaiting"]
+        resolution = selectors.resolution(period, now)
         self.tickets_data = {
             "created": selectors.created_per_bucket(period, self._created),
             "closed": selectors.closed_per_bucket(period, self._flows),
@@ -87,28 +83,22 @@ class DataVisualization:
             "first_response_histogram": first_response["histogram"],
             "resolution": resolution,
             "resolution_histogram": resolution["histogram"],
-            "reopen": self._result("reopen", selectors.reopen_rate, period),
+            "reopen": selectors.reopen_rate(period),
             "age_of_open_work": open_work["age"],
             "awaiting_first_response": selectors.awaiting_first_response(
                 now, count=open_work["awaiting"]
             ),
-            "workload": selectors.workload(
-                self._result("per_assignee", selectors.open_work_per_assignee)
-            ),
-            "by_status": self._summary["by_status"],
-            "by_priority": self._summary["by_priority"],
+            "workload": selectors.workload(selectors.open_work_per_assignee()),
+            "by_status": summary["by_status"],
+            "by_priority": summary["by_priority"],
         }
         return self.tickets_data
 
     def fetch_users(self) -> dict:
         self.users_data = {
-            "registrations": self._result(
-                "registrations", selectors.registrations_per_bucket, self.period
-            ),
-            "active_reporters": self._result(
-                "active_reporters", selectors.active_reporters, self.period
-            ),
-            **self._result("user_totals", selectors.user_totals),
+            "registrations": selectors.registrations_per_bucket(self.period),
+            "active_reporters": selectors.active_reporters(self.period),
+            **selectors.user_totals(),
         }
         return self.users_data
 
@@ -118,22 +108,18 @@ class DataVisualization:
             self.fetch_tickets()
         data, period, now = self.tickets_data, self.period, self.now
         previous = period.previous()
-        prev_frt = self._result(
-            "previous_first_response", selectors.first_response, previous, with_awaiting=False
-        )
-        prev_resolution = self._result("previous_resolution", selectors.resolution, previous, now)
-        prev_reopen = self._result("previous_reopen", selectors.reopen_rate, previous)
+        prev_frt = selectors.first_response(previous, with_awaiting=False)
+        prev_resolution = selectors.resolution(previous, now)
+        prev_reopen = selectors.reopen_rate(previous)
         counts = self._status_counts
         backlog_end = selectors.backlog_at(min(period.end, now), now, counts)
         backlog_start = selectors.backlog_before(counts, self._flows, self._created)
         frt, resolution = data["first_response"], data["resolution"]
         rows = [
             ("created", "Tickets created", sum(n for _, n in data["created"]),
-             self._result("previous_created", selectors.created_count, previous),
-             formatting.count),
+             selectors.created_count(previous), formatting.count),
             ("closed", "Tickets closed", sum(n for _, n in data["closed"]),
-             self._result("previous_closed", selectors.closed_count, previous),
-             formatting.count),
+             selectors.closed_count(previous), formatting.count),
             ("backlog", "Backlog at the end", backlog_end["open"] + backlog_end["active"],
              backlog_start["open"] + backlog_start["active"], formatting.count),
             ("frt_median", "First response, median", frt["median"], prev_frt["median"],
@@ -163,44 +149,38 @@ class DataVisualization:
         return self.metrics
 
     def fetch_all(self) -> DataVisualization:
-        """Every number. Where a second database connection can be used (reports/concurrent.py),
-        the heavy queries are queued for it, those needed last first, while this connection
-        works through them in the order it needs them; the same numbers either way."""
-        period, now = self.period, self.now
-        previous = period.previous()
-        with QueryWorker() as worker:
-            self._jobs = {
-                "previous_created": worker.submit(selectors.created_count, previous),
-                "previous_closed": worker.submit(selectors.closed_count, previous),
-                "previous_resolution": worker.submit(selectors.resolution, previous, now),
-                "previous_first_response": worker.submit(
-                    selectors.first_response, previous, with_awaiting=False
-                ),
-                "previous_reopen": worker.submit(selectors.reopen_rate, previous),
-                "user_totals": worker.submit(selectors.user_totals),
-                "registrations": worker.submit(selectors.registrations_per_bucket, period),
-                "reopen": worker.submit(selectors.reopen_rate, period),
-                "resolution": worker.submit(selectors.resolution, period, now),
-                "first_response": worker.submit(
-                    selectors.first_response, period, with_awaiting=False
-                ),
-                "active_reporters": worker.submit(selectors.active_reporters, period),
-                "per_assignee": worker.submit(selectors.open_work_per_assignee),
-                "summary": worker.submit(selectors.created_summary, period),
-                "open_work": worker.submit(selectors.open_work_now, now),
-            }
-            try:
-                self.fetch_tickets()
-                self.fetch_users()
-                self.fetch_metrics()
-            finally:
-                self._jobs = {}
+        """Every number, on the request's own connection, one query after another."""
+        self.fetch_tickets()
+        self.fetch_users()
+        self.fetch_metrics()
         return self
 
-    def _result(self, name: str, selector, *args, **kwargs):
-        """`selector(*args, **kwargs)`, or the result of fetch_all()'s job of that name."""
-        job = self._jobs.get(name)
-        return job.result() if job else selector(*args, **kwargs)
+    def to_data(self) -> dict:
+        """Every number fetch_all() fetched, as plain data (what reports.caching keeps):
+        from_data() reads it back."""
+        return {
+            "now": self.now,
+            "tickets_data": self.tickets_data,
+            "users_data": self.users_data,
+            "metrics": self.metrics,
+        }
+
+    @classmethod
+    def from_data(cls, period: Period, data: dict) -> DataVisualization:
+        viz = cls(period, now=data["now"])
+        viz.tickets_data, viz.users_data = data["tickets_data"], data["users_data"]
+        viz.metrics = data["metrics"]
+        return viz
+
+    @property
+    def computed_at(self) -> datetime:
+        """When the numbers were computed, in the site's time zone."""
+        return timezone.localtime(self.now, site_tz())
+
+    @property
+    def as_of(self) -> str:
+        """When the numbers were computed: "14:05", in the site's time zone."""
+        return self.computed_at.strftime("%H:%M")
 
     # --- charts and tables ------------------------------------------------------------------
 
@@ -306,6 +286,8 @@ class DataVisualization:
                 "bucket": self.period.bucket,
                 "time_zone": str(site_tz()),
             },
+            "as_of": self.as_of,
+            "computed_at": self.computed_at.isoformat(),
             "metrics": {
                 key: {
                     "label": m["label"],
@@ -344,6 +326,8 @@ class DataVisualization:
             ["period", "from", self.period.first_day.isoformat(), ""],
             ["period", "to", self.period.last_day.isoformat(), ""],
             ["period", "bucket", self.period.bucket, ""],
+            ["report", "as_of", self.as_of, ""],
+            ["report", "computed_at", self.computed_at.isoformat(), ""],
         ]
         for key, metric in self.metrics.items():
             rows.append(

@@ -305,6 +305,8 @@ REPORTS: dict[str, Row] = {
     "reports/": page(get=staff(200), post=staff(405)),
     "reports/export.csv": page(get=staff(200), post=staff(405)),
     "reports/data.json": page(get=staff(200), post=staff(405)),
+    # Recomputes the report (no database write) and goes back to it.
+    "reports/refresh/": page(get=staff(405), post=staff(302)),
 }
 
 # The admin site: active staff only (everyone else goes to the admin's login page); within it,

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from django.db import connection
-from django.db.models import DurationField, ExpressionWrapper, F
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -30,6 +30,11 @@ def without_histogram(stats: dict) -> dict:
 def day_starts(first: date, days: int) -> list[datetime]:
     tz = site_tz()
     return [datetime(first.year, first.month, first.day, tzinfo=tz) + n * D for n in range(days)]
+
+
+def counts_now() -> dict[str, int]:
+    """Open and active tickets now: where every backlog replay starts."""
+    return selectors.open_work_now(NOW)["counts"]
 
 
 def nearest_rank(values: list, p: float):
@@ -208,13 +213,13 @@ def backlog_history(history, customer):
     return {"a": a}
 
 
-def test_status_counts_now(backlog_history):
+def test_open_and_active_counts_now(backlog_history):
     # Only what the backlog replays from: closed tickets are not counted (it would cost a scan).
-    assert selectors.status_counts_now() == {"open": 5, "active": 0}
+    assert counts_now() == {"open": 5, "active": 0}
 
 
 def test_backlog_at_a_past_instant_is_rebuilt_from_the_events(backlog_history):
-    counts = selectors.status_counts_now()
+    counts = counts_now()
     # At noon on the 10th: a, b (closed later), e (reopened before) and h are open; c is
     # active; d (created later), f (closed) and g (reopened later) are not in the backlog.
     assert selectors.backlog_at(utc(2025, 1, 10, 12), NOW, counts) == {"open": 4, "active": 1}
@@ -223,14 +228,14 @@ def test_backlog_at_a_past_instant_is_rebuilt_from_the_events(backlog_history):
 
 
 def test_backlog_at_or_after_now_is_the_current_count(backlog_history):
-    counts = selectors.status_counts_now()
+    counts = counts_now()
     assert selectors.backlog_at(NOW, NOW, counts) == {"open": 5, "active": 0}
     assert selectors.backlog_at(NOW + D, NOW, counts) == {"open": 5, "active": 0}
 
 
 def test_backlog_series_is_the_backlog_at_the_end_of_each_day(backlog_history):
     flows = selectors.status_flows(PERIOD, NOW)
-    series = selectors.backlog_series(PERIOD, NOW, flows, selectors.status_counts_now())
+    series = selectors.backlog_series(PERIOD, NOW, flows, counts_now())
 
     assert [row["bucket"] for row in series] == day_starts(date(2025, 1, 6), 7)
     assert [(row["open"], row["active"]) for row in series] == [
@@ -245,7 +250,7 @@ def test_backlog_series_is_the_backlog_at_the_end_of_each_day(backlog_history):
 
 
 def test_backlog_series_agrees_with_backlog_at_each_bucket_end(backlog_history):
-    counts = selectors.status_counts_now()
+    counts = counts_now()
     series = selectors.backlog_series(PERIOD, NOW, selectors.status_flows(PERIOD, NOW), counts)
     for row in series:
         # The state at the end of the day: every event before the next midnight.
@@ -257,7 +262,7 @@ def test_backlog_series_agrees_with_backlog_at_each_bucket_end(backlog_history):
 def test_backlog_series_by_week(backlog_history):
     period = Period.from_dates(date(2025, 1, 6), date(2025, 1, 19), "week")
     series = selectors.backlog_series(
-        period, NOW, selectors.status_flows(period, NOW), selectors.status_counts_now()
+        period, NOW, selectors.status_flows(period, NOW), counts_now()
     )
     # End of the week of the 6th (the 12th): as above; end of the next (the 19th): as now.
     assert [(row["open"], row["active"]) for row in series] == [(5, 0), (5, 0)]
@@ -271,7 +276,7 @@ def test_backlog_series_for_a_period_that_runs_past_now_shows_now(history, custo
     history.ticket(customer, utc(2025, 1, 11, 9))
     period = Period.from_dates(date(2025, 1, 10), date(2025, 1, 12))
     series = selectors.backlog_series(
-        period, now, selectors.status_flows(period, now), selectors.status_counts_now()
+        period, now, selectors.status_flows(period, now), counts_now()
     )
     assert [(row["open"], row["active"]) for row in series] == [(0, 0), (1, 0), (1, 1)]
 
@@ -322,7 +327,7 @@ def test_first_response_time_is_a_nearest_rank_median_and_p90(response_history):
 
 
 def test_first_response_histogram(response_history):
-    assert selectors.first_response_histogram(PERIOD) == [
+    assert selectors.first_response(PERIOD)["histogram"] == [
         ("<1h", 0),
         ("1-4h", 3),
         ("4-24h", 1),
@@ -424,7 +429,7 @@ def test_resolution_median_and_p90(resolution_history):
 
 def test_resolution_histogram_uses_the_close_in_the_period(resolution_history):
     # The ticket closed again on the 16th is 4 days by its close in the period, not 10.
-    assert selectors.resolution_histogram(PERIOD) == [
+    assert selectors.resolution(PERIOD, NOW)["histogram"] == [
         ("<1d", 0),
         ("1-3d", 1),
         ("3-7d", 4),
@@ -497,7 +502,7 @@ def test_age_of_open_work_relative_to_now(history, customer):
     active = history.ticket(customer, NOW - 6 * D)
     history.activate(active, NOW - 5 * D)
 
-    assert selectors.age_of_open_work(NOW) == [
+    assert selectors.open_work_now(NOW)["age"] == [
         ("<1d", 1),
         ("1-3d", 2),  # exactly one day old is no longer "<1d"
         ("3-7d", 2),  # active tickets are open work too
@@ -589,9 +594,10 @@ def test_created_by_status_and_priority(history, customer, agent):
     history.close(closed, utc(2025, 1, 9, 1))
     history.ticket(customer, utc(2025, 1, 13), priority="urgent")  # outside
 
-    assert selectors.created_by_status_and_priority(PERIOD) == {
+    assert selectors.created_summary(PERIOD) == {
         "by_status": [("open", 2), ("active", 1), ("closed", 1)],
         "by_priority": [("low", 1), ("normal", 1), ("high", 1), ("urgent", 1)],
+        "awaiting": 3,  # the two open and the active one: none has a first response
     }
 
 
@@ -661,9 +667,7 @@ def test_percentiles_agree_with_a_python_nearest_rank(history, customer, agent, 
         item = history.ticket(customer, utc(2025, 1, 6) + number * H)
         history.respond(item, agent, duration)
     queryset = Ticket.objects.filter(first_response_at__isnull=False)
-    duration = ExpressionWrapper(
-        F("first_response_at") - F("created_at"), output_field=DurationField()
-    )
+    duration = selectors.Elapsed(F("first_response_at"), F("created_at"))
 
     assert selectors.percentiles(queryset, duration) == {
         "count": size,
@@ -673,9 +677,7 @@ def test_percentiles_agree_with_a_python_nearest_rank(history, customer, agent, 
 
 
 def test_percentiles_of_nothing_are_none(db):
-    duration = ExpressionWrapper(
-        F("first_response_at") - F("created_at"), output_field=DurationField()
-    )
+    duration = selectors.Elapsed(F("first_response_at"), F("created_at"))
     assert selectors.percentiles(Ticket.objects.all(), duration) == {
         "count": 0,
         "median": None,
@@ -686,9 +688,7 @@ def test_percentiles_of_nothing_are_none(db):
 def test_percentiles_rank_in_the_database(history, customer, agent):
     for number in range(5):
         history.respond(history.ticket(customer, utc(2025, 1, 6)), agent, (number + 1) * H)
-    duration = ExpressionWrapper(
-        F("first_response_at") - F("created_at"), output_field=DurationField()
-    )
+    duration = selectors.Elapsed(F("first_response_at"), F("created_at"))
     with CaptureQueriesContext(connection) as queries:
         result = selectors.percentiles(Ticket.objects.all(), duration)
     assert (result["median"], result["p90"]) == (3 * H, 5 * H)
@@ -697,9 +697,10 @@ def test_percentiles_rank_in_the_database(history, customer, agent):
         assert "percentile_disc" in sql
         assert len(queries) == 1
     else:
-        # One count, then one row per percentile: no durations loaded into Python.
-        assert "offset" in sql
-        assert len(queries) == 3
+        # Ranked by a row number over SQLite's own arithmetic, not a Python function a row.
+        assert "row_number() over (order by duration_value)" in sql
+        assert "django_timestamp_diff" not in sql
+        assert len(queries) == 1
 
 
 def test_percentiles_keep_microseconds_apart_on_long_durations(history, customer, agent):
@@ -708,9 +709,7 @@ def test_percentiles_keep_microseconds_apart_on_long_durations(history, customer
     durations = [long + timedelta(microseconds=n) for n in (2, 0, 1)]
     for number, duration in enumerate(durations):
         history.respond(history.ticket(customer, utc(2024, 1, 6) + number * H), agent, duration)
-    duration = ExpressionWrapper(
-        F("first_response_at") - F("created_at"), output_field=DurationField()
-    )
+    duration = selectors.Elapsed(F("first_response_at"), F("created_at"))
     result = selectors.percentiles(Ticket.objects.all(), duration)
     assert (result["median"], result["p90"]) == (
         long + timedelta(microseconds=1),
@@ -718,7 +717,7 @@ def test_percentiles_keep_microseconds_apart_on_long_durations(history, customer
     )
 
 
-# --- every ticket's durations, read from their indexes (PostgreSQL) --------------------------
+# --- every ticket's durations, read from their indexes ------------------------------------------
 
 ALL_TIME = Period.from_dates(date(2024, 12, 1), date(2025, 2, 28), "month")
 ALL_TIME_NOW = utc(2025, 2, 28, 12)
@@ -744,7 +743,6 @@ def _spread(history, customer, agent, count: int) -> None:
     history.reopen(reopened, utc(2025, 1, 5))
 
 
-@pytest.mark.skipif("connection.vendor != 'postgresql'")
 @pytest.mark.parametrize("count", [1, 2, 3, 5, 8, 13, len(EDGY)])
 def test_all_time_durations_from_the_indexes_match_the_ranking(
     history, customer, agent, monkeypatch, count
@@ -758,7 +756,8 @@ def test_all_time_durations_from_the_indexes_match_the_ranking(
             selectors.resolution(ALL_TIME, ALL_TIME_NOW),
         )
     sql = " ".join(query["sql"] for query in queries.captured_queries)
-    assert "percentile_disc" not in sql and "ORDER BY date_part('epoch'" in sql
+    assert "percentile_disc" not in sql and "ROW_NUMBER" not in sql  # nothing ranked
+    assert "LIMIT 1 OFFSET" in sql
 
     monkeypatch.setattr(selectors, "_holds_every", lambda *args: False)
     ranked = (selectors.first_response(ALL_TIME), selectors.resolution(ALL_TIME, ALL_TIME_NOW))
@@ -767,7 +766,6 @@ def test_all_time_durations_from_the_indexes_match_the_ranking(
 
 
 @pytest.mark.django_db
-@pytest.mark.skipif("connection.vendor != 'postgresql'")
 @pytest.mark.parametrize(
     ("expression", "index"),
     [
@@ -776,18 +774,25 @@ def test_all_time_durations_from_the_indexes_match_the_ranking(
     ],
 )
 def test_the_duration_queries_read_their_index(expression, index):
-    """The index expressions (tickets migration 0008) and the queries' must match to the
-    letter, or PostgreSQL sorts every row instead."""
-    duration, rows = expression
+    """The index expressions (tickets migration 0008 on PostgreSQL, reports migration 0003 on
+    SQLite) and the queries' must match to the letter, or the database sorts every row."""
+    duration, rows = expression[connection.vendor]
+    query = (
+        f"SELECT {duration} FROM tickets_ticket WHERE {rows} AND {duration} >= %s "  # noqa: S608
+        f"ORDER BY {duration} LIMIT 1 OFFSET 3"
+    )
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")  # An empty table: no scan is cheaper.
-        cursor.execute(
-            f"EXPLAIN SELECT {duration} FROM tickets_ticket WHERE {rows} AND {duration} >= 0 "  # noqa: S608
-            f"ORDER BY {duration} OFFSET 3 LIMIT 1"
-        )
-        plan = " ".join(row[0] for row in cursor.fetchall())
-    assert f"Index Only Scan using {index}" in plan
-    assert "Sort" not in plan
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")  # An empty table: no scan is cheaper.
+            cursor.execute(f"EXPLAIN {query}", [0])
+            plan = " ".join(row[0] for row in cursor.fetchall())
+            assert f"Index Only Scan using {index}" in plan
+            assert "Sort" not in plan
+        else:
+            cursor.execute(f"EXPLAIN QUERY PLAN {query}", [0])
+            plan = " ".join(row[-1] for row in cursor.fetchall())
+            assert f"USING COVERING INDEX {index}" in plan
+            assert "TEMP B-TREE" not in plan
 
 
 def test_a_ticket_outside_the_period_means_ranking_the_periods_own(history, customer, agent):
@@ -797,5 +802,35 @@ def test_a_ticket_outside_the_period_means_ranking_the_periods_own(history, cust
     history.close(before, utc(2024, 12, 3))
     assert not selectors._holds_every("created_at", ALL_TIME, "first_response_at")
     # Closed in the period, though created before it: every close is in the period.
-    assert selectors._holds_every("closed_at", ALL_TIME) == (connection.vendor == "postgresql")
+    assert selectors._holds_every("closed_at", ALL_TIME)
     assert selectors.first_response(ALL_TIME)["count"] == 3
+
+
+def test_durations_are_exact_to_the_microsecond_whatever_the_fractions(history, customer, agent):
+    """Stored times with and without a fraction of a second, the end's fraction smaller than
+    the start's: the same durations from the ranking, the indexes and Python."""
+    starts = [
+        utc(2024, 12, 31, 23, 59, 59, 999_999),
+        utc(2025, 1, 2, 9),
+        utc(2025, 1, 3, 9, 0, 0, 500_000),
+    ]
+    durations = [2 * US, D + 999_999 * US, 400 * D - US]
+    for start, duration in zip(starts, durations, strict=True):
+        item = history.ticket(customer, start)
+        history.respond(item, agent, duration)
+        history.close(item, start + duration + H)
+    responded = Ticket.objects.filter(first_response_at__isnull=False)
+    ranked = selectors.percentiles(
+        responded, selectors.Elapsed(F("first_response_at"), F("created_at"))
+    )
+    assert ranked == {"count": 3, "median": durations[1], "p90": durations[2]}
+    indexed = selectors.indexed_duration_stats(
+        selectors.FIRST_RESPONSE_TIME, selectors.FIRST_RESPONSE_BINS
+    )
+    assert without_histogram(indexed) == ranked
+    assert (
+        responded.annotate(took=selectors.Elapsed(F("first_response_at"), F("created_at")))
+        .order_by("created_at")
+        .values_list("took", flat=True)[0]
+        == durations[0]
+    )
