@@ -21,7 +21,9 @@ def _fast_hashing(settings):
     settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
-def _make_user(username: str, *, staff: bool = False, superuser: bool = False) -> User:
+def create_user(username: str, *, staff: bool = False, superuser: bool = False) -> User:
+    """A user with PASSWORD (hashed with the hasher in force: FAST_HASHERS inside a test); an
+    agent is in the Agents group. The cast's fixtures and module-wide casts use it."""
     user = User.objects.create_user(
         username=username,
         email=f"{username}@example.com",
@@ -36,32 +38,32 @@ def _make_user(username: str, *, staff: bool = False, superuser: bool = False) -
 
 @pytest.fixture
 def make_user(db):
-    return _make_user
+    return create_user
 
 
 @pytest.fixture
 def customer(db) -> User:
-    return _make_user("customer")
+    return create_user("customer")
 
 
 @pytest.fixture
 def other_customer(db) -> User:
-    return _make_user("other_customer")
+    return create_user("other_customer")
 
 
 @pytest.fixture
 def agent(db) -> User:
-    return _make_user("agent", staff=True)
+    return create_user("agent", staff=True)
 
 
 @pytest.fixture
 def other_agent(db) -> User:
-    return _make_user("other_agent", staff=True)
+    return create_user("other_agent", staff=True)
 
 
 @pytest.fixture
 def admin_user(db) -> User:
-    return _make_user("admin", superuser=True)
+    return create_user("admin", superuser=True)
 
 
 @pytest.fixture
