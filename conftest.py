@@ -1,9 +1,15 @@
-"""The fixed cast every test can use, and small helpers to make tickets and messages."""
+"""The fixed cast every test can use, small helpers to make tickets and messages, and the
+property tests' hypothesis profiles."""
 
 import itertools
+import os
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
+from hypothesis import settings as hypothesis_settings
+from hypothesis.configuration import set_hypothesis_home_dir
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from accounts.models import AGENTS_GROUP, User
 from messaging.services import message_send
@@ -13,6 +19,30 @@ from tickets.services import ticket_create
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 PASSWORD = "correct-horse-battery"
 _counter = itertools.count(1)
+
+# Hypothesis draws new examples on every run (never derandomized: each CI run explores further),
+# and a failure can be replayed: it is kept in the example database, which the next run (CI's
+# PostgreSQL pass after its SQLite pass, or a developer's rerun) tries first, and print_blob
+# prints the @reproduce_failure line to paste above the test. Its caches and the database live
+# in test-artifacts/hypothesis/ (not in git). 200 examples per property, as before (with the
+# suite on two workers, they cost about what 100 did); HYPOTHESIS_PROFILE=quick (20) while
+# iterating, =thorough (2,000) for a long hunt; --hypothesis-profile and --hypothesis-seed work.
+HYPOTHESIS_DIR = Path(__file__).resolve().parent / "test-artifacts" / "hypothesis"
+set_hypothesis_home_dir(HYPOTHESIS_DIR)
+hypothesis_settings.register_profile(
+    "helpdesk",
+    max_examples=200,
+    derandomize=False,
+    database=DirectoryBasedExampleDatabase(HYPOTHESIS_DIR / "examples"),
+    print_blob=True,
+)
+hypothesis_settings.register_profile(
+    "quick", hypothesis_settings.get_profile("helpdesk"), max_examples=20
+)
+hypothesis_settings.register_profile(
+    "thorough", hypothesis_settings.get_profile("helpdesk"), max_examples=2000
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "helpdesk"))
 
 
 @pytest.fixture(autouse=True)
