@@ -1,10 +1,15 @@
-"""The login backend's permissions: the user's own and their groups', in one query."""
+"""The login backend: who a login names, and the user's own and their groups' permissions, in
+one query."""
 
+import pytest
 from django.contrib.auth.models import Group, Permission
 from django.db import connection
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
+from accounts.backends import UsernameOrEmailBackend, axes_username
 from accounts.models import User
+from conftest import PASSWORD
 
 
 def perm(codename: str) -> Permission:
@@ -57,3 +62,29 @@ class TestPermissions:
 
     def test_a_superuser_has_them_all(self, admin_user):
         assert len(fresh(admin_user).get_all_permissions()) == Permission.objects.count()
+
+
+class TestWhoALoginNames:
+    def test_the_username_or_the_email_address(self, customer):
+        backend = UsernameOrEmailBackend()
+        for typed in ("customer", "CUSTOMER", "Customer@Example.com"):
+            assert backend.authenticate(None, username=typed, password=PASSWORD) == customer
+
+    # SQLite compares only up to a NUL ("customer\x00x" would find "customer"); PostgreSQL
+    # refuses to compare one at all.
+    @pytest.mark.parametrize("typed", ["customer\x00", "customer\x00x", "   ", ""])
+    def test_a_nul_character_or_nothing_but_blanks_names_no_one(self, customer, typed):
+        assert (
+            UsernameOrEmailBackend().authenticate(None, username=typed, password=PASSWORD) is None
+        )
+
+    def test_no_password_logs_no_one_in(self, customer):
+        assert (
+            UsernameOrEmailBackend().authenticate(None, username="customer", password=None) is None
+        )
+
+    def test_the_lock_out_counts_the_username_the_form_sent_when_axes_has_none(self, customer):
+        request = RequestFactory().post("/accounts/login/", {"username": "Customer@Example.com"})
+
+        assert axes_username(request, {"username": ""}) == "customer"
+        assert axes_username(request) == "customer"
