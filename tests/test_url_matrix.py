@@ -386,7 +386,7 @@ ADMIN: dict[str, Row] = {
         axes=(in_admin(404, 200), in_admin(404, 200)),
     ),
     "admin/(?P<url>.*)$": targets({"no-such-page/": (in_admin(404, 404), in_admin(404, 404))}),
-    # Customer A reported tickets: the delete page lists them as protected, and deletes nothing.
+    # Deleting customer A would delete their messages, which nobody may: the page says so.
     **admin_model("accounts", "user", USER_ADMIN, confirmed=(403, 200)),
     **admin_model("auth", "group", GROUP_ADMIN, confirmed=(403, C302)),
     **admin_model("tickets", "ticket", TICKET_ADMIN, confirmed=(403, C302)),
