@@ -1,10 +1,16 @@
-"""The fixed cast every test can use, and small helpers to make tickets and messages."""
+"""The fixed cast every test can use, small helpers to make tickets and messages, and the
+property tests' hypothesis profiles."""
 
 import itertools
+import os
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
 from django.core.cache import cache
+from hypothesis import settings as hypothesis_settings
+from hypothesis.configuration import set_hypothesis_home_dir
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from accounts.models import AGENTS_GROUP, User
 from messaging.services import message_send
@@ -14,6 +20,30 @@ from tickets.services import ticket_create
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 PASSWORD = "correct-horse-battery"
 _counter = itertools.count(1)
+
+# Hypothesis draws new examples on every run (never derandomized: each CI run explores further),
+# and a failure can be replayed: it is kept in the example database, which the next run (CI's
+# PostgreSQL pass after its SQLite pass, or a developer's rerun) tries first, and print_blob
+# prints the @reproduce_failure line to paste above the test. Its caches and the database live
+# in test-artifacts/hypothesis/ (not in git). 200 examples per property, as before (with the
+# suite on two workers, they cost about what 100 did); HYPOTHESIS_PROFILE=quick (20) while
+# iterating, =thorough (2,000) for a long hunt; --hypothesis-profile and --hypothesis-seed work.
+HYPOTHESIS_DIR = Path(__file__).resolve().parent / "test-artifacts" / "hypothesis"
+set_hypothesis_home_dir(HYPOTHESIS_DIR)
+hypothesis_settings.register_profile(
+    "helpdesk",
+    max_examples=200,
+    derandomize=False,
+    database=DirectoryBasedExampleDatabase(HYPOTHESIS_DIR / "examples"),
+    print_blob=True,
+)
+hypothesis_settings.register_profile(
+    "quick", hypothesis_settings.get_profile("helpdesk"), max_examples=20
+)
+hypothesis_settings.register_profile(
+    "thorough", hypothesis_settings.get_profile("helpdesk"), max_examples=2000
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "helpdesk"))
 
 
 @pytest.fixture(autouse=True)
@@ -35,7 +65,9 @@ def _empty_cache():
     cache.clear()
 
 
-def _make_user(username: str, *, staff: bool = False, superuser: bool = False) -> User:
+def create_user(username: str, *, staff: bool = False, superuser: bool = False) -> User:
+    """A user with PASSWORD (hashed with the hasher in force: FAST_HASHERS inside a test); an
+    agent is in the Agents group. The cast's fixtures and module-wide casts use it."""
     user = User.objects.create_user(
         username=username,
         email=f"{username}@example.com",
@@ -50,32 +82,32 @@ def _make_user(username: str, *, staff: bool = False, superuser: bool = False) -
 
 @pytest.fixture
 def make_user(db):
-    return _make_user
+    return create_user
 
 
 @pytest.fixture
 def customer(db) -> User:
-    return _make_user("customer")
+    return create_user("customer")
 
 
 @pytest.fixture
 def other_customer(db) -> User:
-    return _make_user("other_customer")
+    return create_user("other_customer")
 
 
 @pytest.fixture
 def agent(db) -> User:
-    return _make_user("agent", staff=True)
+    return create_user("agent", staff=True)
 
 
 @pytest.fixture
 def other_agent(db) -> User:
-    return _make_user("other_agent", staff=True)
+    return create_user("other_agent", staff=True)
 
 
 @pytest.fixture
 def admin_user(db) -> User:
-    return _make_user("admin", superuser=True)
+    return create_user("admin", superuser=True)
 
 
 @pytest.fixture

@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import copy
 import re
-import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 from django.contrib.auth.models import AnonymousUser, Group
 from django.db import connection, transaction
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
-from hypothesis.configuration import set_hypothesis_home_dir
 
 from accounts.models import AGENTS_GROUP, User
 from messaging.models import Message
@@ -30,19 +27,12 @@ from messaging.services import message_send
 from tickets.models import Ticket, TicketEvent
 from tickets.services import ticket_assign, ticket_create
 
-# Hypothesis keeps caches (the constants it found in our code, Unicode tables) in .hypothesis/
-# under the working directory, even with no example database: keep them out of the checkout.
-set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "helpdesk-hypothesis")
-
-# 200 examples per property. No example database: nothing is written to .hypothesis/ (a failure
-# prints the example and a @reproduce_failure blob instead). The fixtures make the cast once
-# per test, not per example; every example runs inside rolled_back().
+# The number of examples, the example database and the randomness come from the hypothesis
+# profile the root conftest.py loads (200 examples, a new seed every run, failures replayable).
+# The fixtures make the cast once per test, not per example; every example runs inside
+# rolled_back().
 PROPERTY = settings(
-    max_examples=200,
     deadline=None,
-    database=None,
-    # The same examples on every run: CI fails only on what a developer can reproduce.
-    derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 

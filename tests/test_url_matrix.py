@@ -2,20 +2,27 @@
 
 Every pattern Django can route to (the help desk's own, auth's and the admin's) is collected by
 walking `get_resolver()`. Each needs a row in ACCESS below, saying for every HTTP method (GET,
-HEAD, POST), every actor and, for a URL that takes an id, every kind of object, what the answer
-is. A pattern without a row fails (`test_every_url_pattern_has_a_row`, and its own case), and so
-does a row whose pattern is gone. `test_the_table_keeps_to_its_own_rules` checks the table
-against the rules its groups' comments state, so a row cannot quietly be loosened.
+HEAD, POST, and FORM: a POST of the page's own valid form, where the page takes one), every actor
+and, for a URL that takes an id, every kind of object, what the answer is. A pattern without a
+row fails (`test_every_url_pattern_has_a_row`, and its own case), and so does a row whose pattern
+is gone: a new page, model admin or admin URL cannot go unnoticed.
+`test_the_table_keeps_to_its_own_rules` checks the table against the rules its groups' comments
+state, so a row cannot quietly be loosened.
 
 Each request is also checked against the database: a snapshot (the number of rows of every
 table, and every user, group, ticket, message and event row) taken before and after it must be
-the same, unless the table marks the answer as one that may write (`W200`, `W302`).
+the same, unless the table marks the answer as one that may write (`W200`, `W302`) or must
+(`C302`: a valid form accepted; it is sent in a savepoint rolled back afterwards, so every actor
+sends it to the same ticket). A 405 must say, in its Allow header, exactly which of the methods
+the row lets through; a page that opens (200 on GET) for someone signed in must name them, and
+the ticket pages must show the ticket asked for.
 
 Actors: anonymous, customer A, customer B, an agent, an admin (superuser), and an inactive
 customer who logged in and was then deactivated (their session still names them). Objects, for
 the URLs that take an id:
 - tickets/<pk>/...: "own" is the actor's own ticket (customer A's for staff and anonymous
-  visitors), "others" someone else's (customer B's for staff), "missing" an id no ticket has.
+  visitors), "others" someone else's (customer B's for staff), "missing" an id no ticket has,
+  "huge" an id past 2**63 (it fits the URL's <int:pk> but no id column).
 - admin/<app>/<model>/<object_id>/... (and the admin's "view on site"): "own" is an object of
   that model that exists, "missing" an id none has.
 - accounts/reset/<uidb64>/<token>/: "own" is a valid link for customer A, "others" A's id with
@@ -31,6 +38,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -45,6 +53,7 @@ from django.db import connection, transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils.encoding import force_bytes
+from django.utils.html import escape
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import AGENTS_GROUP, User
@@ -52,10 +61,12 @@ from messaging.models import Message
 from messaging.services import message_send
 from tickets.models import Ticket, TicketEvent
 from tickets.services import ticket_assign, ticket_create
-from tickets.tests.page_helpers import BACKEND
+from tickets.tests.page_helpers import BACKEND, HUGE_ID, reply_data
 
 ACTORS = ("anonymous", "customer_a", "customer_b", "agent", "admin", "inactive")
-METHODS = ("GET", "HEAD", "POST")
+# FORM is a POST of the page's own valid form (VALID_FORMS), on the rows that have it.
+FORM = "FORM"
+METHODS = ("GET", "HEAD", "POST", FORM)
 MISSING_ID = 999_999
 
 LOGIN = "login"  # 302 to /accounts/login/?next=<the path asked for>
@@ -65,15 +76,18 @@ NO_TARGET = "-"
 
 @dataclass(frozen=True)
 class Write:
-    """An answer that may change the database (an allowed write, or a session started/ended)."""
+    """An answer that may change the database (an allowed write, or a session started/ended);
+    `required`: one that must (a valid form, accepted)."""
 
     status: int
+    required: bool = False
 
     def __repr__(self) -> str:
-        return f"W{self.status}"
+        return f"{'C' if self.required else 'W'}{self.status}"
 
 
 W200, W302 = Write(200), Write(302)
+C302 = Write(302, required=True)
 
 Outcome = int | str | Write
 # One outcome per actor, in the order of ACTORS.
@@ -106,9 +120,13 @@ def in_admin(agent: Outcome, superuser: Outcome) -> Column:
     return (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, agent, superuser, ADMIN_LOGIN)
 
 
-def page(get: Column, post: Column, head: Column | None = None) -> Row:
-    """A row for a URL without an object: HEAD answers like GET unless it says otherwise."""
-    return {NO_TARGET: {"GET": get, "HEAD": head or get, "POST": post}}
+def page(get: Column, post: Column, head: Column | None = None, form: Column | None = None) -> Row:
+    """A row for a URL without an object: HEAD answers like GET unless it says otherwise; `form`
+    is the answer to the page's valid form, for a page that takes one."""
+    answers = {"GET": get, "HEAD": head or get, "POST": post}
+    if form is not None:
+        answers[FORM] = form
+    return {NO_TARGET: answers}
 
 
 def targets(by_target: dict[str, tuple[Column, Column]] | None = None, **named) -> Row:
@@ -132,13 +150,18 @@ def _not_yours(column: Column, *, staff_see_it: bool) -> Column:
     return (anonymous, refused(a), refused(b), refused(agent), refused(admin), inactive)
 
 
-def ticket_page(*, get: Column, post: Column) -> Row:
-    """`get` and `post` are the answers on the actor's own ticket; the others follow the rule."""
+def ticket_page(*, get: Column, post: Column, form: Column | None = None) -> Row:
+    """`get`, `post` (an empty one) and `form` (the page's valid form) are the answers on the
+    actor's own ticket; the others follow the rule. An id past 2**63 is just another missing one."""
     own = {"GET": get, "HEAD": get, "POST": post}
+    if form is not None:
+        own[FORM] = form
+    missing = {m: _not_yours(c, staff_see_it=False) for m, c in own.items()}
     return {
         "own": own,
         "others": {m: _not_yours(c, staff_see_it=True) for m, c in own.items()},
-        "missing": {m: _not_yours(c, staff_see_it=False) for m, c in own.items()},
+        "missing": missing,
+        "huge": missing,
     }
 
 
@@ -148,7 +171,8 @@ def ticket_page(*, get: Column, post: Column) -> Row:
 # on history, which looks the object up first); with it, a missing id is a redirect to the admin
 # index ("... doesn't exist. Perhaps it was deleted?"). 200 on "change" without the change
 # permission is the read-only view. A POST with an empty body to a page the superuser may use
-# shows the form again (or the "are you sure?" page for delete): nothing is saved.
+# shows the form again (or the "are you sure?" page for delete): nothing is saved. The delete
+# page's own form ("Yes, I'm sure") is each model's `confirmed`: (agent, superuser).
 AdminView = tuple[tuple[Outcome, Outcome], ...]
 
 ADMIN_ROUTES = {
@@ -211,7 +235,13 @@ AXES_ADMIN: dict[str, AdminView] = {
 }
 
 
-def admin_model(app_label: str, model_name: str, views: dict[str, AdminView]) -> dict[str, Row]:
+def admin_model(
+    app_label: str,
+    model_name: str,
+    views: dict[str, AdminView],
+    *,
+    confirmed: tuple[Outcome, Outcome],
+) -> dict[str, Row]:
     rows = {}
     for view, spec in views.items():
         route = f"admin/{app_label}/{model_name}/{ADMIN_ROUTES[view]}"
@@ -223,6 +253,8 @@ def admin_model(app_label: str, model_name: str, views: dict[str, AdminView]) ->
                 "POST": in_admin(*post_own),
             }
         }
+        if view == "delete":
+            row["own"][FORM] = in_admin(*confirmed)
         if missing:
             (get_missing, post_missing) = missing
             row["missing"] = {
@@ -282,21 +314,31 @@ CUSTOMER: dict[str, Row] = {
     "accounts/password_change/": page(get=signed_in(200), post=signed_in(400)),
     "accounts/password_change/done/": page(get=signed_in(200), post=signed_in(405)),
     "tickets/": page(get=signed_in(200), post=signed_in(405)),
-    "tickets/new/": page(get=signed_in(200), post=signed_in(400)),
+    # Anyone signed in reports a ticket (staff too, for a caller).
+    "tickets/new/": page(get=signed_in(200), post=signed_in(400), form=signed_in(C302)),
     # The reporter opening their ticket marks its replies as seen (a write, for them only).
     "tickets/<int:pk>/": ticket_page(get=(LOGIN, W200, W200, 200, 200, LOGIN), post=signed_in(405)),
-    "tickets/<int:pk>/reply/": ticket_page(get=signed_in(405), post=signed_in(400)),
-    "tickets/<int:pk>/status/": ticket_page(get=signed_in(405), post=signed_in(400)),
+    # The reporter and staff reply, and close (the form closes the ticket).
+    "tickets/<int:pk>/reply/": ticket_page(
+        get=signed_in(405), post=signed_in(400), form=signed_in(C302)
+    ),
+    "tickets/<int:pk>/status/": ticket_page(
+        get=signed_in(405), post=signed_in(400), form=signed_in(C302)
+    ),
 }
 
 # Staff actions on the ticket pages: a customer is refused (403) on their own ticket, before the
 # form is read; someone else's ticket is still a 404.
 STAFF: dict[str, Row] = {
     "tickets/<int:pk>/assign/": ticket_page(
-        get=signed_in(405), post=(LOGIN, 403, 403, 400, 400, LOGIN)
+        get=signed_in(405),
+        post=(LOGIN, 403, 403, 400, 400, LOGIN),
+        form=(LOGIN, 403, 403, C302, C302, LOGIN),
     ),
     "tickets/<int:pk>/priority/": ticket_page(
-        get=signed_in(405), post=(LOGIN, 403, 403, 400, 400, LOGIN)
+        get=signed_in(405),
+        post=(LOGIN, 403, 403, 400, 400, LOGIN),
+        form=(LOGIN, 403, 403, C302, C302, LOGIN),
     ),
 }
 
@@ -324,6 +366,11 @@ ADMIN: dict[str, Row] = {
                 in_admin(200, 200),
                 in_admin(405, 405),
             ),
+            # Not a relation: refused, not a server error.
+            "?app_label=tickets&model_name=ticket&field_name=title": (
+                in_admin(403, 403),
+                in_admin(405, 405),
+            ),
         }
     ),
     "admin/jsi18n/": page(get=in_admin(200, 200), post=in_admin(405, 405)),
@@ -341,14 +388,15 @@ ADMIN: dict[str, Row] = {
         axes=(in_admin(404, 200), in_admin(404, 200)),
     ),
     "admin/(?P<url>.*)$": targets({"no-such-page/": (in_admin(404, 404), in_admin(404, 404))}),
-    **admin_model("accounts", "user", USER_ADMIN),
-    **admin_model("auth", "group", GROUP_ADMIN),
-    **admin_model("tickets", "ticket", TICKET_ADMIN),
-    **admin_model("tickets", "ticketevent", READ_ONLY_ADMIN),
-    **admin_model("messaging", "message", READ_ONLY_ADMIN),
-    **admin_model("axes", "accessattempt", AXES_ADMIN),
-    **admin_model("axes", "accesslog", AXES_ADMIN),
-    **admin_model("axes", "accessfailurelog", AXES_ADMIN),
+    # Deleting customer A would delete their messages, which nobody may: the page says so.
+    **admin_model("accounts", "user", USER_ADMIN, confirmed=(403, 200)),
+    **admin_model("auth", "group", GROUP_ADMIN, confirmed=(403, C302)),
+    **admin_model("tickets", "ticket", TICKET_ADMIN, confirmed=(403, C302)),
+    **admin_model("tickets", "ticketevent", READ_ONLY_ADMIN, confirmed=(403, 403)),
+    **admin_model("messaging", "message", READ_ONLY_ADMIN, confirmed=(403, 403)),
+    **admin_model("axes", "accessattempt", AXES_ADMIN, confirmed=(403, C302)),
+    **admin_model("axes", "accesslog", AXES_ADMIN, confirmed=(403, C302)),
+    **admin_model("axes", "accessfailurelog", AXES_ADMIN, confirmed=(403, C302)),
 }
 
 GROUPS = {
@@ -413,6 +461,10 @@ def _status(expected: Outcome) -> int | str:
     return expected.status if isinstance(expected, Write) else expected
 
 
+# Refusals made before a request's body is read.
+REFUSED = {LOGIN, ADMIN_LOGIN, 403, 404, 405}
+
+
 def _lets_in(expected: Outcome) -> bool:
     return isinstance(_status(expected), int) and 200 <= _status(expected) < 300
 
@@ -448,11 +500,27 @@ def test_the_table_keeps_to_its_own_rules():
                                 wrong.append(f"{where}: {actor} gets {answers[actor]!r}")
                     # A missing object is found by nobody (the reset page says "invalid link").
                     reset = route.startswith("accounts/reset/")
-                    if target == "missing" and any(map(_lets_in, column)) and not reset:
+                    missing = target in {"missing", "huge"}
+                    if missing and any(map(_lets_in, column)) and not reset:
                         wrong.append(f"{where}: a missing object is found")
                     # Anonymous visitors write nothing (but the reset link into a new session).
                     if isinstance(answers["anonymous"], Write) and not reset:
                         wrong.append(f"{where}: an anonymous visitor writes")
+                    # Only a valid form must change the database.
+                    if method != FORM and any(getattr(a, "required", False) for a in column):
+                        wrong.append(f"{where}: a request that is not a valid form must write")
+                # Who may send a page's form does not depend on what it holds: where an empty
+                # POST is refused before the form is read, so is the valid one.
+                if FORM in methods:
+                    for actor, post, form in zip(
+                        ACTORS, methods["POST"], methods[FORM], strict=True
+                    ):
+                        if post in REFUSED and form != post:
+                            wrong.append(f"{group}: {route} [{target}]: {actor}'s form: {form!r}")
+    # One row answers for every app the admin lists, each app with its own target.
+    apps_in_route = set(re.search(r"\((?:\?P<\w+>)?([^)]*)\)", ADMIN_APPS).group(1).split("|"))
+    if set(ADMIN[ADMIN_APPS]) != apps_in_route:
+        wrong.append(f"admin: {ADMIN_APPS}: targets {sorted(ADMIN[ADMIN_APPS])}")
     assert wrong == []
 
 
@@ -466,9 +534,9 @@ class World:
     tickets: dict[str, Ticket]
     admin_objects: dict[str, object]
 
-    def client(self, actor: str) -> Client:
+    def client(self, actor: str, **options) -> Client:
         """A client with the actor's session (the inactive one logged in, then turned off)."""
-        client = Client()
+        client = Client(**options)
         if actor in self.sessions:
             client.cookies[settings.SESSION_COOKIE_NAME] = self.sessions[actor]
         return client
@@ -481,9 +549,12 @@ class World:
             client.force_login(user, backend=BACKEND)
         return client
 
+    def tickets_by_id(self) -> dict[int, Ticket]:
+        return {ticket.pk: ticket for ticket in self.tickets.values()}
+
     def ticket_id(self, target: str, actor: str) -> int:
-        if target == "missing":
-            return MISSING_ID
+        if target in {"missing", "huge"}:
+            return MISSING_ID if target == "missing" else HUGE_ID
         own = {"customer_b": "b", "inactive": "inactive"}.get(actor, "a")  # staff: A's is "own"
         if target == "own":
             return self.tickets[own].pk
@@ -657,7 +728,36 @@ def outcome(response, path: str) -> Outcome:
     return response.status_code
 
 
-def send(client: Client, method: str, path: str):
+# The pages' own valid forms (the FORM answers): what changes the ticket (or makes one), if the
+# actor may. `version` is the ticket's as it is now (1 for an id no ticket has).
+VALID_FORMS: dict[str, Callable[[World, int], dict]] = {
+    "tickets/new/": lambda world, version: {
+        "title": "Reported through the access matrix",
+        "description": "It beeps.",
+        "priority": "high",
+    },
+    "tickets/<int:pk>/reply/": lambda world, version: reply_data("A reply from the access matrix"),
+    "tickets/<int:pk>/status/": lambda world, version: {"status": "closed", "version": version},
+    "tickets/<int:pk>/assign/": lambda world, version: {
+        "assignee": world.users["admin"].pk,
+        "version": version,
+    },
+    "tickets/<int:pk>/priority/": lambda world, version: {"priority": "urgent", "version": version},
+}
+
+
+def valid_form(world: World, route: str, path: str) -> dict:
+    if route.startswith("admin/") and route.endswith("/delete/"):
+        return {"post": "yes"}  # the delete page's "Yes, I'm sure"
+    ticket_id = re.match(r"/tickets/(\d+)/", path)
+    pk = int(ticket_id.group(1)) if ticket_id else None
+    version = Ticket.objects.get(pk=pk).version if pk in world.tickets_by_id() else 1
+    return VALID_FORMS[route](world, version)
+
+
+def send(client: Client, method: str, path: str, form: dict | None = None):
+    if method == FORM:
+        return client.post(path, form)
     if method == "POST":
         return client.post(path, {})  # an empty form: enough to be refused, or to be invalid
     return client.head(path) if method == "HEAD" else client.get(path)
@@ -665,6 +765,19 @@ def send(client: Client, method: str, path: str):
 
 def _without_csrf(content: bytes) -> bytes:
     return re.sub(rb'name="csrfmiddlewaretoken" value="[^"]+"', b"", content)
+
+
+def _answer(client: Client, method: str, path: str, form: dict | None = None):
+    """(outcome, response), or a server error's description and None."""
+    try:
+        response = send(client, method, path, form)
+    except Exception as exc:  # a server error: reported with the others
+        return f"raised {exc!r}", None
+    return outcome(response, path), response
+
+
+def _allowed(response) -> set[str]:
+    return {method.strip() for method in response.get("Allow", "").split(",")} - {""}
 
 
 def check_row(
@@ -675,42 +788,73 @@ def check_row(
     *,
     column: str,
     methods: tuple[str, ...] = METHODS,
-    bodies: dict | None = None,
+    responses: dict | None = None,
 ) -> list[str]:
     """Send each method to each target of the row as `actor`; compare every answer, and the
     database, with the row's `column` (the answers this actor must get). Returns what differs."""
     wrong = []
     client = world.client(actor)
     before = snapshot()
+    login_page_seen = False
+    index = ACTORS.index(column)
     for target, answers in row.items():
         for method in methods:
+            if method not in answers:
+                continue
             path = world.path(route, target, actor)  # anew each time: a login voids reset links
-            expected = answers[method][ACTORS.index(column)]
+            expected = answers[method][index]
             where = f"{method} {path} as {actor} [{target}]"
-            try:
-                response = send(client, method, path)
-            except Exception as exc:  # a server error: reported with the others
-                got, response = f"raised {exc!r}", None
+            if method == FORM:
+                # A savepoint, rolled back: every actor sends the form to the rows as they were.
+                with transaction.atomic():
+                    got, response = _answer(client, method, path, valid_form(world, route, path))
+                    changed = changes(before, snapshot())
+                    transaction.set_rollback(True)
+                # The form's flash message is in the cookies: not for the next page.
+                client = world.client(actor)
             else:
-                got = outcome(response, path)
-            if got != (expected.status if isinstance(expected, Write) else expected):
+                got, response = _answer(client, method, path)
+                after = snapshot()
+                changed = changes(before, after)
+            if got != _status(expected):
                 wrong.append(f"{where}: expected {expected!r}, got {got!r}")
-            after = snapshot()
-            if isinstance(expected, Write):
+            if isinstance(expected, Write) and expected.required and not changed:
+                wrong.append(f"{where}: answered {got!r} but changed nothing")
+            if isinstance(expected, Write) and method != FORM:
                 # Allowed to write (the session, at least): start again as the same person.
                 client = world.login_again(actor)
                 after = snapshot()
-            elif changed := changes(before, after):
+            elif changed and not isinstance(expected, Write):
                 wrong.append(f"{where}: answered {got!r} but changed {changed}")
-            before = after
-            if bodies is not None and response is not None and method != "HEAD":
-                bodies[(actor, method, target)] = _without_csrf(response.content)
+            if method != FORM:
+                before = after
+            if response is None:
+                continue
+            if got == 405:
+                # The Allow header names exactly the methods the row lets through.
+                taken = {m for m in ("GET", "HEAD", "POST") if _status(answers[m][index]) != 405}
+                if _allowed(response) & {"GET", "HEAD", "POST"} != taken:
+                    wrong.append(f"{where}: Allow: {response.get('Allow')!r}, not {sorted(taken)}")
+            if got == expected == C302 and route.startswith("tickets/"):
+                # Accepted: back to the ticket's page (the new one's, for a new ticket).
+                page = re.match(r"/tickets/\d+/", path)
+                back = response["Location"]
+                if not (back == page.group(0) if page else re.fullmatch(r"/tickets/\d+/", back)):
+                    wrong.append(f"{where}: accepted, then sent to {back!r}")
+            if got in {LOGIN, ADMIN_LOGIN} and not login_page_seen:
+                # The login page it is sent to opens (once per row: they are all alike).
+                login_page_seen = True
+                if (status := Client().get(response["Location"]).status_code) != 200:
+                    wrong.append(f"{where}: the login page answers {status}")
+            if responses is not None and method != "HEAD":
+                responses[(actor, method, target)] = response
     return wrong
 
 
 ALL_ROUTES = sorted(set(PATTERNS) | set(ACCESS))
 TICKET_PAGES = "tickets/<int:pk>/"
 TURNED_AWAY_BY_THE_ADMIN = {"anonymous", "customer_a", "customer_b", "inactive"}
+SIGNED_IN = ("customer_a", "customer_b", "agent", "admin")
 
 
 def to_send(route: str, row: Row, actor: str) -> Row:
@@ -730,6 +874,20 @@ def to_send(route: str, row: Row, actor: str) -> Row:
     return row
 
 
+def must_show(world: World, route: str, actor: str, target: str) -> list[str]:
+    """What a page that opens (200 on GET) for someone signed in shows, beyond its status: who
+    they are (the menu), and on the ticket pages the ticket asked for (or the form to report)."""
+    shown = [escape(world.users[actor].username)]
+    titles = {pk: ticket.title for pk, ticket in world.tickets_by_id().items()}
+    if route == "tickets/":
+        shown.append(escape(titles[world.ticket_id("own", actor)]))
+    elif route == "tickets/new/":
+        shown.append('name="title"')
+    elif route == TICKET_PAGES:
+        shown.append(escape(titles[world.ticket_id(target, actor)]))
+    return shown
+
+
 @pytest.mark.parametrize("route", ALL_ROUTES, ids=lambda route: f"/{route}")
 def test_url_access(route, world, db):
     """Every method, actor and object on one URL pattern (but see `to_send`) against its row."""
@@ -738,17 +896,32 @@ def test_url_access(route, world, db):
     if route not in PATTERNS:
         pytest.fail("\n".join(stale_rows()))
     wrong = []
-    bodies: dict[tuple, bytes] = {}
+    responses: dict[tuple, object] = {}
     for actor in ACTORS:
         row = to_send(route, ACCESS[route], actor)
-        wrong += check_row(world, route, row, actor, column=actor, bodies=bodies)
+        wrong += check_row(world, route, row, actor, column=actor, responses=responses)
+    for (actor, method, target), response in responses.items():
+        html = response.get("Content-Type", "").startswith("text/html")
+        if method == "GET" and response.status_code == 200 and actor in SIGNED_IN and html:
+            content = response.content.decode()
+            for text in must_show(world, route, actor, target):
+                if text not in content:
+                    wrong.append(f"GET {route} [{target}] as {actor}: {text!r} is not shown")
     if route.startswith(TICKET_PAGES):
-        # Someone else's ticket looks exactly like a missing one: same status, same page.
+        # Someone else's ticket looks exactly like a missing one: same status, same page, and
+        # an id past 2**63 too.
         for actor in ("customer_a", "customer_b"):
-            for method in ("GET", "POST"):
-                others, missing = (bodies.get((actor, method, t)) for t in ("others", "missing"))
-                if others != missing:
+            for method in ("GET", "POST", FORM):
+                pages = {
+                    target: _without_csrf(responses[(actor, method, target)].content)
+                    for target in ("others", "missing", "huge")
+                    if (actor, method, target) in responses
+                }
+                if len(set(pages.values())) > 1:
                     wrong.append(f"{method} {route} as {actor}: someone else's ticket shows")
+                theirs = world.tickets_by_id()[world.ticket_id("others", actor)]
+                if escape(theirs.title).encode() in pages.get("others", b""):
+                    wrong.append(f"{method} {route} as {actor}: shows {theirs.title!r}")
     assert wrong == []
 
 
@@ -766,6 +939,75 @@ def test_a_deactivated_agent_is_anonymous_too(world, db):
                 first_target,
                 "inactive_agent",
                 column="inactive",
-                methods=("GET", "POST"),
+                methods=("GET", "POST", FORM),
             )
     assert wrong == []
+
+
+# --- Forms and their CSRF tokens -----------------------------------------------------------------
+
+HELP_DESK_FORMS = sorted(route for route in VALID_FORMS if route in ACCESS)
+
+
+def _form_token(html: str, action: str) -> str | None:
+    """The CSRF token inside the page's POST form that is sent to `action` (no action: the page
+    itself), or None if that form has none."""
+    for attributes, body in re.findall(r"<form\b([^>]*)>(.*?)</form>", html, re.DOTALL):
+        if 'method="post"' not in attributes:
+            continue
+        sent_to = re.search(r'action="([^"]*)"', attributes)
+        if (sent_to.group(1) if sent_to else None) == action:
+            token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', body)
+            return token.group(1) if token else None
+    raise AssertionError(f"no form sent to {action!r} on the page")
+
+
+@pytest.mark.parametrize("route", HELP_DESK_FORMS, ids=lambda route: f"/{route}")
+def test_a_form_without_the_pages_csrf_token_is_refused(route, world, db):
+    """With CSRF checks on, as in a browser: the page's valid form sent by someone who may send
+    it (customer A, or the agent for the staff actions) is refused (403) without a token and
+    changes nothing; with the token the page put in that form, it is accepted."""
+    target = next(iter(ACCESS[route]))  # "own", or none
+    actor = "customer_a" if ACCESS[route][target][FORM][1] == C302 else "agent"
+    client = world.client(actor, enforce_csrf_checks=True)
+    path = world.path(route, target, actor)
+    before = snapshot()
+
+    refused = client.post(path, valid_form(world, route, path))
+
+    assert refused.status_code == 403
+    assert changes(before, snapshot()) == []
+    shown_on = re.match(r"/tickets/(\d+/|new/)", path).group(0)
+    page = client.get(shown_on)
+    token = _form_token(page.content.decode(), None if path == shown_on else path)
+    assert token is not None, f"the form sent to {path} on {shown_on} carries no CSRF token"
+    before = snapshot()
+    accepted = client.post(path, {**valid_form(world, route, path), "csrfmiddlewaretoken": token})
+    assert accepted.status_code == 302
+    assert changes(before, snapshot()) != []
+
+
+def test_the_assignee_autocomplete_offers_staff_only(world, db):
+    """The admin's assignee box, searched by an agent: staff users matching the term, never a
+    customer (whatever the term)."""
+    client = world.client("agent")
+
+    def offered(term: str) -> set[str]:
+        response = client.get(
+            "/admin/autocomplete/",
+            {
+                "app_label": "tickets",
+                "model_name": "ticket",
+                "field_name": "assignee",
+                "term": term,
+            },
+        )
+        assert response.status_code == 200
+        return {result["text"] for result in response.json()["results"]}
+
+    staff = User.objects.filter(is_staff=True)
+    for term in ("", "agent", "admin"):
+        expected = set(staff.filter(username__icontains=term).values_list("username", flat=True))
+        assert offered(term) == expected
+    assert {"agent", "admin"} <= offered("")
+    assert offered("customer") == set()

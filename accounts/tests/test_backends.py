@@ -2,8 +2,9 @@
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.test import RequestFactory
 
-from accounts.backends import UsernameOrEmailBackend
+from accounts.backends import UsernameOrEmailBackend, axes_username
 from accounts.models import User
 from conftest import PASSWORD
 
@@ -35,6 +36,15 @@ class TestLogin:
 
     def test_a_wrong_password_is_no_one(self, customer):
         assert authenticate("customer", "wrong-password-123") is None
+
+    def test_no_password_logs_no_one_in(self, customer):
+        assert authenticate("customer", None) is None
+
+    def test_the_lock_out_counts_the_username_the_form_sent_when_axes_has_none(self, customer):
+        request = RequestFactory().post("/accounts/login/", {"username": "Customer@Example.com"})
+
+        assert axes_username(request, {"username": ""}) == "customer"
+        assert axes_username(request) == "customer"
 
 
 class TestPermissions:

@@ -4,10 +4,12 @@ import getpass
 from io import StringIO
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command, load_command_class
 from django.core.management.base import CommandError
 
 from accounts.models import AGENTS_GROUP, User
+from accounts.services import agent_create_or_promote
 from conftest import PASSWORD
 
 NEW_PASSWORD = "plum-harbour-lantern-42"
@@ -114,6 +116,23 @@ def test_it_refuses_a_password_file_that_fails_the_validators(db, password_file)
     assert not User.objects.filter(username="maya").exists()
 
 
+def test_it_refuses_a_password_over_1024_characters(db, password_file):
+    """The registration page's field stops a longer one; here the validator does."""
+    with pytest.raises(CommandError) as excinfo:
+        run(
+            "create_agent",
+            "maya",
+            "--email",
+            "maya@example.com",
+            "--password-file",
+            password_file("correct horse battery staple " * 36 + "\n"),  # 1,044 characters
+        )
+    assert "This password is too long. It must contain at most 1024 characters." in str(
+        excinfo.value
+    )
+    assert not User.objects.filter(username="maya").exists()
+
+
 @pytest.mark.parametrize("content", ["", "\nsecond line\n"])
 def test_it_refuses_a_password_file_without_a_first_line(db, password_file, content):
     with pytest.raises(CommandError, match="no password on its first line"):
@@ -212,6 +231,21 @@ def test_promoting_refuses_an_email_that_is_not_the_users(customer, password_fil
         run("create_agent", "customer", "--email", "someone@example.com")
     assert "already exists with the email address customer@example.com" in str(excinfo.value)
     assert not is_agent(customer)
+
+
+def test_promoting_refuses_an_email_that_is_not_an_address(customer):
+    with pytest.raises(CommandError) as excinfo:
+        run("create_agent", "customer", "--email", "not-an-address")
+    assert "email: Enter a valid email address." in str(excinfo.value)
+    assert not is_agent(customer)
+
+
+def test_the_service_refuses_a_new_agent_without_a_password(db):
+    """The command always asks for one; the service is the last check."""
+    with pytest.raises(ValidationError) as excinfo:
+        agent_create_or_promote(username="maya", email="maya@example.com", password=None)
+    assert excinfo.value.message_dict == {"password": ["A new agent needs a password."]}
+    assert not User.objects.filter(username="maya").exists()
 
 
 def test_promoting_an_agent_again_changes_nothing_and_says_so(agent):

@@ -47,6 +47,13 @@ def test_days_below_one_are_refused(answered, days):
     assert answered.status == Ticket.Status.ACTIVE
 
 
+def test_more_days_than_the_calendar_has_find_no_ticket(answered):
+    assert list(stale_tickets(days=999_999_999)) == []
+    assert close_stale_tickets(days=999_999_999) == []
+    answered.refresh_from_db()
+    assert answered.status == Ticket.Status.ACTIVE
+
+
 def test_a_ticket_that_got_a_reply_after_it_was_selected_is_left_open(
     answered, customer, agent, make_message
 ):

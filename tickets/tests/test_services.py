@@ -61,6 +61,16 @@ def test_create_refuses_an_empty_description(customer, description):
     assert not Ticket.objects.exists()
 
 
+@pytest.mark.parametrize("field", ["title", "description"])
+def test_create_refuses_a_nul_character(customer, field):
+    """Forms refuse NUL; the service does too (PostgreSQL could not store it: a DataError)."""
+    fields = {"title": "Broken", "description": "Something broke.", field: "a\x00b"}
+    with pytest.raises(ValidationError) as excinfo:
+        ticket_create(reporter=customer, **fields)
+    assert list(excinfo.value.message_dict) == [field]
+    assert not Ticket.objects.exists()
+
+
 def test_create_accepts_the_longest_title_and_description(customer):
     ticket = ticket_create(reporter=customer, title="t" * 200, description="d" * 20_000)
     ticket.refresh_from_db()
