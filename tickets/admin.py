@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth import get_user_model
@@ -204,7 +205,8 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
         ("created_at", admin.DateFieldListFilter),
     ]
     list_select_related = ["reporter", "assignee"]
-    list_per_page = 50
+    # As many as the help desk's own lists show (TICKETS_PER_PAGE).
+    list_per_page = settings.TICKETS_PER_PAGE
     show_full_result_count = False
     search_fields = ["=id", "title", "description", "reporter__username", "reporter__email"]
     search_help_text = (

@@ -62,7 +62,8 @@ class PriorityForm(_TicketChangeForm):
 
 class AssignForm(_TicketChangeForm):
     assignee = forms.ModelChoiceField(
-        queryset=User.objects.staff().order_by("username"),
+        # Only what the choices show: the users' other columns (password hashes) stay put.
+        queryset=User.objects.staff().order_by("username").only("pk", "username"),
         required=False,
         empty_label="Unassigned",
         widget=forms.Select(attrs={"class": "form-select"}),

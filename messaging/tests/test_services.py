@@ -259,7 +259,7 @@ def test_entries_are_the_conversation_as_named_rows_of_what_a_page_shows(
             "pk": message.pk,
             "sender_id": message.sender_id,
             "sender_name": message.sender.username,
-            "sender_is_staff": message.sender.is_staff,
+            "from_staff": message.sender.is_staff and message.sender_id != ticket.reporter_id,
             "is_internal": message.is_internal,
             "created_at": message.created_at,
             "content": message.content,
