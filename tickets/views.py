@@ -72,7 +72,8 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     context = {
         "page": page,
-        "tickets": list_rows(page.object_list),
+        "tickets": list_rows(page.object_list, viewer=request.user),
+        "is_staff": request.user.is_staff,
         "filter_form": filter_form,
         "query": query.urlencode(),
     }

@@ -52,7 +52,7 @@ def test_list_rows_are_a_pages_tickets_as_the_list_shows_them(
     page = tickets[0:25]
 
     with django_assert_num_queries(1):
-        rows = list_rows(page)
+        rows = list_rows(page, viewer=customer)
 
     models = list(tickets.select_related("reporter", "assignee"))
     assert [row["pk"] for row in rows] == [answered.pk, ticket.pk] == [t.pk for t in models]
@@ -71,9 +71,16 @@ def test_list_rows_are_a_pages_tickets_as_the_list_shows_them(
             "reporter_name": model.reporter.username,
             "assignee_id": model.assignee_id,
             "assignee_name": model.assignee and model.assignee.username,
-            "has_unseen_reply": model.has_unseen_reply,
+            "new_reply": model.has_unseen_reply,
+            "awaiting_first_response": False,  # The viewer is a customer.
         }
-    assert rows[0]["has_unseen_reply"] is True
+    assert rows[0]["new_reply"] is True
     assert rows[0]["assignee_name"] == "agent"
     assert rows[1]["assignee_name"] is None
-    assert rows[1]["has_unseen_reply"] is False
+    assert rows[1]["new_reply"] is False
+    # As staff see them: no "new reply" (not their tickets), and the unanswered one awaits.
+    as_staff = list_rows(page, viewer=agent)
+    assert [(row["new_reply"], row["awaiting_first_response"]) for row in as_staff] == [
+        (False, False),
+        (False, True),
+    ]
