@@ -53,7 +53,10 @@ CONVERSATION_MESSAGES = 50
 BENCH_PASSWORD = "bench-page-password-2026"  # noqa: S105
 # The Origin header a browser sends with a POST: CSRF checks need it over HTTPS.
 ORIGIN = "https://testserver"
-TARGET_RATIO = 3.0
+# The most a page may cost, as a multiple of the floor: the help desk's lists and ticket pages,
+# and the Django admin's ticket list and ticket page (its own code and templates, heavier).
+HELP_DESK_TARGET = 4.0
+ADMIN_TARGET = 15.0
 # A demo customer (seed_demo makes it) who reports the tickets of the "new ticket" benchmark.
 NEW_TICKET_REPORTER = "bob"
 
@@ -141,8 +144,8 @@ class Case:
     path: str
     prepare: Callable[[], Callable[[], object]]
     expect: int = 200
-    # "list" and "ticket" pages are held to the 3x target; the others are shown for reference.
-    target: bool = False
+    # The multiple of the floor a list or ticket page is held to; the others are for reference.
+    target: float | None = None
 
 
 def main() -> None:
@@ -293,9 +296,21 @@ def main() -> None:
             ),
             expect=302,
         ),
-        Case("my tickets", "customer", "/tickets/", get(as_customer, "/tickets/"), target=True),
+        Case(
+            "my tickets",
+            "customer",
+            "/tickets/",
+            get(as_customer, "/tickets/"),
+            target=HELP_DESK_TARGET,
+        ),
         *[
-            Case(f"my tickets, {label}", "customer", path, get(as_customer, path), target=True)
+            Case(
+                f"my tickets, {label}",
+                "customer",
+                path,
+                get(as_customer, path),
+                target=HELP_DESK_TARGET,
+            )
             for label, path in [
                 (f"all, page {customer_page_2}", f"/tickets/?status=all&page={customer_page_2}"),
                 ("closed", "/tickets/?status=closed"),
@@ -306,7 +321,7 @@ def main() -> None:
             "customer",
             conversation_url,
             get(as_customer, conversation_url),
-            target=True,
+            target=HELP_DESK_TARGET,
         ),
         Case(
             "new ticket (POST)",
@@ -325,7 +340,7 @@ def main() -> None:
             expect=302,
         ),
         *[
-            Case(f"all tickets{label}", "agent", path, get(as_agent, path), target=True)
+            Case(f"all tickets{label}", "agent", path, get(as_agent, path), target=HELP_DESK_TARGET)
             for label, path in [
                 (" (open work)", "/tickets/"),
                 (", page 2", "/tickets/?page=2"),
@@ -338,7 +353,7 @@ def main() -> None:
             "agent",
             conversation_url,
             get(as_agent, conversation_url),
-            target=True,
+            target=HELP_DESK_TARGET,
         ),
         Case(
             "reply (POST)",
@@ -359,7 +374,7 @@ def main() -> None:
             get(as_agent, "/bench/admin-floor/"),
         ),
         *[
-            Case(f"admin: tickets{label}", "agent", path, get(as_agent, path), target=True)
+            Case(f"admin: tickets{label}", "agent", path, get(as_agent, path), target=ADMIN_TARGET)
             for label, path in [
                 ("", admin_list),
                 (", status open", f"{admin_list}?status__exact=open"),
@@ -370,7 +385,7 @@ def main() -> None:
             "agent",
             f"{admin_list}{conversation.pk}/change/",
             get(as_agent, f"{admin_list}{conversation.pk}/change/"),
-            target=True,
+            target=ADMIN_TARGET,
         ),
         Case("reports, last 30 days", "agent", "/reports/", get(as_agent, "/reports/?preset=30d")),
     ]
@@ -441,21 +456,24 @@ def main() -> None:
         f"fastest); queries: the fewer of two more requests; memory: tracemalloc peak in one "
         f"more request."
     )
-    print(f"Target: list and ticket pages (*) within {TARGET_RATIO:g}x the floor.")
+    print(
+        f"Targets: the help desk's list and ticket pages within {HELP_DESK_TARGET:g}x the floor, "
+        f"the admin's within {ADMIN_TARGET:g}x (*: held to a target; over: the median is above it)."
+    )
     print()
     floor, floor_fastest = rows[0][1], rows[0][2]
     width = max(len(case.path) for case in cases)
     header = (
         f"| {'page':<32} | {'as':<9} | {'path':<{width}} | {'median':>8} | {'x floor':>7} "
         f"| {'fastest':>8} | {'x floor':>7} | {'queries':>7} | {'peak memory':>11} "
-        f"| {'over 3x':<7} |"
+        f"| {'over':<7} |"
     )
     print(header)
     print("|" + "|".join("-" * len(cell) for cell in header.split("|")[1:-1]) + "|")
     for case, median, fastest, queries, peak in rows:
         ratio = median / floor
         name = f"{case.page}{' *' if case.target else ''}"
-        over = "YES" if ratio > TARGET_RATIO else ""
+        over = f"> {case.target:g}x" if case.target and ratio > case.target else ""
         print(
             f"| {name:<32} | {case.who:<9} | {case.path:<{width}} "
             f"| {median * 1000:>6.1f}ms | {ratio:>6.1f}x "
