@@ -42,9 +42,6 @@ class TicketQuerySet(models.QuerySet):
         # "status IN (open, active)" rather than "NOT closed": an index can serve it.
         return self.filter(status__in=[Ticket.Status.OPEN, Ticket.Status.ACTIVE])
 
-    def open(self) -> TicketQuerySet:
-        return self.filter(status=Ticket.Status.OPEN)
-
     def unassigned(self) -> TicketQuerySet:
         return self.filter(assignee__isnull=True)
 

@@ -1,6 +1,7 @@
 """The status workflow (Ticket.update_status) and the database's own guards on tickets."""
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -270,3 +271,14 @@ def test_database_refuses_an_unknown_event_kind(ticket, agent):
     with pytest.raises(IntegrityError), transaction.atomic():
         TicketEvent.objects.create(ticket=ticket, actor=agent, kind="bogus")
     assert not TicketEvent.objects.filter(ticket=ticket).exists()
+
+
+class TestWhoSeesAndMovesWhat:
+    def test_nobody_signed_out_or_deactivated_sees_a_ticket(self, ticket, customer, deactivate):
+        assert list(Ticket.objects.visible_to(AnonymousUser())) == []
+        assert list(Ticket.objects.visible_to(customer)) == [ticket]
+        assert list(Ticket.objects.visible_to(deactivate(customer))) == []
+
+    def test_a_deactivated_reporter_may_not_close_their_ticket(self, ticket, customer, deactivate):
+        assert ticket.can_change_status(customer, Ticket.Status.CLOSED)
+        assert not ticket.can_change_status(deactivate(customer), Ticket.Status.CLOSED)
