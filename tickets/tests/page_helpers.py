@@ -11,14 +11,8 @@ from messaging.models import Message
 from tickets.models import Ticket, TicketEvent
 
 BACKEND = "accounts.backends.UsernameOrEmailBackend"
-LOGIN_URL = "/accounts/login/"
-MISSING_ID = 999_999
 # Fits the URL's <int:pk> but not a BigAutoField: must be "not found", never a server error.
 HUGE_ID = 99_999_999_999_999_999_999
-
-
-def login_redirect(path: str) -> str:
-    return f"{LOGIN_URL}?next={path}"
 
 
 def client_for(user=None, **kwargs) -> Client:
