@@ -110,15 +110,12 @@ def duration_stats(parts: list[tuple[QuerySet, Elapsed]], bins=None) -> dict:
     union = " UNION ALL ".join(sources)
     postgres = connection.vendor == "postgresql"
 
-    def as_param(value: timedelta):
-        return value.total_seconds() if postgres else duration_microseconds(value)
-
     columns, column_params = ["COUNT(*)"], []
     for _label, low, high in bins or []:
-        condition, bounds = "duration_value >= %s", [as_param(low)]
+        condition, bounds = "duration_value >= %s", [_as_number(low)]
         if high is not None:
             condition += " AND duration_value < %s"
-            bounds.append(as_param(high))
+            bounds.append(_as_number(high))
         columns.append(f"COUNT(*) FILTER (WHERE {condition})")
         column_params.extend(bounds)
     if postgres:
@@ -163,6 +160,15 @@ def duration_stats(parts: list[tuple[QuerySet, Elapsed]], bins=None) -> dict:
             (label, bin_count) for (label, _, _), bin_count in zip(bins, bin_counts, strict=True)
         ]
     return result
+
+
+def _as_number(value: timedelta | None) -> float | int | None:
+    """A duration as the databases rank it: float8 seconds (PostgreSQL) or microseconds."""
+    if value is None:
+        return None
+    if connection.vendor == "postgresql":
+        return value.total_seconds()
+    return duration_microseconds(value)
 
 
 def _as_duration(value: float | int | None) -> timedelta | None:
@@ -219,16 +225,10 @@ def indexed_duration_stats(duration: dict[str, tuple[str, str]], bins) -> dict:
     its start (OFFSET within it). The same nearest-rank values as duration_stats.
     """
     expression, rows = duration[connection.vendor]
-    postgres = connection.vendor == "postgresql"
-
-    def as_param(value: timedelta | None):
-        if value is None:
-            return None
-        return value.total_seconds() if postgres else duration_microseconds(value)
 
     # Stretches of the index: below the first bin, then each bin.
-    stretches = [(None, as_param(bins[0][1]))] + [
-        (as_param(low), as_param(high)) for _, low, high in bins
+    stretches = [(None, _as_number(bins[0][1]))] + [
+        (_as_number(low), _as_number(high)) for _, low, high in bins
     ]
 
     def condition(low, high) -> tuple[str, list]:
