@@ -6,8 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.cache import cache
+from django.test.utils import override_settings
 from hypothesis import settings as hypothesis_settings
 from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.database import DirectoryBasedExampleDatabase
@@ -57,6 +59,33 @@ def _no_hourly_optimize(settings):
     """SQLite's hourly PRAGMA optimize after a request is not part of any page's queries; the
     tests of it (tickets/tests/test_db_statistics.py) turn it on."""
     settings.SQLITE_OPTIMIZE_EVERY = None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def attachment_root(tmp_path_factory) -> Path:
+    """Where this test process (and the servers and commands it starts) keeps attachments: a
+    temporary folder, never the project's own. Set for the whole session, before any fixture
+    of a module writes a file."""
+    root = tmp_path_factory.mktemp("attachments")
+    storage = settings.STORAGES["attachments"]
+    override = None
+    if storage["BACKEND"].endswith("FileSystemStorage"):
+        override = override_settings(
+            STORAGES={
+                **settings.STORAGES,
+                "attachments": {**storage, "OPTIONS": {**storage["OPTIONS"], "location": root}},
+            }
+        )
+        override.enable()
+    previous = os.environ.get("ATTACHMENT_ROOT")
+    os.environ["ATTACHMENT_ROOT"] = str(root)
+    yield root
+    if override is not None:
+        override.disable()
+    if previous is None:
+        os.environ.pop("ATTACHMENT_ROOT", None)
+    else:
+        os.environ["ATTACHMENT_ROOT"] = previous
 
 
 @pytest.fixture(autouse=True)

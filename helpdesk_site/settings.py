@@ -219,6 +219,86 @@ PLOTLY_PACKAGE_DATA = (
 STATICFILES_DIRS = [BASE_DIR / "static", ("plotly", PLOTLY_PACKAGE_DATA)]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 
+# --- Attachments (messaging/attachments.py) ---------------------------------------------------
+# A file may be at most ATTACHMENT_MAX_BYTES, and a message (or a new ticket) carry at most
+# ATTACHMENT_MAX_FILES. Stored under random names in a private folder (ATTACHMENT_ROOT), never
+# under the static files, or in S3-compatible object storage when ATTACHMENT_STORAGE_URL is set:
+#   s3://ACCESS_KEY:SECRET_KEY@BUCKET/PREFIX?endpoint=https://s3.example.com&region=eu-west-1
+# (without the keys, boto3 finds credentials itself: AWS_ACCESS_KEY_ID..., an instance role).
+# ATTACHMENT_REDIRECT=true sends S3 downloads to a presigned URL valid for a minute instead of
+# streaming them through the app server.
+ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+ATTACHMENT_MAX_FILES = env_int("ATTACHMENT_MAX_FILES", 10)
+ATTACHMENT_ROOT = Path(env_str("ATTACHMENT_ROOT", str(BASE_DIR / "attachments"))).resolve()
+ATTACHMENT_STORAGE_URL = env_str("ATTACHMENT_STORAGE_URL")
+ATTACHMENT_REDIRECT = env_bool("ATTACHMENT_REDIRECT", False)
+for _public in (STATIC_ROOT, BASE_DIR / "static"):
+    if ATTACHMENT_ROOT.is_relative_to(Path(_public).resolve()):
+        raise ImproperlyConfigured(
+            f"ATTACHMENT_ROOT ({ATTACHMENT_ROOT}) is inside {_public}, which is served to anyone: "
+            "choose a private folder."
+        )
+
+
+def s3_storage(url: str) -> dict:
+    """The STORAGES entry for an ATTACHMENT_STORAGE_URL (see above): django-storages' S3."""
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    from boto3.s3.transfer import TransferConfig
+
+    parts = urlsplit(url)
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    if parts.scheme != "s3" or not parts.hostname:
+        raise ImproperlyConfigured(
+            "ATTACHMENT_STORAGE_URL must look like s3://KEY:SECRET@BUCKET/PREFIX?endpoint=URL"
+        )
+    unknown = set(query) - {"endpoint", "region"}
+    if unknown:
+        raise ImproperlyConfigured(f"ATTACHMENT_STORAGE_URL: unknown option(s) {sorted(unknown)}")
+    options = {
+        # The netloc keeps the bucket's case (hostname would lower it).
+        "bucket_name": parts.netloc.rpartition("@")[2],
+        "location": parts.path.strip("/"),
+        "region_name": query.get("region"),
+        "endpoint_url": query.get("endpoint"),
+        # Private objects; a download link, when there is one, is signed and lasts a minute.
+        "default_acl": None,
+        "querystring_auth": True,
+        "querystring_expire": 60,
+        "signature_version": "s3v4",
+        # Names are random: no need to ask the server whether one is taken.
+        "file_overwrite": True,
+        # A download is spooled to a temporary file past 1 MB rather than held in memory, and an
+        # upload streams from its temporary file in one request (no multipart parts in memory).
+        "max_memory_size": 1024 * 1024,
+        "transfer_config": TransferConfig(
+            multipart_threshold=max(ATTACHMENT_MAX_BYTES + 1, 8 * 1024 * 1024), use_threads=False
+        ),
+    }
+    if query.get("endpoint"):
+        options["addressing_style"] = "path"  # MinIO, SeaweedFS, ...: one host for every bucket
+    if parts.username:
+        options["access_key"] = unquote(parts.username)
+        options["secret_key"] = unquote(parts.password or "")
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
+STORAGES["attachments"] = (
+    s3_storage(ATTACHMENT_STORAGE_URL)
+    if ATTACHMENT_STORAGE_URL
+    else {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": ATTACHMENT_ROOT,
+            # Readable by the app's own user only (django-helpdesk's CVE-2018-25111 was
+            # world-readable uploads), and no URL: files are served by the ticket's view only.
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+            "base_url": "",
+        },
+    }
+)
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
@@ -315,6 +395,16 @@ CONTENT_SECURITY_POLICY = {
         "form-action": ["'self'"],
     }
 }
+if ATTACHMENT_STORAGE_URL and ATTACHMENT_REDIRECT:
+    # Image previews are then redirected to the object storage's signed URLs.
+    from urllib.parse import urlsplit as _urlsplit
+
+    _endpoint = STORAGES["attachments"]["OPTIONS"].get("endpoint_url")
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"].append(
+        f"{_urlsplit(_endpoint).scheme}://{_urlsplit(_endpoint).netloc}"
+        if _endpoint
+        else "https://*.amazonaws.com"
+    )
 
 # --- Logging: to stdout, one line per request (helpdesk_site.middleware) ---------------------
 LOGGING = {
