@@ -110,3 +110,81 @@ class Message(models.Model):
             .select_related("sender")
             .order_by("created_at", "pk")
         )
+
+
+class AttachmentQuerySet(models.QuerySet):
+    def visible_to(self, user) -> AttachmentQuerySet:
+        """An internal note's files are for staff only, like the note."""
+        if user.is_staff:
+            return self
+        return self.filter(Q(message__isnull=True) | Q(message__is_internal=False))
+
+    def stored(self) -> AttachmentQuerySet:
+        """Those whose bytes are still kept (not removed by staff)."""
+        return self.filter(removed_at__isnull=True)
+
+
+class Attachment(models.Model):
+    """A file sent with a message, or with the ticket when it was reported (`message` None).
+
+    The bytes are in the "attachments" storage under `storage_name`, a random name; `name` is
+    the uploaded name, cleaned (messaging.attachments.clean_name), shown and sent back on
+    download. `sniffed_type` is what the bytes are (libmagic), and the only type ever served.
+    Staff may remove a file: its bytes are deleted, `storage_name` is emptied and the row stays,
+    so the conversation can say who removed it and when.
+    """
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(
+        Message,
+        on_delete=models.CASCADE,
+        related_name="attachments",
+        null=True,
+        blank=True,
+    )
+    storage_name = models.CharField(max_length=100, blank=True, editable=False)
+    name = models.CharField(max_length=150)
+    size = models.PositiveBigIntegerField()
+    declared_type = models.CharField(max_length=100, blank=True)
+    sniffed_type = models.CharField(max_length=100)
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AttachmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["uploaded_at", "pk"]
+        constraints = [
+            # Kept bytes have a name; removed ones have none (and a time).
+            models.CheckConstraint(
+                condition=(
+                    Q(removed_at__isnull=True) & ~Q(storage_name="")
+                    | Q(removed_at__isnull=False, storage_name="")
+                ),
+                name="attachment_stored_or_removed",
+            ),
+            models.UniqueConstraint(
+                fields=["storage_name"],
+                condition=~Q(storage_name=""),
+                name="attachment_storage_name_unique",
+            ),
+            models.CheckConstraint(condition=~Q(name=""), name="attachment_name_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} on ticket #{self.ticket_id}"
+
+    @property
+    def is_removed(self) -> bool:
+        return self.removed_at is not None

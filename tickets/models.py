@@ -338,12 +338,18 @@ class Ticket(models.Model):
 
 
 class TicketEvent(models.Model):
-    """The audit trail: one row per status, assignment or priority change."""
+    """The audit trail: one row per status, assignment or priority change, and per file staff
+    removed from the conversation."""
 
     class Kind(models.TextChoices):
         STATUS = "status", "Status"
         ASSIGNMENT = "assignment", "Assignment"
         PRIORITY = "priority", "Priority"
+        FILE_REMOVED = "file_removed", "File removed"
+
+    # A removed file's event: `from_value` is its name, `to_value` says where it was. The
+    # timeline shows a note's file only to staff (tickets.selectors.ticket_timeline).
+    FROM_NOTE = "internal note"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     # None means the system (a scheduled command), never an unknown person.
@@ -363,7 +369,7 @@ class TicketEvent(models.Model):
         ordering = ["created_at", "pk"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind__in=["status", "assignment", "priority"]),
+                condition=Q(kind__in=["status", "assignment", "priority", "file_removed"]),
                 name="ticketevent_kind_valid",
             ),
         ]
@@ -409,6 +415,9 @@ def describe_event(kind: str, from_value: str, to_value: str) -> str:
             f"changed the status from {labels.get(from_value, from_value)} "
             f"to {labels.get(to_value, to_value)}"
         )
+    if kind == TicketEvent.Kind.FILE_REMOVED:
+        where = " from an internal note" if to_value == TicketEvent.FROM_NOTE else ""
+        return f"removed the file “{from_value}”{where}"
     if kind == TicketEvent.Kind.ASSIGNMENT:
         if not to_value:
             return f"unassigned {from_value}"

@@ -7,7 +7,7 @@ import logging
 from django.db.models import F, QuerySet
 from django.http import Http404
 
-from .models import MAX_ID, Ticket, describe_event, unseen_reply
+from .models import MAX_ID, Ticket, TicketEvent, describe_event, unseen_reply
 
 logger = logging.getLogger("helpdesk.access")
 
@@ -60,11 +60,15 @@ def list_rows(tickets: QuerySet, *, viewer) -> list[dict]:
     return rows
 
 
-def ticket_timeline(ticket: Ticket) -> list[dict]:
+def ticket_timeline(ticket: Ticket, *, viewer=None) -> list[dict]:
     """A ticket's events, oldest first, as its page shows them, in one query: when
-    (`created_at`), who (`actor_name`, None for the system) and what (`description`)."""
+    (`created_at`), who (`actor_name`, None for the system) and what (`description`). A
+    `viewer` who is not staff does not see the removal of an internal note's file."""
+    events = ticket.events.order_by("created_at", "pk")
+    if viewer is not None and not viewer.is_staff:
+        events = events.exclude(kind=TicketEvent.Kind.FILE_REMOVED, to_value=TicketEvent.FROM_NOTE)
     rows = list(
-        ticket.events.order_by("created_at", "pk").values(
+        events.values(
             "created_at", "kind", "from_value", "to_value", actor_name=F("actor__username")
         )
     )

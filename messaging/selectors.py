@@ -1,0 +1,71 @@
+"""Reads of the conversation's files, for the ticket pages and the download view."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+
+from django.db.models import BooleanField, ExpressionWrapper, F, Q
+from django.http import Http404
+
+from tickets.models import MAX_ID, Ticket
+
+from .attachments import INLINE_TYPES
+from .models import Attachment
+
+logger = logging.getLogger("helpdesk.access")
+
+
+def files_by_message(ticket: Ticket, viewer) -> dict[int | None, list[dict]]:
+    """Every file on `ticket` that `viewer` may see (None: every file, for the admin, which only
+    staff reach), in one query, oldest first, grouped by the
+    id of their message (None: sent with the ticket when it was reported). Each a dict of what
+    the pages show: `pk`, `name`, `size`, `sniffed_type`, `preview` (a raster image, shown
+    small), and for a removed one `removed_at` and `removed_by_name`."""
+    files = Attachment.objects.filter(ticket=ticket)
+    if viewer is not None:
+        files = files.visible_to(viewer)
+    rows = files.order_by("uploaded_at", "pk").values(
+        "pk",
+        "message_id",
+        "name",
+        "size",
+        "sniffed_type",
+        "removed_at",
+        removed_by_name=F("removed_by__username"),
+        preview=ExpressionWrapper(Q(sniffed_type__in=INLINE_TYPES), output_field=BooleanField()),
+    )
+    grouped: dict[int | None, list[dict]] = defaultdict(list)
+    for row in rows:
+        grouped[row["message_id"]].append(row)
+    return dict(grouped)
+
+
+def with_files(entries: list[dict], files: dict[int | None, list[dict]]) -> list[dict]:
+    """The conversation's rows (MessageQuerySet.entries()), each with its `files`."""
+    for entry in entries:
+        entry["files"] = files.get(entry["pk"], [])
+    return entries
+
+
+def attachment_for(viewer, ticket: Ticket, attachment_id: int) -> Attachment:
+    """The file with this id on `ticket` (which the caller fetched with get_ticket_for) if
+    `viewer` may have it and its bytes are still kept; otherwise 404, as for a missing one: an
+    internal note's file for a customer, another ticket's file, a removed file."""
+    if not isinstance(attachment_id, int) or not 1 <= attachment_id <= MAX_ID:
+        raise Http404("No such file.")
+    try:
+        return (
+            Attachment.objects.filter(ticket=ticket)
+            .visible_to(viewer)
+            .stored()
+            .get(pk=attachment_id)
+        )
+    except Attachment.DoesNotExist:
+        logger.info(
+            "file %s of ticket %s refused to user=%s",
+            attachment_id,
+            ticket.pk,
+            getattr(viewer, "pk", None) or "-",
+        )
+        raise Http404("No such file.") from None
