@@ -9,6 +9,8 @@ from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
 from django.core.exceptions import BadRequest
+from django.template.defaultfilters import filesizeformat
+from django.urls import Resolver404, resolve
 
 logger = logging.getLogger("helpdesk.requests")
 
@@ -58,10 +60,19 @@ class RequestInputMiddleware:
     Django decodes query strings and form bodies with errors="replace", so bytes that are not
     valid UTF-8 would be saved as U+FFFD instead of what was typed. A NUL character is valid
     UTF-8 but PostgreSQL refuses it in a query: where it reaches a filter no form checks (the
-    admin's list filters, its autocomplete) it was a server error. Browsers send neither. No page
-    takes a file, so an upload is refused rather than silently dropped; and a POST is a form
-    (urlencoded or multipart) or has no body.
+    admin's list filters, its autocomplete) it was a server error. Browsers send neither. Only
+    the forms in FILE_FORMS take files (attachments, at most ATTACHMENT_MAX_FILES of
+    ATTACHMENT_MAX_BYTES each, and a body no larger than those and the form's fields): elsewhere
+    an upload is refused rather than silently dropped. A POST is a form (urlencoded or
+    multipart) or has no body.
     """
+
+    # The URL names of the forms that take attachments, and their file fields.
+    FILE_FORMS = {
+        "tickets:create": {"files"},
+        "tickets:reply": {"files"},
+        "admin:tickets_ticket_change": {"reply_files", "note_files"},
+    }
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -98,10 +109,28 @@ class RequestInputMiddleware:
             # request.body refuses a body over DATA_UPLOAD_MAX_MEMORY_SIZE (RequestDataTooBig).
             _check_urlencoded(request.body, encoding, "The form you sent")
         elif request.content_type == "multipart/form-data":
-            if request.FILES:
+            file_fields = RequestInputMiddleware.file_fields(request)
+            if file_fields:
+                # Refused before it is read: the files would go to temporary files first.
+                largest = (
+                    settings.ATTACHMENT_MAX_FILES * settings.ATTACHMENT_MAX_BYTES
+                    + settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+                )
+                if _content_length(request) > largest:
+                    raise UnreadableRequest(
+                        f"What you sent is larger than this help desk accepts (at most "
+                        f"{settings.ATTACHMENT_MAX_FILES} files of "
+                        f"{filesizeformat(settings.ATTACHMENT_MAX_BYTES)} each): nothing was "
+                        "saved."
+                    )
+            if not file_fields and request.FILES:
                 raise UnreadableRequest(
-                    "This help desk does not take attachments: nothing was saved. "
-                    "Describe the problem in text instead."
+                    "This page does not take attachments: nothing was saved. "
+                    "Attach files to a new ticket or to a reply instead."
+                )
+            if set(request.FILES) - file_fields:
+                raise UnreadableRequest(
+                    "This form takes files in its own file field only: nothing was saved."
                 )
             if any(
                 "\x00" in key or "\x00" in "".join(values) for key, values in request.POST.lists()
@@ -114,6 +143,14 @@ class RequestInputMiddleware:
                 "This help desk reads web forms only, and what you sent was not one: "
                 "nothing was read or saved."
             )
+
+    @classmethod
+    def file_fields(cls, request) -> set[str]:
+        """The names of the file fields of the form this request is sent to (none: no files)."""
+        try:
+            return cls.FILE_FORMS.get(resolve(request.path_info).view_name, set())
+        except Resolver404:
+            return set()
 
 
 def _content_length(request) -> int:

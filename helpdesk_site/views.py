@@ -60,7 +60,10 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     elif isinstance(exception, TooManyFieldsSent):
         reason = "What you sent has more fields than any form here. Nothing was saved."
     elif isinstance(exception, TooManyFilesSent):
-        reason = "This help desk does not take attachments: nothing was saved."
+        reason = (
+            f"What you sent has more files than any form here takes (at most "
+            f"{settings.ATTACHMENT_MAX_FILES}). Nothing was saved."
+        )
     elif isinstance(exception, UnreadableRequest):
         reason = str(exception)
     else:

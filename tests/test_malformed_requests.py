@@ -357,7 +357,11 @@ UNREADABLE: dict[str, tuple[Callable[[dict], dict], str]] = {
     ),
     "multipart-with-a-file": (
         lambda d: {"data": _with_file(d)},
-        "does not take attachments",
+        "This page does not take attachments",
+    ),
+    "multipart-with-a-file-beside-the-file-field": (
+        lambda d: {"data": _with_file(d)},
+        "takes files in its own file field only",
     ),
     "multipart-without-boundary": (
         lambda d: {"data": urlencoded(d), "content_type": "multipart/form-data"},
@@ -389,8 +393,9 @@ UNREADABLE: dict[str, tuple[Callable[[dict], dict], str]] = {
 
 # RequestInputMiddleware refuses these before any view runs, the same way on every page: each is
 # sent, with the page's valid form inside, to a page that would save it if it got through. Not a
-# form goes to the profile page, where a form read as empty is a valid one; the rest to the reply.
-REPRESENTATIVE = {"json": "profile", "text-plain": "profile"}
+# form goes to the profile page, where a form read as empty is a valid one, and so does a file
+# (the profile takes none); the rest to the reply, which takes files in its "files" field only.
+REPRESENTATIVE = {"json": "profile", "text-plain": "profile", "multipart-with-a-file": "profile"}
 
 
 @pytest.mark.parametrize("kind", list(UNREADABLE))

@@ -1,5 +1,7 @@
 from django.urls import path
 
+from messaging.views import attachment_download
+
 from . import views
 
 app_name = "tickets"
@@ -12,4 +14,5 @@ urlpatterns = [
     path("<int:pk>/status/", views.ticket_status, name="status"),
     path("<int:pk>/assign/", views.ticket_assign_view, name="assign"),
     path("<int:pk>/priority/", views.ticket_priority, name="priority"),
+    path("<int:pk>/files/<int:attachment_id>/<str:name>", attachment_download, name="file"),
 ]
