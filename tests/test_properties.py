@@ -115,7 +115,8 @@ def test_ticket_create_form(cast, data):
         assert_hidden_errors_shown(form, "client_token")
         return
     cleaned = form.cleaned_data
-    assert set(cleaned) == {"title", "description", "priority", "client_token"}
+    assert set(cleaned) == {"title", "description", "priority", "client_token", "files"}
+    assert cleaned["files"] == []  # no file was sent
     assert_clean_text(cleaned["title"], 200)
     assert_clean_text(cleaned["description"], 20_000)
     assert cleaned["priority"] in PRIORITIES

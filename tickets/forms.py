@@ -3,6 +3,8 @@ import uuid
 from django import forms
 from django.contrib.auth import get_user_model
 
+from messaging.forms import AttachmentsField
+
 from .models import Ticket
 
 User = get_user_model()
@@ -25,6 +27,7 @@ class TicketCreateForm(HiddenFieldErrorsMixin, forms.ModelForm):
     """What a reporter may set: nothing else in the POST is looked at."""
 
     client_token = forms.UUIDField(widget=forms.HiddenInput, required=False)
+    files = AttachmentsField()
 
     class Meta:
         model = Ticket
@@ -77,6 +80,7 @@ class ReplyForm(HiddenFieldErrorsMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 5, "maxlength": 10_000}),
     )
     client_token = forms.UUIDField(widget=forms.HiddenInput)
+    files = AttachmentsField()
 
     def __init__(self, *args, allow_internal: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -84,6 +88,7 @@ class ReplyForm(HiddenFieldErrorsMixin, forms.Form):
             self.fields["is_internal"] = forms.BooleanField(
                 label="Internal note (staff only; the reporter does not see it)", required=False
             )
+            self.fields["files"].help_text += " An internal note's files are internal too."
         if not self.is_bound:
             self.initial.setdefault("client_token", uuid.uuid4())
 

@@ -10,6 +10,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from messaging.models import Message
+from messaging.selectors import files_by_message, with_files
+from messaging.services import ticket_create_with_files
 
 from .forms import (
     AssignForm,
@@ -22,7 +24,7 @@ from .forms import (
 from .models import StaleTicketError, Ticket
 from .pagination import CappedPaginator
 from .selectors import get_ticket_for, list_rows, ticket_list_for, ticket_timeline
-from .services import ticket_assign, ticket_create, ticket_mark_seen, ticket_set_priority
+from .services import ticket_assign, ticket_mark_seen, ticket_set_priority
 
 STATUS_DONE = {
     Ticket.Status.OPEN: "The ticket is open again.",
@@ -83,16 +85,20 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def ticket_new(request: HttpRequest) -> HttpResponse:
-    form = TicketCreateForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        form = TicketCreateForm(request.POST, request.FILES)
+    else:
+        form = TicketCreateForm()
     if request.method == "POST":
         if form.is_valid():
             try:
-                ticket = ticket_create(
+                ticket = ticket_create_with_files(
                     reporter=request.user,
                     title=form.cleaned_data["title"],
                     description=form.cleaned_data["description"],
                     priority=form.cleaned_data["priority"],
                     client_token=form.cleaned_data.get("client_token"),
+                    files=form.cleaned_data["files"],
                 )
             except ValidationError as exc:
                 form.add_error(None, exc)
@@ -107,10 +113,12 @@ def _render_detail(
     request: HttpRequest, ticket: Ticket, *, reply_form: ReplyForm | None = None, status: int = 200
 ) -> HttpResponse:
     user = request.user
+    files = files_by_message(ticket, user)
     context = {
         "ticket": ticket,
-        "conversation": Message.receive(ticket, user).entries(),
-        "events": ticket_timeline(ticket),
+        "conversation": with_files(Message.receive(ticket, user).entries(), files),
+        "ticket_files": files.get(None, []),
+        "events": ticket_timeline(ticket, viewer=user),
         "reply_form": reply_form or ReplyForm(allow_internal=user.is_staff),
         "next_statuses": ticket.allowed_statuses_for(user),
         "is_staff": user.is_staff,
@@ -134,7 +142,7 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = get_ticket_for(request.user, pk)
-    form = ReplyForm(request.POST, allow_internal=request.user.is_staff)
+    form = ReplyForm(request.POST, request.FILES, allow_internal=request.user.is_staff)
     if form.is_valid():
         is_internal = form.cleaned_data.get("is_internal", False)
         try:
@@ -144,6 +152,7 @@ def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
                 content=form.cleaned_data["content"],
                 is_internal=is_internal,
                 client_token=form.cleaned_data["client_token"],
+                files=form.cleaned_data["files"],
             )
         except ValidationError as exc:
             form.add_error(None, exc)

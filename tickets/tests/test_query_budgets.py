@@ -19,10 +19,11 @@ SMALL, LARGE = 5, 50
 
 # Session, user, count, rows: the list pages.
 LIST_BUDGET = 4
-# Session, user, ticket, the "seen" update, messages, events.
-CUSTOMER_DETAIL_BUDGET = 6
-# Session, user, ticket, messages, events, the assignee choices (staff see no "seen" update).
-STAFF_DETAIL_BUDGET = 6
+# Session, user, ticket, the "seen" update, messages, their files, events.
+CUSTOMER_DETAIL_BUDGET = 7
+# Session, user, ticket, messages, their files, events, the assignee choices (staff see no
+# "seen" update).
+STAFF_DETAIL_BUDGET = 7
 
 
 def measure(client, path: str) -> tuple[int, object]:

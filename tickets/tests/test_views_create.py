@@ -30,6 +30,7 @@ def test_the_form_offers_only_what_a_reporter_may_set(login, customer):
         "description",
         "priority",
         "client_token",
+        "files",
     ]
 
 

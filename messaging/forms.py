@@ -1,0 +1,56 @@
+"""The file field of the forms that take attachments (new ticket, reply or note, the admin)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
+
+from .attachments import ALLOWED_IN_WORDS
+from .services import check_files
+
+
+class MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class AttachmentsField(forms.FileField):
+    """Several files (Django's documented multiple-upload field), each read and checked here:
+    the count, the size and the type from the bytes. Cleans to a list of CheckedFile, which the
+    services store without reading them again; a refusal names each refused file."""
+
+    widget = MultipleFileInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        # An empty file is refused by check_files, with its name.
+        kwargs.setdefault("allow_empty_file", True)
+        kwargs.setdefault("label", "Attach files")
+        kwargs.setdefault(
+            "help_text",
+            f"Up to {settings.ATTACHMENT_MAX_FILES} files of at most "
+            f"{filesizeformat(settings.ATTACHMENT_MAX_BYTES)} each: {ALLOWED_IN_WORDS}.",
+        )
+        super().__init__(**kwargs)
+        self.widget.attrs.update(
+            {
+                "data-attachments": "",
+                "data-max-files": settings.ATTACHMENT_MAX_FILES,
+                "data-max-bytes": settings.ATTACHMENT_MAX_BYTES,
+            }
+        )
+
+    def has_changed(self, initial, data) -> bool:
+        return bool(data)  # files were sent
+
+    def clean(self, data, initial=None):
+        uploads = [
+            super(AttachmentsField, self).clean(upload, initial)
+            for upload in (data if isinstance(data, list | tuple) else [data])
+            if upload
+        ]
+        try:
+            return check_files(uploads)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["files"]) from None
