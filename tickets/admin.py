@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -30,8 +31,10 @@ from django.utils.timesince import timesince
 
 from accounts.admin import UserAdmin
 from accounts.admin_input import AdminInputMixin, IdAutocompleteSelect, as_object_id
-from messaging.models import Message
-from messaging.services import message_send
+from messaging.forms import AttachmentsField
+from messaging.models import Attachment, Message
+from messaging.selectors import files_by_message, with_files
+from messaging.services import attachment_remove, attachments_delete_with, message_send
 
 from .models import StaleTicketError, Ticket, TicketEvent
 from .pagination import CappedCountAdminMixin
@@ -116,6 +119,7 @@ class TicketAdminForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
         help_text="Sent to the reporter when you save.",
     )
+    reply_files = AttachmentsField(label="Files for the reply")
     internal_note = forms.CharField(
         label="Internal note",
         required=False,
@@ -123,6 +127,14 @@ class TicketAdminForm(forms.ModelForm):
         strip=True,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
         help_text="Seen by staff only.",
+    )
+    note_files = AttachmentsField(label="Files for the note")
+    remove_files = forms.TypedMultipleChoiceField(
+        label="Remove files",
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Their bytes are deleted when you save; each message says who removed them.",
     )
 
     class Meta:
@@ -134,6 +146,15 @@ class TicketAdminForm(forms.ModelForm):
         if self.instance.pk:
             self.fields["new_status"].initial = self.instance.status
             self.fields["seen_version"].initial = self.instance.version
+            self.fields["remove_files"].choices = [
+                (pk, f"{name} ({filesizeformat(size)})")
+                for pk, name, size in Attachment.objects.filter(ticket=self.instance.pk)
+                .stored()
+                .order_by("uploaded_at", "pk")
+                .values_list("pk", "name", "size")
+            ]
+            if not self.fields["remove_files"].choices:
+                self.fields["remove_files"].help_text = "This ticket has no files."
         self.fields["submission"].initial = uuid.uuid4()
 
     # Set by clean() when this very form was applied before (sent twice, e.g. a double click).
@@ -169,6 +190,9 @@ class TicketAdminForm(forms.ModelForm):
             raise ValidationError(
                 [*exc.messages, "Nothing was saved. Your reply and note are kept below."]
             ) from None
+        for files, text in (("reply_files", "reply"), ("note_files", "internal_note")):
+            if cleaned.get(files) and not cleaned.get(text):
+                self.add_error(files, "Write a message to send these files with.")
         status = cleaned.get("new_status")
         if status and status != current.status and status not in Ticket.TRANSITIONS[current.status]:
             self.add_error(
@@ -235,7 +259,8 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
             "Triage",
             {"fields": ["new_status", "priority", "assignee", "seen_version", "submission"]},
         ),
-        ("Reply", {"fields": ["reply", "internal_note"]}),
+        ("Reply", {"fields": ["reply", "reply_files", "internal_note", "note_files"]}),
+        ("Files", {"fields": ["remove_files"]}),
         # Read-only, in one query each: replies and notes are written in the boxes above, and
         # the timeline changes only through the services.
         ("Conversation", {"fields": ["conversation"]}),
@@ -273,11 +298,26 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_superuser
 
+    def delete_model(self, request, obj: Ticket) -> None:
+        # The files' rows go with the ticket; their bytes once the deletion commits.
+        with transaction.atomic():
+            attachments_delete_with(Ticket.objects.filter(pk=obj.pk))
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        with transaction.atomic():
+            attachments_delete_with(queryset)
+            super().delete_queryset(request, queryset)
+
     def get_deleted_objects(self, objs, request):
         # Messages and events cannot be deleted on their own (their admins are read-only), but
         # they go with their ticket: without this, no ticket with a conversation could be deleted.
         deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
-        perms_needed -= {Message._meta.verbose_name, TicketEvent._meta.verbose_name}
+        perms_needed -= {
+            Message._meta.verbose_name,
+            TicketEvent._meta.verbose_name,
+            Attachment._meta.verbose_name,
+        }
         return deleted, model_count, perms_needed, protected
 
     # --- columns -------------------------------------------------------------------------
@@ -302,9 +342,15 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="messages")
     def conversation(self, ticket: Ticket) -> SafeString:
-        # Staff only reach the admin: every message, internal notes included.
-        entries = Message.objects.filter(ticket=ticket).order_by("created_at", "pk").entries()
-        return render_to_string("admin/tickets/ticket/_conversation.html", {"entries": entries})
+        # Staff only reach the admin: every message, internal notes included, and every file.
+        files = files_by_message(ticket, viewer=None)
+        entries = with_files(
+            Message.objects.filter(ticket=ticket).order_by("created_at", "pk").entries(), files
+        )
+        return render_to_string(
+            "admin/tickets/ticket/_conversation.html",
+            {"entries": entries, "ticket": ticket, "ticket_files": files.get(None, [])},
+        )
 
     @admin.display(description="changes")
     def timeline(self, ticket: Ticket) -> SafeString:
@@ -342,6 +388,7 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
                         sender=request.user,
                         content=data["reply"],
                         client_token=_message_token(token, "reply"),
+                        files=data["reply_files"],
                     )
                 if data.get("internal_note"):
                     message_send(
@@ -350,7 +397,12 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
                         content=data["internal_note"],
                         is_internal=True,
                         client_token=_message_token(token, "note"),
+                        files=data["note_files"],
                     )
+                for attachment in Attachment.objects.filter(
+                    ticket=obj, pk__in=data["remove_files"]
+                ).order_by("pk"):
+                    attachment_remove(attachment=attachment, by=request.user)
         except (ValidationError, PermissionDenied) as exc:
             # Lost a race after the form was checked: nothing was applied.
             request._ticket_refused = " ".join(getattr(exc, "messages", [str(exc)]))
