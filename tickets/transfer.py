@@ -17,8 +17,20 @@ JSON Lines (``--format jsonl``): one JSON object per line::
                          "is_active": true, "is_staff": false, "is_agent": false}, …},
      "messages": [{"key": "…", "sender": "erin", "receiver": "alice" or null,
                    "content": "…", "is_internal": false, "created_at": …}, …],
-     "events": [{"actor": "erin" or null, "kind": "status|assignment|priority",
-                 "from": "open", "to": "active", "created_at": …}, …]}
+     "events": [{"actor": "erin" or null, "kind": "status|assignment|priority|file_removed",
+                 "from": "open", "to": "active", "created_at": …}, …],
+     "attachments": [{"message": "<message key>" or null (sent with the ticket),
+                      "name": "screenshot.png", "size": 48213, "sha256": "9f86…",
+                      "declared_type": "image/png", "sniffed_type": "image/png",
+                      "uploaded_by": "alice", "uploaded_at": …,
+                      "removed_by": "erin" or null, "removed_at": … or null}, …]}
+
+An attachment's bytes are not in the record: the export writes each file once, named by its
+SHA-256, into a folder beside the output (``--files``, by default ``<output>.files``), and the
+import reads them from there, checks each one's SHA-256 and size against its record and its type
+from its bytes (as an upload's), and stores it anew. A removed file has no bytes: its record
+alone comes along. A record without ``attachments`` (an export made before there were any) is
+read as having none.
 
 CSV (``--format csv``): a header row, then one row per ticket with the same fields as columns;
 null is an empty cell, and ``users``, ``messages`` and ``events`` hold the JSON shown above.
@@ -36,7 +48,8 @@ Identity, so that importing the same file twice creates nothing new:
 - A message's ``key`` is its ``client_token``, or else ``uuid5(<ticket key>, "message:<n>")``
   where n counts the ticket's messages from 0, oldest first; the import stores it likewise, and
   computes the same keys for the messages of a ticket that is here already.
-- An event is matched by (ticket, kind, from, to, created_at).
+- An event is matched by (ticket, kind, from, to, created_at); an attachment by (ticket, its
+  message's key, sha256, uploaded_at).
 
 Import rules:
 
@@ -64,18 +77,22 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TextIO
 
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.db import DatabaseError, transaction
 from django.db.models import Prefetch, QuerySet
 
 from accounts.models import AGENTS_GROUP, User
-from messaging.models import Message
+from messaging import attachments as attachment_files
+from messaging.models import Attachment, Message
 
 from .models import Ticket, TicketEvent
 
@@ -102,7 +119,11 @@ CSV_COLUMNS = [
     "users",
     "messages",
     "events",
+    "attachments",
 ]
+JSON_COLUMNS = {"users", "messages", "events", "attachments"}
+# Written by exports made before attachments existed: read as an empty list.
+OPTIONAL_COLUMNS = {"attachments"}
 
 
 # --- Identity ----------------------------------------------------------------------------------
@@ -129,6 +150,8 @@ class ExportResult:
     tickets: int = 0
     messages: int = 0
     events: int = 0
+    attachments: int = 0
+    files: int = 0  # written to the files folder (each content once)
 
 
 def tickets_for_export(since: datetime | None = None) -> QuerySet[Ticket]:
@@ -148,6 +171,12 @@ def tickets_for_export(since: datetime | None = None) -> QuerySet[Ticket]:
             Prefetch(
                 "events",
                 queryset=TicketEvent.objects.select_related("actor").order_by("created_at", "pk"),
+            ),
+            Prefetch(
+                "attachments",
+                queryset=Attachment.objects.select_related("uploaded_by", "removed_by").order_by(
+                    "uploaded_at", "pk"
+                ),
             ),
         )
         .order_by("created_at", "pk")
@@ -188,9 +217,13 @@ def ticket_record(ticket: Ticket, *, agent_ids: set[int]) -> dict[str, Any]:
     for field_name in TICKET_TIME_FIELDS:
         record[field_name] = _time(getattr(ticket, field_name))
     record["version"] = ticket.version
+    message_keys = {
+        message.pk: str(message_key(message, ticket_key=key, index=index))
+        for index, message in enumerate(ticket.messages.all())
+    }
     record["messages"] = [
         {
-            "key": str(message_key(message, ticket_key=key, index=index)),
+            "key": message_keys[message.pk],
             "sender": name(message.sender),
             "receiver": name(message.receiver),
             "content": message.content,
@@ -209,6 +242,23 @@ def ticket_record(ticket: Ticket, *, agent_ids: set[int]) -> dict[str, Any]:
         }
         for event in ticket.events.all()
     ]
+    record["attachments"] = [
+        {
+            "message": message_keys.get(attachment.message_id),
+            "name": attachment.name,
+            "size": attachment.size,
+            "sha256": attachment.sha256,
+            "declared_type": attachment.declared_type,
+            "sniffed_type": attachment.sniffed_type,
+            "uploaded_by": name(attachment.uploaded_by),
+            "uploaded_at": _time(attachment.uploaded_at),
+            "removed_by": name(attachment.removed_by),
+            "removed_at": _time(attachment.removed_at),
+            # Not part of the record: where export_tickets reads the bytes.
+            "_stored": attachment.storage_name,
+        }
+        for attachment in ticket.attachments.all()
+    ]
     record["users"] = dict(sorted(users.items()))
     return record
 
@@ -223,11 +273,19 @@ def export_records(since: datetime | None = None) -> Iterator[dict[str, Any]]:
         yield ticket_record(ticket, agent_ids=agent_ids)
 
 
-def export_tickets(stream: TextIO, *, format: str, since: datetime | None = None) -> ExportResult:
-    """Write the tickets created on or after `since` (all without it) to `stream`.
+def export_tickets(
+    stream: TextIO,
+    *,
+    format: str,
+    since: datetime | None = None,
+    files_dir: Path | None = None,
+) -> ExportResult:
+    """Write the tickets created on or after `since` (all without it) to `stream`, and the bytes
+    of their attachments to `files_dir` (one file per content, named by its SHA-256).
 
     `format` is "jsonl" or "csv" (open a CSV stream with newline=""). Reads only. Returns how
-    many tickets, messages and events were written.
+    many tickets, messages, events and attachments were written. Raises ValueError when there
+    are files to write and no `files_dir`, or a stored file is not what its record says.
     """
     if format not in FORMATS:
         raise ValueError(f"Unknown format {format!r}: use one of {', '.join(FORMATS)}.")
@@ -237,6 +295,10 @@ def export_tickets(stream: TextIO, *, format: str, since: datetime | None = None
         writer = csv.DictWriter(stream, fieldnames=CSV_COLUMNS)
         writer.writeheader()
     for record in export_records(since):
+        for attachment in record["attachments"]:
+            stored = attachment.pop("_stored")
+            if stored:
+                result.files += _export_file(stored, attachment, files_dir)
         if writer is None:
             stream.write(json.dumps(record, ensure_ascii=False) + "\n")
         else:
@@ -244,14 +306,43 @@ def export_tickets(stream: TextIO, *, format: str, since: datetime | None = None
         result.tickets += 1
         result.messages += len(record["messages"])
         result.events += len(record["events"])
+        result.attachments += len(record["attachments"])
     return result
+
+
+def _export_file(stored: str, attachment: dict[str, Any], files_dir: Path | None) -> int:
+    """Copy a stored file to files_dir/<sha256> (unless it is there already), in chunks, and
+    check its digest on the way. Returns 1 if it wrote the file."""
+    if files_dir is None:
+        raise ValueError("These tickets have attachments: give a folder for their files.")
+    target = files_dir / attachment["sha256"]
+    if target.exists() and target.stat().st_size == attachment["size"]:
+        return 0
+    files_dir.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    digest = hashlib.sha256()
+    with (
+        attachment_files.attachment_storage().open(stored, "rb") as source,
+        partial.open("wb") as copy,
+    ):
+        while chunk := source.read(attachment_files.CHUNK_BYTES):
+            digest.update(chunk)
+            copy.write(chunk)
+    if digest.hexdigest() != attachment["sha256"]:
+        partial.unlink()
+        raise ValueError(
+            f"The stored file of “{attachment['name']}” ({stored}) is not what was uploaded: "
+            "its SHA-256 differs."
+        )
+    partial.replace(target)
+    return 1
 
 
 def _csv_row(record: dict[str, Any]) -> dict[str, Any]:
     row = {}
     for column in CSV_COLUMNS:
         value = record[column]
-        if column in {"users", "messages", "events"}:
+        if column in JSON_COLUMNS:
             value = json.dumps(value, ensure_ascii=False)
         row[column] = "" if value is None else value
     return row
@@ -271,6 +362,7 @@ class ImportResult:
     skipped: int = 0
     messages: int = 0
     events: int = 0
+    attachments: int = 0
     users: int = 0
     # (line number, reason) for each record that was not imported.
     failed: list[tuple[int, str]] = field(default_factory=list)
@@ -281,20 +373,25 @@ class _LineCounts:
     outcome: str = "imported"
     messages: int = 0
     events: int = 0
+    attachments: int = 0
     users: int = 0
 
 
-def import_tickets(stream: TextIO, *, format: str, dry_run: bool = False) -> ImportResult:
-    """Import the records in `stream` (see the module docstring for the format and the rules).
+def import_tickets(
+    stream: TextIO, *, format: str, dry_run: bool = False, files_dir: Path | None = None
+) -> ImportResult:
+    """Import the records in `stream` (see the module docstring for the format and the rules),
+    the bytes of their attachments from `files_dir`.
 
     Each record goes in its own transaction; a bad one is recorded in `failed` with its line
-    number and the rest are still imported. With `dry_run` every record is checked and written,
-    then rolled back. Returns the counts.
+    number and the rest are still imported (the files it stored are deleted again with its
+    rollback). With `dry_run` every record is checked and written, then rolled back. Returns
+    the counts.
     """
     if format not in FORMATS:
         raise ValueError(f"Unknown format {format!r}: use one of {', '.join(FORMATS)}.")
     result = ImportResult()
-    importer = _Importer()
+    importer = _Importer(files_dir)
     records = _read_jsonl(stream) if format == "jsonl" else _read_csv(stream)
     for line, record in records:
         try:
@@ -323,6 +420,7 @@ def import_tickets(stream: TextIO, *, format: str, dry_run: bool = False) -> Imp
         setattr(result, counts.outcome, getattr(result, counts.outcome) + 1)
         result.messages += counts.messages
         result.events += counts.events
+        result.attachments += counts.attachments
         result.users += counts.users
     return result
 
@@ -346,7 +444,9 @@ def _read_jsonl(stream: TextIO) -> Iterator[tuple[int, Any]]:
 def _read_csv(stream: TextIO) -> Iterator[tuple[int, Any]]:
     reader = csv.DictReader(stream)
     header = reader.fieldnames or []
-    missing = [column for column in CSV_COLUMNS if column not in header]
+    missing = [
+        column for column in CSV_COLUMNS if column not in header and column not in OPTIONAL_COLUMNS
+    ]
     if missing:
         yield 1, RecordError(f"the header lacks the column(s) {', '.join(missing)}")
         return
@@ -360,7 +460,9 @@ def _csv_record(row: dict[str, str]) -> dict[str, Any] | RecordError:
     record: dict[str, Any] = {}
     for column in CSV_COLUMNS:
         value = row.get(column)
-        if column in {"users", "messages", "events"}:
+        if column in OPTIONAL_COLUMNS and value is None:
+            continue
+        if column in JSON_COLUMNS:
             try:
                 record[column] = json.loads(value or "")
             except json.JSONDecodeError as exc:
@@ -421,7 +523,8 @@ def _check_choice(value: str, choices: list[str], what: str) -> None:
 class _Importer:
     """Imports records one at a time; remembers the users it has resolved between records."""
 
-    def __init__(self) -> None:
+    def __init__(self, files_dir: Path | None = None) -> None:
+        self.files_dir = files_dir
         self.users: dict[str, User] = {}
         self.new_users: dict[str, User] = {}
         self._agents: Group | None = None
@@ -462,6 +565,7 @@ class _Importer:
         user_specs = _get(record, "users", dict)
         messages = _get(record, "messages", list)
         events = _get(record, "events", list)
+        files = _get(record, "attachments", list) if "attachments" in record else []
 
         ticket = self.find_ticket(key, record.get("id"))
         if ticket is not None:
@@ -493,6 +597,7 @@ class _Importer:
 
         counts.messages = self.add_messages(ticket, key, messages, user)
         counts.events = self.add_events(ticket, events, user)
+        counts.attachments = self.add_attachments(ticket, key, files, user)
         return counts
 
     @staticmethod
@@ -586,6 +691,88 @@ class _Importer:
         TicketEvent.objects.bulk_create(new)
         return len(new)
 
+    def add_attachments(self, ticket: Ticket, key: uuid.UUID, files: list, user) -> int:
+        """The attachments this ticket lacks, their bytes from the files folder, checked."""
+        if not files:
+            return 0
+        messages = {
+            token or uuid.uuid5(key, f"message:{index}"): pk
+            for index, (pk, token) in enumerate(
+                ticket.messages.order_by("created_at", "pk").values_list("pk", "client_token")
+            )
+        }
+        keys = {pk: message_key for message_key, pk in messages.items()}
+        present = {
+            (keys.get(message_id), sha256, uploaded_at)
+            for message_id, sha256, uploaded_at in Attachment.objects.filter(
+                ticket=ticket
+            ).values_list("message_id", "sha256", "uploaded_at")
+        }
+        added = 0
+        for index, data in enumerate(files):
+            where = f"attachment {index + 1}"
+            message = _get(data, "message", (str, type(None)), where=where)
+            message_id = None
+            if message is not None:
+                message_uuid = _get_uuid(data, "message", where=where)
+                if message_uuid not in messages:
+                    raise RecordError(f"{where} is on message {message}, which the record lacks")
+                message_id = messages[message_uuid]
+                message = message_uuid
+            sha256 = _get(data, "sha256", str, where=where).lower()
+            uploaded_at = _get_time(data, "uploaded_at", null=False, where=where)
+            if (message, sha256, uploaded_at) in present:
+                continue
+            removed_at = _get_time(data, "removed_at", null=True, where=where)
+            attachment = Attachment(
+                ticket=ticket,
+                message_id=message_id,
+                name=attachment_files.clean_name(_get(data, "name", str, where=where)),
+                size=_get(data, "size", int, where=where),
+                sha256=sha256,
+                declared_type=_get(data, "declared_type", str, where=where)[:100],
+                sniffed_type=_get(data, "sniffed_type", str, where=where)[:100],
+                uploaded_by=user(_get(data, "uploaded_by", str, where=where), where),
+                uploaded_at=uploaded_at,
+                removed_by=user(_get(data, "removed_by", (str, type(None)), where=where), where),
+                removed_at=removed_at,
+            )
+            if removed_at is None:
+                with self.checked_file(attachment, where) as checked:
+                    # What the bytes are, as this server's libmagic says: not the record's word.
+                    attachment.sniffed_type = checked.sniffed_type
+                    attachment.storage_name = attachment_files.store(checked)
+            attachment.save()
+            present.add((message, sha256, uploaded_at))
+            added += 1
+        return added
+
+    @contextmanager
+    def checked_file(
+        self, attachment: Attachment, where: str
+    ) -> Iterator[attachment_files.CheckedFile]:
+        """The attachment's bytes from the files folder, open, checked as an upload is (size,
+        type from the bytes) and against the record (SHA-256 and size)."""
+        if self.files_dir is None:
+            raise RecordError(f"{where} has a file, and no folder of files was given")
+        path = self.files_dir / attachment.sha256
+        if len(attachment.sha256) != 64 or not path.is_file():
+            raise RecordError(
+                f"{where}: the file of “{attachment.name}” ({attachment.sha256}) is not in "
+                f"{self.files_dir}"
+            )
+        with path.open("rb") as stream:
+            try:
+                checked = attachment_files.check_file(File(stream), name=attachment.name)
+            except ValidationError as exc:
+                raise RecordError(f"{where}: {' '.join(exc.messages)}") from None
+            if (checked.sha256, checked.size) != (attachment.sha256, attachment.size):
+                raise RecordError(
+                    f"{where}: the file of “{attachment.name}” is not the one exported (its "
+                    "SHA-256 or size differs)"
+                )
+            yield checked
+
     def resolve_user(self, username: str, specs: dict, counts: _LineCounts, *, where: str) -> User:
         """The user called `username` here, created from the record's users map if missing."""
         folded = username.lower()
@@ -648,6 +835,9 @@ def content_digest() -> dict[str, Any]:
         record["events"].sort(
             key=lambda e: (e["created_at"], e["kind"], e["from"], e["to"], e["actor"] or "")
         )
+        for attachment in record["attachments"]:
+            del attachment["_stored"]  # a storage name: differs between copies of a file
+        record["attachments"].sort(key=lambda a: (a["uploaded_at"], a["sha256"], a["name"]))
         messages += len(record["messages"])
         events += len(record["events"])
         digest.update(json.dumps(record, sort_keys=True, ensure_ascii=False).encode() + b"\n")
@@ -656,6 +846,7 @@ def content_digest() -> dict[str, Any]:
         "tickets": len(records),
         "messages": messages,
         "events": events,
+        "attachments": sum(len(record["attachments"]) for record in records),
         "users": len(users),
         "sha256": digest.hexdigest(),
     }

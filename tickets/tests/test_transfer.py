@@ -239,8 +239,8 @@ def test_a_bad_csv_row_is_reported_by_the_line_it_starts_on(db):
     for record in [make_record(description="Two\nlines"), make_record(), make_record()]:
         row = {}
         for column in CSV_COLUMNS:
-            value = record[column]
-            if column in {"users", "messages", "events"}:
+            value = record.get(column, [])  # a record made before attachments has none
+            if column in {"users", "messages", "events", "attachments"}:
                 value = json.dumps(value)
             row[column] = "" if value is None else value
         writer.writerow(row)

@@ -46,26 +46,56 @@ class Command(BaseCommand):
             required=True,
             help="The file to write (replaced once complete), or - for standard output.",
         )
+        parser.add_argument(
+            "--files",
+            type=Path,
+            help=(
+                "The folder for the attachments' bytes, one file per content named by its "
+                "SHA-256 (default: the output's name plus .files; needed with --output - when "
+                "there are attachments). import_tickets reads them from there."
+            ),
+        )
 
-    def handle(self, *args, format: str, since: datetime | None, output: str, **options):
+    def handle(
+        self,
+        *args,
+        format: str,
+        since: datetime | None,
+        output: str,
+        files: Path | None,
+        **options,
+    ):
         if output == "-":
-            result = export_tickets(self.stdout, format=format, since=since)
+            result = self.export(self.stdout, format, since, files)
             summary_to = self.stderr
         else:
             path = Path(output)
+            files = files or path.with_name(path.name + ".files")
             # Written next to the target and renamed when complete, so an interrupted export
             # never leaves a half file where a good backup was.
             partial = path.with_name(f".{path.name}.partial")
             try:
                 with partial.open("w", encoding="utf-8", newline="") as stream:
-                    result = export_tickets(stream, format=format, since=since)
+                    result = self.export(stream, format, since, files)
                 os.replace(partial, path)
-            except OSError as exc:
+            except (OSError, CommandError) as exc:
                 partial.unlink(missing_ok=True)
+                if isinstance(exc, CommandError):
+                    raise
                 raise CommandError(f"Cannot write {path}: {exc.strerror or exc}") from None
             summary_to = self.stdout
         where = "standard output" if output == "-" else output
+        attached = ""
+        if result.attachments:
+            attached = f", {result.attachments} attachments ({result.files} new files in {files})"
         summary_to.write(
             f"Exported {result.tickets} tickets ({result.messages} messages, {result.events} "
-            f"events) as {format} to {where}."
+            f"events{attached}) as {format} to {where}."
         )
+
+    @staticmethod
+    def export(stream, format: str, since: datetime | None, files: Path | None):
+        try:
+            return export_tickets(stream, format=format, since=since, files_dir=files)
+        except ValueError as exc:
+            raise CommandError(f"{exc} (--files DIR)" if files is None else str(exc)) from None

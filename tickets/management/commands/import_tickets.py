@@ -23,16 +23,27 @@ class Command(BaseCommand):
             help="jsonl or csv (default: csv for a .csv file, jsonl otherwise).",
         )
         parser.add_argument(
+            "--files",
+            type=Path,
+            help=(
+                "The folder export_tickets wrote the attachments' bytes to (default: the "
+                "file's name plus .files)."
+            ),
+        )
+        parser.add_argument(
             "--dry-run",
             action="store_true",
             help="Check and import every line, then roll it all back.",
         )
 
-    def handle(self, *args, path: Path, format: str | None, dry_run: bool, **options):
+    def handle(
+        self, *args, path: Path, format: str | None, dry_run: bool, files: Path | None, **options
+    ):
         format = format or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
+        files = files or path.with_name(path.name + ".files")
         try:
             with path.open(encoding="utf-8", newline="") as stream:
-                result = import_tickets(stream, format=format, dry_run=dry_run)
+                result = import_tickets(stream, format=format, dry_run=dry_run, files_dir=files)
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"Cannot read {path}: {exc}") from None
 
@@ -42,7 +53,9 @@ class Command(BaseCommand):
             self.stderr.write(f"{path}, line {line}: {reason}")
         summary = (
             f"{'Would import' if dry_run else 'Imported'} {result.imported} tickets "
-            f"({result.messages} messages, {result.events} events, {result.users} new users); "
+            f"({result.messages} messages, {result.events} events, "
+            f"{f'{result.attachments} attachments, ' if result.attachments else ''}"
+            f"{result.users} new users); "
             f"updated {result.updated}; skipped {result.skipped} already present; "
             f"failed {len(result.failed)}"
         )
