@@ -16,12 +16,16 @@ from datetime import datetime, timedelta
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import AGENTS_GROUP
-from messaging.models import Message
+from messaging.attachments import delete_after_commit
+from messaging.models import Attachment, Message
+from messaging.sample_files import error_dialog_png, pdf_bytes
+from messaging.services import attachment_add
 
 from .models import Ticket, TicketEvent
 
@@ -171,7 +175,12 @@ def reset_demo_data(*, dry_run: bool = False) -> dict[str, int]:
         if dry_run:
             return counts
         # Children first: messages and events protect the users they name, tickets their
-        # reporters; deleting them as plain tables avoids loading every row into Python.
+        # reporters; deleting them as plain tables avoids loading every row into Python. The
+        # attachments' bytes go once the deletion commits.
+        delete_after_commit(
+            list(Attachment.objects.stored().values_list("storage_name", flat=True))
+        )
+        Attachment.objects.all().delete()
         Message.objects.all().delete()
         TicketEvent.objects.all().delete()
         Ticket.objects.all().delete()
@@ -339,3 +348,32 @@ def create_tickets(
         totals[1] += len(messages)
         totals[2] += len(events)
     return totals[0], totals[1], totals[2]
+
+
+def add_demo_files(customer) -> int:
+    """A picture and a PDF on the newest ticket of `customer` that has a public staff reply:
+    the screenshot sent with the ticket, the PDF with the reply. Returns how many files it
+    added (none when there is no such ticket, or it has its files already)."""
+    message = (
+        Message.objects.filter(ticket__reporter=customer, is_internal=False, sender__is_staff=True)
+        .select_related("ticket", "sender")
+        .order_by("-ticket__created_at", "created_at")
+        .first()
+    )
+    if message is None or Attachment.objects.filter(ticket=message.ticket).exists():
+        return 0
+    ticket = message.ticket
+    files = [
+        (None, customer, ContentFile(error_dialog_png(), name="error-dialog.png")),
+        (message, message.sender, ContentFile(pdf_bytes("Setup guide"), name="setup-guide.pdf")),
+    ]
+    with transaction.atomic():
+        for on, by, content in files:
+            attachment_add(
+                ticket=ticket,
+                message=on,
+                upload=content,
+                by=by,
+                uploaded_at=on.created_at if on else ticket.created_at,
+            )
+    return len(files)

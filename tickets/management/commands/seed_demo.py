@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tickets.db_statistics import analyze
 from tickets.demo import (
     DEMO_USERS,
+    add_demo_files,
     create_tickets,
     ensure_bulk_customers,
     ensure_demo_users,
@@ -104,6 +105,8 @@ class Command(BaseCommand):
             seed=seed + existing,
         )
         if made[0]:
+            # A conversation with a picture and a PDF, to see attachments on.
+            add_demo_files(users["customer"][0])
             analyze()  # SQLite has no statistics of its own: the lists' plans need them.
         self.stdout.write(
             f"Demo data: {existing + made[0]} tickets ({made[0]} new, {made[1]} messages and "
