@@ -23,6 +23,11 @@ the URLs that take an id:
 - tickets/<pk>/...: "own" is the actor's own ticket (customer A's for staff and anonymous
   visitors), "others" someone else's (customer B's for staff), "missing" an id no ticket has,
   "huge" an id past 2**63 (it fits the URL's <int:pk> but no id column).
+- tickets/<pk>/files/<attachment id>/<name>: "own" a file on a public message of the actor's own
+  ticket, "internal" one on an internal note there, "others" a file of someone else's ticket,
+  "missing" an attachment id no file has, "huge" the own file under a ticket id past 2**63,
+  "elsewhere" someone else's file under the actor's own ticket id, "removed" a file staff
+  removed from the actor's own ticket.
 - admin/<app>/<model>/<object_id>/... (and the admin's "view on site"): "own" is an object of
   that model that exists, "missing" an id none has.
 - accounts/reset/<uidb64>/<token>/: "own" is a valid link for customer A, "others" A's id with
@@ -57,8 +62,9 @@ from django.utils.html import escape
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import AGENTS_GROUP, User
-from messaging.models import Message
-from messaging.services import message_send
+from messaging.models import Attachment, Message
+from messaging.services import attachment_remove, message_send
+from messaging.tests.file_helpers import png_upload
 from tickets.models import Ticket, TicketEvent
 from tickets.services import ticket_assign, ticket_create
 from tickets.tests.page_helpers import BACKEND, HUGE_ID, reply_data
@@ -162,6 +168,25 @@ def ticket_page(*, get: Column, post: Column, form: Column | None = None) -> Row
         "others": {m: _not_yours(c, staff_see_it=True) for m, c in own.items()},
         "missing": missing,
         "huge": missing,
+    }
+
+
+def file_page() -> Row:
+    """A file is the ticket rule again, and an internal note's file is for staff only. Anything
+    but the one file of that ticket that is still kept is a 404 for everyone: a missing id, a
+    file of another ticket put under this one's id, a removed file."""
+    get = (LOGIN, 200, 200, 200, 200, LOGIN)
+    own = {"GET": get, "HEAD": get, "POST": signed_in(405)}
+    staff_only = {m: _not_yours(c, staff_see_it=True) for m, c in own.items()}
+    nobody = {m: _not_yours(c, staff_see_it=False) for m, c in own.items()}
+    return {
+        "own": own,
+        "internal": staff_only,
+        "others": staff_only,
+        "missing": nobody,
+        "huge": nobody,
+        "elsewhere": nobody,
+        "removed": nobody,
     }
 
 
@@ -325,6 +350,8 @@ CUSTOMER: dict[str, Row] = {
     "tickets/<int:pk>/status/": ticket_page(
         get=signed_in(405), post=signed_in(400), form=signed_in(C302)
     ),
+    # A file of a message: to whoever may see the message (GET and HEAD only).
+    "tickets/<int:pk>/files/<int:attachment_id>/<str:name>": file_page(),
 }
 
 # Staff actions on the ticket pages: a customer is refused (403) on their own ticket, before the
@@ -533,6 +560,7 @@ class World:
     sessions: dict[str, str]  # actor -> session key, logged in once for the whole module
     tickets: dict[str, Ticket]
     admin_objects: dict[str, object]
+    attachments: dict[tuple[str, str], Attachment]
 
     def client(self, actor: str, **options) -> Client:
         """A client with the actor's session (the inactive one logged in, then turned off)."""
@@ -559,6 +587,25 @@ class World:
         if target == "own":
             return self.tickets[own].pk
         return self.tickets["a" if own == "b" else "b"].pk
+
+    def file_params(self, target: str, actor: str) -> dict:
+        own = {"customer_b": "b", "inactive": "inactive"}.get(actor, "a")
+        other = "a" if own == "b" else "b"
+        # target -> (whose ticket's id is in the URL, whose file of which kind)
+        ticket, file = {
+            "own": (own, (own, "public")),
+            "internal": (own, (own, "internal")),
+            "others": (other, (other, "public")),
+            "missing": (own, None),
+            "huge": ("huge", (own, "public")),
+            "elsewhere": (own, (other, "public")),
+            "removed": (own, (own, "removed")),
+        }[target]
+        pk = HUGE_ID if ticket == "huge" else self.tickets[ticket].pk
+        if file is None:
+            return {"pk": pk, "attachment_id": MISSING_ID, "name": "x.png"}
+        attachment = self.attachments[file]
+        return {"pk": pk, "attachment_id": attachment.pk, "name": attachment.name}
 
     def reset_link(self, target: str) -> tuple[str, str]:
         """(uidb64, token), made now from the rows as they are (a login voids older tokens)."""
@@ -588,6 +635,8 @@ class World:
             return {}
         if params == {"pk"} and route.startswith("tickets/"):
             return {"pk": self.ticket_id(target, actor)}
+        if params == {"pk", "attachment_id", "name"}:
+            return self.file_params(target, actor)
         if params == {"uidb64", "token"}:
             return dict(zip(("uidb64", "token"), self.reset_link(target), strict=True))
         if params == {"content_type_id", "object_id"}:
@@ -637,6 +686,23 @@ def _build_world() -> World:
     message = message_send(ticket=tickets["a"], sender=users["agent"], content="On it")
     message_send(ticket=tickets["b"], sender=users["customer_b"], content="Any news?")
     event = ticket_assign(ticket=tickets["a"], assignee=users["agent"], by=users["agent"])
+    # On each ticket: a file on a public message, one on an internal note, one removed.
+    attachments = {}
+    for key, ticket in tickets.items():
+        for kind, sender, internal in (
+            ("public", ticket.reporter, False),
+            ("internal", users["agent"], True),
+            ("removed", users["agent"], False),
+        ):
+            note = message_send(
+                ticket=ticket,
+                sender=sender,
+                content=f"A {kind} file",
+                is_internal=internal,
+                files=[png_upload(f"{key}-{kind}.png")],
+            )
+            attachments[(key, kind)] = note.attachments.get()
+        attachment_remove(attachment=attachments[(key, "removed")], by=users["agent"])
     sessions = {}
     for actor, user in users.items():
         if user is not None:
@@ -666,7 +732,7 @@ def _build_world() -> World:
         "axes.accesslog": AccessLog.objects.create(**axes_fields),
         "axes.accessfailurelog": AccessFailureLog.objects.create(**axes_fields),
     }
-    return World(users, sessions, tickets, admin_objects)
+    return World(users, sessions, tickets, admin_objects, attachments)
 
 
 @pytest.fixture(scope="module")
@@ -681,7 +747,7 @@ def world(django_db_setup, django_db_blocker):
 # --- Requests and the database -----------------------------------------------------------------
 
 # Every row of these tables is compared; every other table by its number of rows.
-WATCHED_ROWS = (User, Group, Ticket, TicketEvent, Message)
+WATCHED_ROWS = (User, Group, Ticket, TicketEvent, Message, Attachment)
 
 
 @functools.cache
@@ -735,8 +801,11 @@ VALID_FORMS: dict[str, Callable[[World, int], dict]] = {
         "title": "Reported through the access matrix",
         "description": "It beeps.",
         "priority": "high",
+        "files": png_upload("reported.png"),
     },
-    "tickets/<int:pk>/reply/": lambda world, version: reply_data("A reply from the access matrix"),
+    "tickets/<int:pk>/reply/": lambda world, version: reply_data(
+        "A reply from the access matrix", files=png_upload("replied.png")
+    ),
     "tickets/<int:pk>/status/": lambda world, version: {"status": "closed", "version": version},
     "tickets/<int:pk>/assign/": lambda world, version: {
         "assignee": world.users["admin"].pk,
