@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from messaging.tests.file_helpers import pdf_upload, png_upload
 from tickets.models import Ticket
 from tickets.services import ticket_assign, ticket_set_priority
 
@@ -64,7 +65,15 @@ def add_conversation(make_message, customer, agent, other_agent):
         ]
         for number in range(count):
             sender, internal = senders[(number - count) % len(senders)]
-            make_message(ticket, sender, f"Message {number}\nwith two lines", is_internal=internal)
+            # Every other message carries files (a picture shown as a preview, a download).
+            files = [png_upload(), pdf_upload()] if number % 2 else []
+            make_message(
+                ticket,
+                sender,
+                f"Message {number}\nwith two lines",
+                is_internal=internal,
+                files=files,
+            )
             if number % 5 == 0:
                 ticket_set_priority(ticket=ticket, priority=next(priorities), by=agent)
 
@@ -138,6 +147,7 @@ def test_ticket_detail_page(
         large, response = measure(client, path)
 
     conversation = list(response.context["conversation"])
+    assert sum(len(entry["files"]) for entry in conversation) >= LARGE // 2
     if viewer == "agent":
         assert len(conversation) == LARGE
     else:
