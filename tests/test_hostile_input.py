@@ -4,6 +4,11 @@ Each payload goes into a ticket title and description, a public message, an inte
 staff reply and the reporter's first and last names; every page and email that shows them is
 checked as the role that sees it: the raw payload never appears, the escaped text does, and
 template syntax is shown literally instead of being evaluated.
+
+Hostile files (at the end): names (paths, tags, bidi overrides, CR/LF, 300 characters, empty)
+are cleaned and shown as text everywhere; bytes that are not what their name says (HTML and SVG
+named .png, a zero-byte file) are refused, and allowed ones that could run (a PDF with
+JavaScript, a GIF that is also a script) are served inert.
 """
 
 from __future__ import annotations
@@ -236,3 +241,174 @@ def test_ticket_export_csv_keeps_formula_titles_verbatim(tmp_path, customer, mak
     assert len(rows) == 1
     assert rows[0]["title"] == '=HYPERLINK("http://evil.example","x")'
     assert rows[0]["description"] == "=1+1"
+
+
+# --- Hostile files ------------------------------------------------------------------------------
+# Names: what a person, a script or (later) an email may call a file. Each is stored as a real
+# PNG through the service every path takes (the forms, the admin, mail), then looked at on the
+# customer's and the agent's ticket pages, in the admin and in the download's headers: a cleaned
+# name, shown as text, never a path, a tag or a header break.
+HOSTILE_NAMES = {
+    "path-traversal": ("../../etc/passwd", "passwd"),
+    "windows-path": ("..\\..\\Windows\\system.ini", "system.ini"),
+    "script-tag": ("<script>.png", "<script>.png"),
+    "img-onerror": ("<img src=x onerror=alert(1)>.png", "<img src=x onerror=alert(1)>.png"),
+    "right-to-left-override": ("invoice\u202egnp.exe", "invoicegnp.exe"),
+    # The "/" of text/html is a path separator: only what follows it is kept.
+    "cr-lf": ("a\r\nContent-Type: text/html\r\n\r\n<b>.png", "html<b>.png"),
+    "cr-lf-only": ("two\r\nlines.png", "twolines.png"),
+    "300-characters": ("n" * 296 + ".png", "n" * 146 + ".png"),
+    "empty": ("", "attachment.png"),
+    "only-invisible": ("\u202e\u200b", "attachment.png"),
+}
+
+
+@pytest.mark.parametrize("kind", list(HOSTILE_NAMES))
+def test_a_hostile_file_name_is_cleaned_and_shown_as_text(kind, ticket, customer, agent):
+    from django.core.files.base import ContentFile
+
+    from messaging.models import Attachment
+    from messaging.services import message_send
+    from messaging.tests.file_helpers import png_bytes
+
+    uploaded, expected = HOSTILE_NAMES[kind]
+    # The name as any caller may hand it over (the test client and Django's form parser would
+    # already refuse or trim some of these; mail will not).
+    message_send(
+        ticket=ticket,
+        sender=customer,
+        content="Named badly",
+        files=[ContentFile(png_bytes(), name=uploaded)],
+    )
+    file = Attachment.objects.get()
+    assert file.name == expected
+    assert "/" not in file.name and "\\" not in file.name
+    assert not any(ord(char) < 32 or 0x202A <= ord(char) <= 0x202E for char in file.name)
+
+    url = f"/tickets/{ticket.pk}/files/{file.pk}/"
+    for who, page in (
+        ("customer", ticket.get_absolute_url()),
+        ("agent", ticket.get_absolute_url()),
+        ("agent", f"/admin/tickets/ticket/{ticket.pk}/change/"),
+    ):
+        html = _get(client_for(customer if who == "customer" else agent), page)
+        assert escape(file.name) in html, (who, page)
+        assert url in html
+        # Never a tag: escaped in the text, percent-encoded in the link.
+        for raw in ("<script>.png", "<img src=x", "<b>.png"):
+            assert raw not in html, (raw, who, page)
+
+    download = client_for(customer).get(url + "anything")
+    assert download.status_code == 200
+    disposition = download["Content-Disposition"]
+    assert disposition.startswith("inline; filename")
+    assert "\r" not in disposition and "\n" not in disposition
+    assert download["Content-Type"] == "image/png"
+
+
+def test_a_path_in_a_browsers_file_name_is_dropped(ticket, customer):
+    """Through the reply form, as a browser sends it."""
+    from messaging.models import Attachment
+    from messaging.tests.file_helpers import png_upload
+    from tickets.tests.page_helpers import reply_data
+
+    response = client_for(customer).post(
+        f"/tickets/{ticket.pk}/reply/",
+        reply_data("Look", files=png_upload("../../etc/passwd")),
+    )
+    assert response.status_code == 302
+    assert Attachment.objects.get().name == "passwd"
+
+
+def test_a_file_field_left_empty_stores_nothing(ticket, customer):
+    """Browsers send an empty name and no bytes for a file field left empty: no file, no error."""
+    from messaging.models import Message
+
+    boundary = "hostile-boundary"
+    parts = {"content": "No file", "client_token": "0c4e5e5e-1b1b-4c4c-8d8d-000000000002"}
+    body = "".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in parts.items()
+    )
+    body += (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename=""\r\n'
+        f"Content-Type: application/octet-stream\r\n\r\n\r\n--{boundary}--\r\n"
+    )
+    response = client_for(customer).post(
+        f"/tickets/{ticket.pk}/reply/",
+        body.encode(),
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+    assert response.status_code == 302
+    message = Message.objects.get()
+    assert message.attachments.count() == 0
+
+
+# Bytes: what a file may really be, whatever its name says.
+POLYGLOT_GIF = b"GIF89a/*\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00*/=alert(1);//;"
+HOSTILE_BYTES = {
+    "html-named-png": (
+        "photo.png",
+        b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>",
+        "is an HTML page",
+    ),
+    "svg-named-png": (
+        "logo.png",
+        b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script>'
+        b"</svg>",
+        "is an SVG image",
+    ),
+    "zero-bytes": ("nothing.png", b"", "is empty"),
+}
+
+
+@pytest.mark.parametrize("kind", list(HOSTILE_BYTES))
+def test_hostile_bytes_are_refused_whatever_the_name(kind, ticket, customer):
+    from messaging.models import Attachment, Message
+    from messaging.tests.file_helpers import upload
+    from tickets.tests.page_helpers import reply_data
+
+    name, data, refusal = HOSTILE_BYTES[kind]
+    response = client_for(customer).post(
+        f"/tickets/{ticket.pk}/reply/", reply_data("Look", files=upload(name, data, "image/png"))
+    )
+    assert response.status_code == 400
+    assert refusal in response.context["reply_form"].errors["files"][0]
+    assert not Message.objects.exists()
+    assert not Attachment.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "content", "served_as", "disposition"),
+    [
+        # A PDF that runs JavaScript when a viewer opens it: stored, but only ever a download,
+        # sandboxed, so no viewer renders it inside the help desk's origin.
+        ("pdf-with-javascript", "report.pdf", "pdf", "application/pdf", "attachment"),
+        # A GIF whose bytes are also a script: an image, nothing else (nosniff refuses it as a
+        # script; the sandbox runs nothing of it).
+        ("polyglot-gif-js", "cat.gif", POLYGLOT_GIF, "image/gif", "inline"),
+    ],
+)
+def test_hostile_bytes_that_are_allowed_are_served_inert(
+    kind, name, content, served_as, disposition, ticket, customer
+):
+    from messaging.models import Attachment
+    from messaging.tests.file_helpers import pdf_bytes, upload
+    from tickets.tests.page_helpers import reply_data
+
+    data = pdf_bytes(javascript="app.alert(document.cookie)") if content == "pdf" else content
+    client = client_for(customer)
+    response = client.post(
+        f"/tickets/{ticket.pk}/reply/",
+        reply_data("Look", files=upload(name, data, "text/html")),  # the browser's word: wrong
+    )
+    assert response.status_code == 302
+    file = Attachment.objects.get()
+    assert (file.sniffed_type, file.declared_type) == (served_as, "text/html")
+
+    download = client.get(f"/tickets/{ticket.pk}/files/{file.pk}/{file.name}")
+    assert download["Content-Type"] == served_as
+    assert download["Content-Disposition"] == f'{disposition}; filename="{name}"'
+    assert download["X-Content-Type-Options"] == "nosniff"
+    assert download["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    assert b"".join(download.streaming_content) == data
