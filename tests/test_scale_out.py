@@ -5,7 +5,9 @@ on any of them. This starts two real gunicorn servers (DEBUG off, whitenoise, Po
 on two ports of 127.0.0.1 and drives them with one cookie jar: browsers do not tell cookies apart
 by port, so every request carries the same session, exactly as behind a load balancer. A user
 signs in and opens a ticket on server A, then reads and answers it on server B; an agent answers
-through B and the user reads the answer through A.
+through B and the user reads the answer through A. Attachments are in S3-compatible object
+storage (SeaweedFS on loopback, tests/seaweedfs.py): a screenshot sent with a reply through
+server A downloads through server B, and neither server keeps a file of its own.
 
 It needs PostgreSQL at 127.0.0.1:5432 (a temporary database is created and dropped; the URL of
 the database to connect to for that is SCALE_OUT_POSTGRES_URL, default
@@ -39,8 +41,11 @@ import pytest
 
 from accounts.models import User
 from messaging.models import Message
+from messaging.sample_files import error_dialog_png
 from tickets.demo import DEMO_USERS
 from tickets.models import Ticket
+
+from .seaweedfs import seaweedfs
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get("SCALE_OUT_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -64,6 +69,9 @@ SETTINGS_VARIABLES = {
     "BIND",
     "WEB_CONCURRENCY",
     "AXES_FAILURE_LIMIT",
+    "ATTACHMENT_ROOT",
+    "ATTACHMENT_STORAGE_URL",
+    "ATTACHMENT_REDIRECT",
 }
 STARTUP_SECONDS = 30
 
@@ -173,14 +181,41 @@ class Browser:
             urllib.request.HTTPCookieProcessor(jar), _NoRedirect
         )
 
-    def request(self, url: str, data: dict | None = None) -> tuple[int, dict, str]:
-        body = urllib.parse.urlencode(data).encode() if data is not None else None
+    def request(
+        self, url: str, data: dict | None = None, files: dict[str, tuple[str, bytes]] | None = None
+    ) -> tuple[int, dict, str]:
+        status, headers, body = self.fetch(url, data, files)
+        return status, headers, body.decode(errors="replace")
+
+    def fetch(
+        self, url: str, data: dict | None = None, files: dict[str, tuple[str, bytes]] | None = None
+    ) -> tuple[int, dict, bytes]:
+        """GET, or POST `data` (urlencoded; multipart with `files`: field -> (name, bytes))."""
+        request = urllib.request.Request(url)  # noqa: S310 (loopback, the test's own servers)
+        if files:
+            boundary = secrets.token_hex(16)
+            parts = [
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+                f"{value}\r\n".encode()
+                for name, value in (data or {}).items()
+            ]
+            for field_name, (filename, content) in files.items():
+                parts.append(
+                    f'--{boundary}\r\nContent-Disposition: form-data; name="{field_name}"; '
+                    f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
+                    + content
+                    + b"\r\n"
+                )
+            request.data = b"".join(parts) + f"--{boundary}--\r\n".encode()
+            request.add_header("Content-Type", f"multipart/form-data; boundary={boundary}")
+        elif data is not None:
+            request.data = urllib.parse.urlencode(data).encode()
         try:
-            with self.opener.open(url, data=body, timeout=20) as response:
-                return response.status, dict(response.headers), response.read().decode()
+            with self.opener.open(request, timeout=20) as response:
+                return response.status, dict(response.headers), response.read()
         except urllib.error.HTTPError as exc:
             with exc:
-                return exc.code, dict(exc.headers), exc.read().decode(errors="replace")
+                return exc.code, dict(exc.headers), exc.read()
 
     def log_in(self, server: str, username: str) -> None:
         status, _headers, page = self.request(f"{server}/accounts/login/")
@@ -198,7 +233,13 @@ class Browser:
         assert headers["Location"] == "/tickets/"
         assert any(cookie.name == "sessionid" for cookie in self.jar)
 
-    def reply(self, server: str, ticket_id: int, content: str) -> None:
+    def reply(
+        self,
+        server: str,
+        ticket_id: int,
+        content: str,
+        files: dict[str, tuple[str, bytes]] | None = None,
+    ) -> None:
         status, _headers, page = self.request(f"{server}/tickets/{ticket_id}/")
         assert status == 200, page
         fields = form_fields(page)
@@ -209,6 +250,7 @@ class Browser:
                 "client_token": fields["client_token"],
                 "csrfmiddlewaretoken": fields["csrfmiddlewaretoken"],
             },
+            files,
         )
         assert status == 302, page
         assert headers["Location"] == f"/tickets/{ticket_id}/"
@@ -281,7 +323,16 @@ def _count_rows(database_url: str, table: str) -> int:
         return connection.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]  # noqa: S608
 
 
-def test_two_servers_share_sessions_tickets_and_lockouts(scale_out_database, redis_db, tmp_path):
+@pytest.fixture
+def object_storage(tmp_path_factory):
+    """SeaweedFS on loopback: the S3 server both app servers keep attachments in."""
+    with seaweedfs(tmp_path_factory.mktemp("seaweedfs")) as server:
+        yield server
+
+
+def test_two_servers_share_sessions_tickets_and_lockouts(
+    scale_out_database, redis_db, object_storage, tmp_path
+):
     started = time.monotonic()
     redis_client, redis_number = redis_db
     prefix = f"scaleout-{secrets.token_hex(4)}"
@@ -300,6 +351,9 @@ def test_two_servers_share_sessions_tickets_and_lockouts(scale_out_database, red
         WEB_CONCURRENCY="2",
         AXES_FAILURE_LIMIT="2",
         PYTHONUNBUFFERED="1",
+        ATTACHMENT_STORAGE_URL=object_storage.storage_url,
+        # Where a server would keep files if it did not use S3: nothing may land there.
+        ATTACHMENT_ROOT=str(tmp_path / "local-attachments"),
     )
     _run(["manage.py", "migrate", "--no-input", "-v0"], env)
     _run(["manage.py", "seed_demo", "--quiet-logins"], env)
@@ -372,6 +426,24 @@ def test_two_servers_share_sessions_tickets_and_lockouts(scale_out_database, red
         agent_reply = "Answered by the agent through server B."
         agent.reply(b, ticket_id, agent_reply)
 
+        # A screenshot sent through server A downloads through server B (both use S3).
+        screenshot = error_dialog_png()
+        objects_before = object_storage.object_keys()
+        alice.reply(a, ticket_id, "The screenshot.", {"files": ("screenshot.png", screenshot)})
+        status, _headers, page = alice.request(f"{b}/tickets/{ticket_id}/")
+        assert status == 200, page
+        link = re.search(rf'href="(/tickets/{ticket_id}/files/\d+/screenshot\.png)"', page)
+        assert link, "server B shows the file server A stored"
+        status, headers, downloaded = agent.fetch(f"{b}{link[1]}")
+        assert status == 200
+        assert downloaded == screenshot
+        assert headers["Content-Type"] == "image/png"
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+        new_objects = object_storage.object_keys() - objects_before
+        assert len(new_objects) == 1 and next(iter(new_objects)).startswith("attachments/")
+        assert not (tmp_path / "local-attachments").exists()
+
         status, _headers, page = alice.request(f"{a}/tickets/{ticket_id}/")
         assert status == 200, page
         assert agent_reply in page
@@ -443,7 +515,10 @@ def test_two_servers_share_sessions_tickets_and_lockouts(scale_out_database, red
     log_a, log_b = logs["A"].read_text(), logs["B"].read_text()
     assert "helpdesk.requests POST /tickets/new/ 302" in log_a
     assert f"helpdesk.requests POST /tickets/{ticket_id}/reply/ 302" in log_b
-    assert f"POST /tickets/{ticket_id}/reply/" not in log_a
+    # The one reply through A is the one with the file; its download went through B.
+    assert log_a.count(f"POST /tickets/{ticket_id}/reply/") == 1
+    assert f"GET /tickets/{ticket_id}/files/" in log_b
+    assert f"GET /tickets/{ticket_id}/files/" not in log_a
     assert PASSWORDS["alice"] not in log_a + log_b
 
     print(
