@@ -116,7 +116,8 @@ def _events(ticket: Ticket) -> list[tuple[str, str, str]]:
 
 
 def test_customer_journey(browser, live_server, agent):
-    """Register, log out, log in, report, get a reply, reply, close and reopen."""
+    """Register, log out, log in, report, get a reply, reply with a screenshot (which the agent
+    opens), close and reopen."""
     journey = Journey(browser, live_server.url, "customer")
     url = journey.url
     page = journey.new_page()
@@ -201,18 +202,48 @@ def test_customer_journey(browser, live_server, agent):
     assert not ticket.has_unseen_reply
     journey.step(page, "sees-reply")
 
-    # The customer replies.
+    # The customer replies, with a screenshot of the page attached: the chosen file is listed
+    # (by static/js/attachments.js) before anything is sent.
     page.locator("#id_content").fill("The toner is full; still blank.")
+    screenshot = page.screenshot()
+    page.locator("#id_files").set_input_files(
+        files=[{"name": "blank-page.png", "mimeType": "image/png", "buffer": screenshot}]
+    )
+    chosen = page.get_by_role("list", name="Files to send")
+    assert "blank-page.png" in chosen.inner_text()
+    journey.step(page, "file-chosen")
     page.get_by_role("button", name="Send").click()
     page.get_by_text("Reply sent.").wait_for()
     conversation = page.get_by_role("article")
     assert conversation.count() == 2
     assert "The toner is full; still blank." in conversation.nth(1).inner_text()
+    assert "blank-page.png" in conversation.nth(1).inner_text()
     assert list(ticket.messages.values_list("sender__username", "is_internal")) == [
         (agent.username, False),
         ("maya", False),
     ]
+    attachment = ticket.attachments.get()
+    assert (attachment.name, attachment.sniffed_type, attachment.size) == (
+        "blank-page.png",
+        "image/png",
+        len(screenshot),
+    )
     journey.step(page, "replied")
+
+    # The agent sees the screenshot's preview on the ticket and opens it full size.
+    agent_page.goto(f"{url}/tickets/{ticket.pk}/")
+    preview = agent_page.get_by_title("Open blank-page.png full size")
+    assert preview.locator("img").evaluate("image => image.naturalWidth") > 0
+    journey.step(agent_page, "agent-sees-screenshot")
+    with agent_page.expect_popup() as opened:
+        preview.click()
+    full_size = opened.value
+    full_size.wait_for_load_state()
+    assert full_size.url == f"{url}/tickets/{ticket.pk}/files/{attachment.pk}/blank-page.png"
+    shown = full_size.evaluate("() => [document.images.length, document.images[0].naturalWidth]")
+    assert shown == [1, VIEWPORT["width"]]
+    journey.step(full_size, "screenshot-full-size")
+    full_size.close()
 
     # The customer closes the ticket.
     page.get_by_role("button", name="Close ticket").click()
