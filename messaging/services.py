@@ -170,8 +170,11 @@ def attachment_remove(*, attachment: Attachment, by) -> TicketEvent | None:
         raise PermissionDenied("Only staff may remove files.")
     with transaction.atomic():
         attachment.ticket.lock()  # one change to a ticket's conversation at a time
+        # The attachment's row only: PostgreSQL locks no nullable side of an outer join.
         locked = (
-            Attachment.objects.select_for_update().select_related("message").get(pk=attachment.pk)
+            Attachment.objects.select_for_update(of=("self",))
+            .select_related("message")
+            .get(pk=attachment.pk)
         )
         if locked.is_removed:
             return None
