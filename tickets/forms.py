@@ -55,9 +55,7 @@ class StatusForm(_TicketChangeForm):
 
 
 class PriorityForm(_TicketChangeForm):
-    priority = forms.ChoiceField(
-        choices=Ticket.Priority.choices, widget=forms.Select(attrs={"class": "form-select"})
-    )
+    priority = forms.ChoiceField(choices=Ticket.Priority.choices)
 
 
 class AssignForm(_TicketChangeForm):
@@ -66,7 +64,6 @@ class AssignForm(_TicketChangeForm):
         queryset=User.objects.staff().order_by("username").only("pk", "username"),
         required=False,
         empty_label="Unassigned",
-        widget=forms.Select(attrs={"class": "form-select"}),
     )
 
 
@@ -74,7 +71,7 @@ class ReplyForm(HiddenFieldErrorsMixin, forms.Form):
     content = forms.CharField(
         label="Your reply",
         max_length=10_000,
-        widget=forms.Textarea(attrs={"rows": 5, "maxlength": 10_000}),
+        widget=forms.Textarea(attrs={"rows": 5, "maxlength": 10_000, "class": "form-control"}),
     )
     client_token = forms.UUIDField(widget=forms.HiddenInput)
 
@@ -82,7 +79,9 @@ class ReplyForm(HiddenFieldErrorsMixin, forms.Form):
         super().__init__(*args, **kwargs)
         if allow_internal:
             self.fields["is_internal"] = forms.BooleanField(
-                label="Internal note (staff only; the reporter does not see it)", required=False
+                label="Internal note (staff only; the reporter does not see it)",
+                required=False,
+                widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
             )
         if not self.is_bound:
             self.initial.setdefault("client_token", uuid.uuid4())
@@ -91,10 +90,9 @@ class ReplyForm(HiddenFieldErrorsMixin, forms.Form):
 class TicketFilterForm(forms.Form):
     STATUS_CHOICES = [("", "Not closed"), *Ticket.Status.choices, ("all", "All")]
     ASSIGNEE_CHOICES = [("", "Anyone"), ("me", "Assigned to me"), ("none", "Unassigned")]
-    SELECT = forms.Select(attrs={"class": "form-select form-select-sm"})
 
-    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False, widget=SELECT)
+    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
     priority = forms.ChoiceField(
-        choices=[("", "Any priority"), *Ticket.Priority.choices], required=False, widget=SELECT
+        choices=[("", "Any priority"), *Ticket.Priority.choices], required=False
     )
-    assignee = forms.ChoiceField(choices=ASSIGNEE_CHOICES, required=False, widget=SELECT)
+    assignee = forms.ChoiceField(choices=ASSIGNEE_CHOICES, required=False)

@@ -301,10 +301,12 @@ class TestReplyForm:
         assert response.status_code == 400
         html = response.content.decode()
         assert re.search(
-            r'<textarea name="content"[^>]*class="textarea form-control is-invalid"', html
+            r'<textarea name="content"[^>]*class="form-control" required aria-invalid="true" '
+            r'aria-describedby="id_content_error"',
+            html,
         )
         assert re.search(
-            r'<div id="id_content_error" class="invalid-feedback">\s*<p[^>]*><strong>'
+            r'<div id="id_content_error" class="invalid-feedback d-block">\s*<p[^>]*><strong>'
             r"This field is required.</strong></p>",
             html,
         )
