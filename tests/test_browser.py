@@ -410,13 +410,13 @@ def test_staff_sees_every_report_chart(
     page.locator("#id_password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{url}/reports/")
-    assert _wait_for_charts(page) == 9
+    assert _wait_for_charts(page) == 10
     assert [r.status for r in plotly_responses] == [200]
     assert plotly_responses[0].url == f"{url}/static/plotly/plotly.min.js"
     assert page.locator("#metric-created .fs-4").inner_text() == "4"
     # Each chart's table (the same numbers) has data: no chart is drawn empty.
     tables = page.locator("[id^=table-] tbody").all()
-    assert len(tables) == 9
+    assert len(tables) == 10
     for table in tables:
         cells = table.locator("td:not(:first-child)").all_inner_texts()
         assert cells, table.get_attribute("id")
@@ -433,7 +433,7 @@ def test_staff_sees_every_report_chart(
     page.locator("#id_preset").select_option("7d")
     page.get_by_role("button", name="Show", exact=True).click()
     page.wait_for_url(re.compile(r"/reports/\?preset=7d"))
-    assert _wait_for_charts(page) == 9
+    assert _wait_for_charts(page) == 10
     assert page.locator("main p.text-body-secondary").first.inner_text() != period
     assert page.locator("#id_preset").input_value() == "7d"
     journey.step(page, "last-7-days")

@@ -59,7 +59,7 @@ from django.utils.http import urlsafe_base64_encode
 from accounts.models import AGENTS_GROUP, User
 from messaging.models import Message
 from messaging.services import message_send
-from tickets.models import Ticket, TicketEvent
+from tickets.models import Category, Ticket, TicketEvent
 from tickets.services import ticket_assign, ticket_create
 from tickets.tests.page_helpers import BACKEND, HUGE_ID, reply_data
 
@@ -205,6 +205,8 @@ GROUP_ADMIN: dict[str, AdminView] = {
     "change": ((403, 200), (403, 200), (403, 302), (403, 302)),
     **OBJECT_REDIRECT,
 }
+# Categories are managed by superusers (or whoever is given their permissions); agents have none.
+CATEGORY_ADMIN = GROUP_ADMIN
 TICKET_ADMIN: dict[str, AdminView] = {
     # The triage desk: agents change tickets; nobody adds one here; only superusers delete.
     "changelist": ((200, 200), (200, 200)),
@@ -392,6 +394,7 @@ ADMIN: dict[str, Row] = {
     **admin_model("accounts", "user", USER_ADMIN, confirmed=(403, 200)),
     **admin_model("auth", "group", GROUP_ADMIN, confirmed=(403, C302)),
     **admin_model("tickets", "ticket", TICKET_ADMIN, confirmed=(403, C302)),
+    **admin_model("tickets", "category", CATEGORY_ADMIN, confirmed=(403, C302)),
     **admin_model("tickets", "ticketevent", READ_ONLY_ADMIN, confirmed=(403, 403)),
     **admin_model("messaging", "message", READ_ONLY_ADMIN, confirmed=(403, 403)),
     **admin_model("axes", "accessattempt", AXES_ADMIN, confirmed=(403, C302)),
@@ -658,6 +661,7 @@ def _build_world() -> World:
         "accounts.user": users["customer_a"],
         "auth.group": Group.objects.get(name=AGENTS_GROUP),
         "tickets.ticket": tickets["a"],
+        "tickets.category": Category.objects.create(name="Printers"),
         "tickets.ticketevent": event,
         "messaging.message": message,
         "axes.accessattempt": AccessAttempt.objects.create(
@@ -681,7 +685,7 @@ def world(django_db_setup, django_db_blocker):
 # --- Requests and the database -----------------------------------------------------------------
 
 # Every row of these tables is compared; every other table by its number of rows.
-WATCHED_ROWS = (User, Group, Ticket, TicketEvent, Message)
+WATCHED_ROWS = (User, Group, Ticket, TicketEvent, Message, Category)
 
 
 @functools.cache

@@ -17,7 +17,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
@@ -33,10 +33,10 @@ from accounts.admin_input import AdminInputMixin, IdAutocompleteSelect, as_objec
 from messaging.models import Message
 from messaging.services import message_send
 
-from .models import StaleTicketError, Ticket, TicketEvent
+from .models import Category, StaleTicketError, Ticket, TicketEvent
 from .pagination import CappedCountAdminMixin
 from .selectors import ticket_timeline
-from .services import ticket_assign, ticket_set_priority, ticket_update
+from .services import ticket_assign, ticket_set_category, ticket_set_priority, ticket_update
 
 User = get_user_model()
 
@@ -127,7 +127,7 @@ class TicketAdminForm(forms.ModelForm):
 
     class Meta:
         model = Ticket
-        fields = ["priority", "assignee"]
+        fields = ["priority", "assignee", "category"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -179,6 +179,9 @@ class TicketAdminForm(forms.ModelForm):
         assignee = cleaned.get("assignee")
         if assignee is not None and not (assignee.is_staff and assignee.is_active):
             self.add_error("assignee", f"{assignee.username} is not an active staff member.")
+        category = cleaned.get("category")
+        if category is not None and not category.active and category.pk != current.category_id:
+            self.add_error("category", f"The category {category.name} is no longer offered.")
         return cleaned
 
 
@@ -201,6 +204,7 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
         "status",
         "priority",
         AssigneeFilter,
+        "category",
         AwaitingFirstResponseFilter,
         ("created_at", admin.DateFieldListFilter),
     ]
@@ -233,7 +237,16 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
         (None, {"fields": ["web_page", "title", "description_text", "reporter"]}),
         (
             "Triage",
-            {"fields": ["new_status", "priority", "assignee", "seen_version", "submission"]},
+            {
+                "fields": [
+                    "new_status",
+                    "priority",
+                    "assignee",
+                    "category",
+                    "seen_version",
+                    "submission",
+                ]
+            },
         ),
         ("Reply", {"fields": ["reply", "internal_note"]}),
         # Read-only, in one query each: replies and notes are written in the boxes above, and
@@ -255,6 +268,7 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
         "close_tickets",
         "reopen_tickets",
         "set_priority",
+        "set_category",
     ]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
@@ -335,6 +349,8 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
                     assignee=data["assignee"],
                     change_assignee="assignee" in changed,
                     priority=data["priority"] if "priority" in changed else None,
+                    category=data["category"],
+                    change_category="category" in changed,
                 )
                 if data.get("reply"):
                     message_send(
@@ -456,6 +472,22 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
             request, queryset, PriorityActionForm, "set_priority", "Set the priority", apply
         )
 
+    @admin.action(description="Set category…", permissions=["change"])
+    def set_category(self, request, queryset):
+        def apply(data: dict) -> None:
+            category = data["category"]
+            verb = f"Put in {category.name}:" if category else "Took the category off"
+            self._bulk(
+                request,
+                queryset,
+                verb,
+                lambda t: ticket_set_category(ticket=t, category=category, by=request.user),
+            )
+
+        return self._with_choice(
+            request, queryset, CategoryActionForm, "set_category", "Set the category", apply
+        )
+
     def _with_choice(self, request, queryset, form_class, action: str, title: str, apply):
         """An action that needs a choice: its page first, then `apply` with the choice."""
         form = form_class(request.POST if "apply" in request.POST else None)
@@ -493,6 +525,50 @@ class AssignActionForm(forms.Form):
 
 class PriorityActionForm(forms.Form):
     priority = forms.ChoiceField(choices=Ticket.Priority.choices)
+
+
+class CategoryActionForm(forms.Form):
+    category = forms.ModelChoiceField(
+        queryset=Category.objects.filter(active=True),
+        required=False,
+        empty_label="No category",
+        label="Category",
+    )
+
+
+@admin.register(Category)
+class CategoryAdmin(AdminInputMixin, admin.ModelAdmin):
+    """Categories are retired (not active) rather than deleted once tickets use them."""
+
+    list_display = ["name", "active", "default_assignee", "open_tickets"]
+    list_filter = ["active"]
+    search_fields = ["name"]
+    autocomplete_fields = ["default_assignee"]
+    fields = ["name", "active", "default_assignee"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("default_assignee")
+            .annotate(
+                open_count=Count(
+                    "tickets",
+                    filter=Q(tickets__status__in=[Ticket.Status.OPEN, Ticket.Status.ACTIVE]),
+                )
+            )
+        )
+
+    @admin.display(description="open tickets", ordering="open_count")
+    def open_tickets(self, category: Category) -> int:
+        return category.open_count
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in self.autocomplete_fields:
+            kwargs["widget"] = IdAutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(TicketEvent)

@@ -3,7 +3,7 @@ import uuid
 from django import forms
 from django.contrib.auth import get_user_model
 
-from .models import Ticket
+from .models import Category, Ticket
 
 User = get_user_model()
 
@@ -28,7 +28,7 @@ class TicketCreateForm(HiddenFieldErrorsMixin, forms.ModelForm):
 
     class Meta:
         model = Ticket
-        fields = ["title", "description", "priority"]
+        fields = ["title", "description", "category", "priority"]
         widgets = {
             "title": forms.TextInput(attrs={"autofocus": True, "maxlength": 200}),
             "description": forms.Textarea(attrs={"rows": 8, "maxlength": 20_000}),
@@ -36,10 +36,18 @@ class TicketCreateForm(HiddenFieldErrorsMixin, forms.ModelForm):
         help_texts = {
             "title": "A short summary, up to 200 characters.",
             "description": "What happened, what you expected, and anything you already tried.",
+            "category": "Optional: what it is about, if one fits.",
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Only the categories offered now; none at all hides the field.
+        offered = Category.objects.filter(active=True)
+        if offered.exists():
+            self.fields["category"].queryset = offered
+            self.fields["category"].empty_label = "Not sure"
+        else:
+            del self.fields["category"]
         if not self.is_bound:
             self.initial.setdefault("client_token", uuid.uuid4())
 
@@ -96,3 +104,15 @@ class TicketFilterForm(forms.Form):
         choices=[("", "Any priority"), *Ticket.Priority.choices], required=False
     )
     assignee = forms.ChoiceField(choices=ASSIGNEE_CHOICES, required=False)
+    category = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, staff: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Staff filter by category: every one, retired ones too (their tickets stay in them).
+        categories = (
+            list(Category.objects.order_by("name").values_list("pk", "name")) if staff else []
+        )
+        if categories:
+            self.fields["category"].choices = [("", "Any category"), *categories]
+        else:
+            del self.fields["category"]

@@ -9,6 +9,7 @@ from django.core.validators import (
 )
 from django.db import models, transaction
 from django.db.models import Case, Q, Value, When
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
@@ -54,6 +55,48 @@ class TicketQuerySet(models.QuerySet):
         return self.order_by("-last_activity_at", "-pk")
 
 
+class Category(models.Model):
+    """What a ticket is about (billing, access, ...): chosen by the reporter or by staff.
+
+    Managed in the admin. An inactive category is not offered any more but stays on the tickets
+    that have it. A category with a default assignee hands each new ticket in it to them.
+    """
+
+    name = models.CharField(max_length=80, validators=[MinLengthValidator(1)])
+    active = models.BooleanField(default=True, help_text="Offered on the new-ticket form.")
+    default_assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        null=True,
+        blank=True,
+        limit_choices_to={"is_staff": True, "is_active": True},
+        help_text="New tickets in this category are assigned to them.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+        constraints = [
+            models.CheckConstraint(condition=~Q(name=""), name="category_name_not_empty"),
+            models.UniqueConstraint(
+                Lower("name"),
+                name="category_name_unique",
+                violation_error_message="There is already a category with this name.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        self.name = (self.name or "").strip()
+        try:
+            ProhibitNullCharactersValidator()(self.name)
+        except ValidationError as exc:
+            raise ValidationError({"name": exc.error_list}) from None
+
+
 class Ticket(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -97,6 +140,9 @@ class Ticket(models.Model):
         null=True,
         blank=True,
         limit_choices_to={"is_staff": True},
+    )
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="tickets", null=True, blank=True
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     modified_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -179,6 +225,10 @@ class Ticket(models.Model):
             # and sorting all the matching tickets.
             models.Index(fields=["-last_activity_at", "-id"], name="ticket_recent"),
             models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
+            # A list filtered by category, newest activity first.
+            models.Index(
+                fields=["category", "status", "-last_activity_at"], name="ticket_category_list"
+            ),
             # The report's workload (tickets not closed per assignee): the open work only, not
             # every ticket ever assigned.
             models.Index(
@@ -338,12 +388,13 @@ class Ticket(models.Model):
 
 
 class TicketEvent(models.Model):
-    """The audit trail: one row per status, assignment or priority change."""
+    """The audit trail: one row per status, assignment, priority or category change."""
 
     class Kind(models.TextChoices):
         STATUS = "status", "Status"
         ASSIGNMENT = "assignment", "Assignment"
         PRIORITY = "priority", "Priority"
+        CATEGORY = "category", "Category"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     # None means the system (a scheduled command), never an unknown person.
@@ -363,7 +414,7 @@ class TicketEvent(models.Model):
         ordering = ["created_at", "pk"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind__in=["status", "assignment", "priority"]),
+                condition=Q(kind__in=["status", "assignment", "priority", "category"]),
                 name="ticketevent_kind_valid",
             ),
         ]
@@ -413,6 +464,12 @@ def describe_event(kind: str, from_value: str, to_value: str) -> str:
         if not to_value:
             return f"unassigned {from_value}"
         return f"assigned the ticket to {to_value}"
+    if kind == TicketEvent.Kind.CATEGORY:
+        if not to_value:
+            return f"removed the category {from_value}"
+        if not from_value:
+            return f"set the category to {to_value}"
+        return f"changed the category from {from_value} to {to_value}"
     labels = dict(Ticket.Priority.choices)
     return (
         f"changed the priority from {labels.get(from_value, from_value)} "

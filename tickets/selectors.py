@@ -17,7 +17,11 @@ def get_ticket_for(user, pk: int) -> Ticket:
     if not isinstance(pk, int) or pk < 1 or pk > MAX_ID:
         raise Http404("No such ticket.")
     try:
-        return Ticket.objects.visible_to(user).select_related("reporter", "assignee").get(pk=pk)
+        return (
+            Ticket.objects.visible_to(user)
+            .select_related("reporter", "assignee", "category")
+            .get(pk=pk)
+        )
     except Ticket.DoesNotExist:
         # Missing, or someone else's: the same 404 either way, and a line in the log.
         logger.info("ticket %s refused to user=%s", pk, getattr(user, "pk", None) or "-")
@@ -48,6 +52,7 @@ def list_rows(tickets: QuerySet, *, viewer) -> list[dict]:
             "assignee_id",
             reporter_name=F("reporter__username"),
             assignee_name=F("assignee__username"),
+            category_name=F("category__name"),
         )
     )
     for row in rows:
@@ -73,10 +78,12 @@ def ticket_timeline(ticket: Ticket) -> list[dict]:
     return rows
 
 
-def ticket_list_for(user, *, status: str = "", assignee: str = "", priority: str = "") -> QuerySet:
+def ticket_list_for(
+    user, *, status: str = "", assignee: str = "", priority: str = "", category: str = ""
+) -> QuerySet:
     """The list page's tickets. `status` is a status, "all", or "" for everything not closed.
 
-    `assignee` (staff only) is "", "me" or "none".
+    `assignee` (staff only) is "", "me" or "none"; `category` a category's id.
     """
     tickets = Ticket.objects.visible_to(user)
     if status == "all":
@@ -92,4 +99,6 @@ def ticket_list_for(user, *, status: str = "", assignee: str = "", priority: str
             tickets = tickets.unassigned()
     if priority:
         tickets = tickets.filter(priority=priority)
+    if category:
+        tickets = tickets.filter(category_id=category)
     return tickets.for_list()

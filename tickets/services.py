@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import AGENTS_GROUP
 
-from .models import Ticket, TicketEvent
+from .models import Category, Ticket, TicketEvent
 from .notifications import notify_assigned, notify_ticket_created
 
 User = get_user_model()
@@ -23,11 +23,21 @@ def ticket_create(
     title: str,
     description: str,
     priority: str = Ticket.Priority.NORMAL,
+    category: Category | None = None,
     client_token: uuid.UUID | None = None,
 ) -> Ticket:
-    """Report a new ticket. A repeated submit of the same form (same token) returns the first."""
+    """Report a new ticket. A repeated submit of the same form (same token) returns the first.
+
+    A ticket in a category with a default assignee is assigned to them by the system (an
+    assignment event with no actor), in the same transaction.
+    """
     if not reporter.is_authenticated or not reporter.is_active:
         raise PermissionDenied("Only signed-in users can report tickets.")
+    if category is not None and not category.active:
+        raise ValidationError(
+            {"category": f"The category {category.name} is no longer offered; choose another."},
+            code="inactive_category",
+        )
     if client_token is not None:
         existing = Ticket.objects.filter(client_token=client_token).first()
         if existing is not None:
@@ -41,6 +51,7 @@ def ticket_create(
         title=(title or "").strip(),
         description=(description or "").strip(),
         priority=priority,
+        category=category,
         created_at=now,
         modified_at=now,
         last_activity_at=now,
@@ -52,6 +63,9 @@ def ticket_create(
         with transaction.atomic():
             ticket.save()
             notify_ticket_created(ticket)
+            default = _default_assignee(category)
+            if default is not None:
+                ticket_assign(ticket=ticket, assignee=default, by=None)
     except IntegrityError:
         # The same form raced itself in; the first one won.
         existing = Ticket.objects.filter(client_token=client_token, reporter=reporter).first()
@@ -59,6 +73,14 @@ def ticket_create(
             raise
         return existing
     return ticket
+
+
+def _default_assignee(category: Category | None) -> User | None:
+    """The category's default assignee, if they can still take tickets."""
+    if category is None or category.default_assignee_id is None:
+        return None
+    assignee = category.default_assignee
+    return assignee if assignee.is_active and assignee.is_staff else None
 
 
 def _require_staff(user: User, action: str) -> None:
@@ -137,6 +159,43 @@ def ticket_set_priority(
     return event
 
 
+def ticket_set_category(
+    *,
+    ticket: Ticket,
+    category: Category | None,
+    by: User,
+    expected_version: int | None = None,
+) -> TicketEvent | None:
+    """Put the ticket in a category, or in none (staff only), with an event. None when it is
+    already there. An inactive category stays on the tickets that have it but is not given to
+    others."""
+    _require_staff(by, "change the category")
+    with transaction.atomic():
+        locked = ticket.lock()
+        if locked.category_id == (category.pk if category else None):
+            ticket._copy_state_from(locked)
+            return None
+        locked.check_version(expected_version)
+        if category is not None and not category.active:
+            raise ValidationError(
+                f"The category {category.name} is no longer offered.", code="inactive_category"
+            )
+        old = locked.category.name if locked.category_id else ""
+        now = timezone.now()
+        locked.category = category
+        locked.save(update_fields=["category", *locked.touch(by=by, at=now, activity=False)])
+        event = TicketEvent.objects.create(
+            ticket=locked,
+            actor=by,
+            kind=TicketEvent.Kind.CATEGORY,
+            from_value=old,
+            to_value=category.name if category else "",
+            created_at=now,
+        )
+        ticket._copy_state_from(locked)
+    return event
+
+
 def ticket_mark_seen(*, ticket: Ticket, user: User) -> None:
     """Record that the reporter has looked at the ticket (clears the "new reply" marker).
 
@@ -158,12 +217,15 @@ def ticket_update(
     assignee: User | None = None,
     change_assignee: bool = False,
     priority: str | None = None,
+    category: Category | None = None,
+    change_category: bool = False,
 ) -> list[TicketEvent]:
     """Apply several triage changes from one form at once: all of them, or none.
 
     The version the form saw is checked once, under the row lock, before anything is changed;
-    then the assignment, the priority and the status go through their own services (so each
-    writes its own event). Status is applied last, so "assign and close" closes the ticket.
+    then the assignment, the priority, the category and the status go through their own
+    services (so each writes its own event). Status is applied last, so "assign and close"
+    closes the ticket.
     """
     _require_staff(by, "change tickets")
     events: list[TicketEvent | None] = []
@@ -174,6 +236,8 @@ def ticket_update(
             events.append(ticket_assign(ticket=locked, assignee=assignee, by=by))
         if priority is not None:
             events.append(ticket_set_priority(ticket=locked, priority=priority, by=by))
+        if change_category:
+            events.append(ticket_set_category(ticket=locked, category=category, by=by))
         if status is not None:
             events.append(locked.update_status(status, by=by))
         ticket._copy_state_from(locked)

@@ -7,7 +7,7 @@ JSON Lines (``--format jsonl``): one JSON object per line::
     {"key": "8c0e…",                      the ticket's stable identity (a UUID, see below)
      "id": 17,                            its id in the exported database (informative)
      "title": "…", "description": "…", "status": "open|active|closed",
-     "priority": "low|normal|high|urgent",
+     "priority": "low|normal|high|urgent", "category": "Billing" or null,
      "reporter": "alice", "assignee": "erin" or null, "modified_by": "erin" or null,
      "created_at": "2026-01-31T09:15:02.123456+00:00", "modified_at": …,
      "last_activity_at": …, "first_response_at": … or null, "last_staff_reply_at": … or null,
@@ -17,7 +17,7 @@ JSON Lines (``--format jsonl``): one JSON object per line::
                          "is_active": true, "is_staff": false, "is_agent": false}, …},
      "messages": [{"key": "…", "sender": "erin", "receiver": "alice" or null,
                    "content": "…", "is_internal": false, "created_at": …}, …],
-     "events": [{"actor": "erin" or null, "kind": "status|assignment|priority",
+     "events": [{"actor": "erin" or null, "kind": "status|assignment|priority|category",
                  "from": "open", "to": "active", "created_at": …}, …]}
 
 CSV (``--format csv``): a header row, then one row per ticket with the same fields as columns;
@@ -47,6 +47,8 @@ Import rules:
 - A ticket that is here already is skipped, unless the record's ``version`` is higher (a later
   export of the same ticket): then the ticket's fields are updated from the record and the
   messages and events it does not have yet are added.
+- A category is matched by name (case-insensitively); a missing one is created, offered. A
+  record without ``category`` (a file from before categories) has none.
 - A user is matched by username (case-insensitively); a missing one is created with the
   record's email, names and staff flags and an unusable password (they set one through
   "forgot password"). ``is_superuser`` is never imported; ``is_agent`` puts them in the Agents
@@ -77,7 +79,7 @@ from django.db.models import Prefetch, QuerySet
 from accounts.models import AGENTS_GROUP, User
 from messaging.models import Message
 
-from .models import Ticket, TicketEvent
+from .models import Category, Ticket, TicketEvent
 
 FORMATS = ("jsonl", "csv")
 TICKET_TEXT_FIELDS = ["title", "description", "status", "priority"]
@@ -96,6 +98,7 @@ NULLABLE_USERS = {"assignee", "modified_by"}
 CSV_COLUMNS = [
     "key",
     *TICKET_TEXT_FIELDS,
+    "category",
     *TICKET_USER_FIELDS,
     *TICKET_TIME_FIELDS,
     "version",
@@ -137,7 +140,7 @@ def tickets_for_export(since: datetime | None = None) -> QuerySet[Ticket]:
     if since is not None:
         tickets = tickets.filter(created_at__gte=since)
     return (
-        tickets.select_related("reporter", "assignee", "modified_by")
+        tickets.select_related("reporter", "assignee", "modified_by", "category")
         .prefetch_related(
             Prefetch(
                 "messages",
@@ -183,6 +186,7 @@ def ticket_record(ticket: Ticket, *, agent_ids: set[int]) -> dict[str, Any]:
     record: dict[str, Any] = {"key": str(key), "id": ticket.pk}
     for field_name in TICKET_TEXT_FIELDS:
         record[field_name] = getattr(ticket, field_name)
+    record["category"] = ticket.category.name if ticket.category_id else None
     for field_name in TICKET_USER_FIELDS:
         record[field_name] = name(getattr(ticket, field_name))
     for field_name in TICKET_TIME_FIELDS:
@@ -459,6 +463,9 @@ class _Importer:
             name: _get(record, name, (str, type(None)) if name in NULLABLE_USERS else str)
             for name in TICKET_USER_FIELDS
         }
+        category = record.get("category")
+        if not isinstance(category, (str, type(None))):
+            raise RecordError("category must be a name or null")
         user_specs = _get(record, "users", dict)
         messages = _get(record, "messages", list)
         events = _get(record, "events", list)
@@ -486,6 +493,7 @@ class _Importer:
             setattr(ticket, name, value)
         for name, username in usernames.items():
             setattr(ticket, name, user(username, name))
+        ticket.category = self.resolve_category(category)
         # The users are this database's own, just resolved; and an assignee need not be staff
         # any more (an agent who left keeps their closed tickets), so limit_choices_to is moot.
         ticket.full_clean(exclude=["client_token", *TICKET_USER_FIELDS], validate_unique=False)
@@ -585,6 +593,23 @@ class _Importer:
             new.append(event)
         TicketEvent.objects.bulk_create(new)
         return len(new)
+
+    @staticmethod
+    def resolve_category(name: str | None) -> Category | None:
+        """The category called `name` here (any case), created if there is none."""
+        if not name or not name.strip():
+            return None
+        name = name.strip()
+        found = Category.objects.filter(name__iexact=name).first()
+        if found is not None:
+            return found
+        category = Category(name=name)
+        try:
+            category.full_clean()
+        except ValidationError as exc:
+            raise RecordError(f"category “{name}”: {describe_validation_error(exc)}") from None
+        category.save()
+        return category
 
     def resolve_user(self, username: str, specs: dict, counts: _LineCounts, *, where: str) -> User:
         """The user called `username` here, created from the record's users map if missing."""

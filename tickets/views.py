@@ -42,13 +42,14 @@ def _form_error_text(form) -> str:
 @login_required
 @require_safe
 def ticket_list(request: HttpRequest) -> HttpResponse:
-    filter_form = TicketFilterForm(request.GET)
+    staff = request.user.is_staff
+    filter_form = TicketFilterForm(request.GET, staff=staff)
     status_code = 200
     if filter_form.is_valid():
         filters = {key: value for key, value in filter_form.cleaned_data.items() if value}
     else:
         messages.error(request, f"That filter is not valid: {_form_error_text(filter_form)}")
-        filter_form = TicketFilterForm()
+        filter_form = TicketFilterForm(staff=staff)
         filters = {}
         status_code = 400
     tickets = ticket_list_for(request.user, **filters)
@@ -73,7 +74,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     context = {
         "page": page,
         "tickets": list_rows(page.object_list, viewer=request.user),
-        "is_staff": request.user.is_staff,
+        "is_staff": staff,
         "filter_form": filter_form,
         "query": query.urlencode(),
     }
@@ -92,6 +93,7 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
                     title=form.cleaned_data["title"],
                     description=form.cleaned_data["description"],
                     priority=form.cleaned_data["priority"],
+                    category=form.cleaned_data.get("category"),
                     client_token=form.cleaned_data.get("client_token"),
                 )
             except ValidationError as exc:

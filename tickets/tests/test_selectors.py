@@ -2,9 +2,9 @@
 
 from django.utils import timezone
 
-from tickets.models import Ticket, TicketEvent
+from tickets.models import Category, Ticket, TicketEvent
 from tickets.selectors import list_rows, ticket_timeline
-from tickets.services import ticket_assign, ticket_set_priority
+from tickets.services import ticket_assign, ticket_set_category, ticket_set_priority
 
 
 def test_the_timeline_is_each_event_in_order_as_the_event_describes_itself(
@@ -47,6 +47,7 @@ def test_list_rows_are_a_pages_tickets_as_the_list_shows_them(
 ):
     answered = make_ticket(customer, title="Answered <b>")
     ticket_assign(ticket=answered, assignee=agent, by=agent)
+    ticket_set_category(ticket=answered, category=Category.objects.create(name="Print"), by=agent)
     make_message(answered, agent, "Try again now.")  # A staff reply the reporter has not seen.
     tickets = Ticket.objects.for_list()
     page = tickets[0:25]
@@ -54,7 +55,7 @@ def test_list_rows_are_a_pages_tickets_as_the_list_shows_them(
     with django_assert_num_queries(1):
         rows = list_rows(page, viewer=customer)
 
-    models = list(tickets.select_related("reporter", "assignee"))
+    models = list(tickets.select_related("reporter", "assignee", "category"))
     assert [row["pk"] for row in rows] == [answered.pk, ticket.pk] == [t.pk for t in models]
     for row, model in zip(rows, models, strict=True):
         # Every column a row is shown with, named as on the model (or after the person).
@@ -71,11 +72,13 @@ def test_list_rows_are_a_pages_tickets_as_the_list_shows_them(
             "reporter_name": model.reporter.username,
             "assignee_id": model.assignee_id,
             "assignee_name": model.assignee and model.assignee.username,
+            "category_name": model.category and model.category.name,
             "new_reply": model.has_unseen_reply,
             "awaiting_first_response": False,  # The viewer is a customer.
         }
     assert rows[0]["new_reply"] is True
     assert rows[0]["assignee_name"] == "agent"
+    assert (rows[0]["category_name"], rows[1]["category_name"]) == ("Print", None)
     assert rows[1]["assignee_name"] is None
     assert rows[1]["new_reply"] is False
     # As staff see them: no "new reply" (not their tickets), and the unanswered one awaits.

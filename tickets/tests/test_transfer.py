@@ -10,7 +10,7 @@ import pytest
 
 from accounts.models import User
 from messaging.models import Message
-from tickets.models import Ticket, TicketEvent
+from tickets.models import Category, Ticket, TicketEvent
 from tickets.transfer import CSV_COLUMNS, content_digest, import_tickets
 
 T0 = "2026-03-02T09:00:00+00:00"
@@ -39,6 +39,7 @@ def make_record(**changes) -> dict:
         "description": "Smoke everywhere.",
         "status": "active",
         "priority": "high",
+        "category": "Printers",
         "reporter": "zoe",
         "assignee": "max",
         "modified_by": "max",
@@ -269,3 +270,28 @@ def test_the_content_digest_ignores_ids_but_not_content(make_ticket, customer):
     assert before["tickets"] == 1
     Ticket.objects.filter(pk=ticket.pk).update(title="Something else")
     assert content_digest()["sha256"] != before["sha256"]
+
+
+def test_a_category_is_matched_by_name_or_made_and_an_older_file_has_none(db):
+    Category.objects.create(name="printers", active=False)
+    older = make_record()
+    del older["category"]
+
+    result = import_tickets(
+        jsonl(make_record(), make_record(category="Network"), older), format="jsonl"
+    )
+
+    assert result.imported == 3
+    names = [t.category and t.category.name for t in Ticket.objects.order_by("pk")]
+    assert names == ["printers", "Network", None]
+    assert list(Category.objects.order_by("name").values_list("name", "active")) == [
+        ("Network", True),
+        ("printers", False),
+    ]
+
+
+def test_a_category_that_is_not_a_name_is_refused(db):
+    result = import_tickets(jsonl(make_record(category=["x"])), format="jsonl")
+
+    assert result.imported == 0
+    assert [reason for _, reason in result.failed] == ["category must be a name or null"]
