@@ -240,6 +240,7 @@ def build_story(
     assignee = None
     clock = created
     first_response = last_staff_reply = closed_at = None
+    last_public_by = Ticket.Party.NOBODY
     last_activity = created
     version = 1
 
@@ -264,7 +265,7 @@ def build_story(
         version += 1
 
     def say(sender, content: str, at: datetime, *, internal: bool = False) -> None:
-        nonlocal first_response, last_staff_reply, last_activity, version
+        nonlocal first_response, last_staff_reply, last_activity, last_public_by, version
         staff = sender.is_staff and sender.pk != reporter.pk
         story.messages.append(
             Message(
@@ -279,6 +280,7 @@ def build_story(
         if internal:
             return
         last_activity = at
+        last_public_by = Ticket.Party.STAFF if staff else Ticket.Party.CUSTOMER
         if staff:
             first_response = first_response or at
             last_staff_reply = at
@@ -336,6 +338,7 @@ def build_story(
     ticket.assignee = assignee
     ticket.first_response_at = first_response
     ticket.last_staff_reply_at = last_staff_reply
+    ticket.last_public_by = last_public_by
     ticket.closed_at = closed_at
     ticket.last_activity_at = last_activity
     ticket.modified_at = clock

@@ -98,6 +98,11 @@ class ReplyForm(HiddenFieldErrorsMixin, forms.Form):
 class TicketFilterForm(forms.Form):
     STATUS_CHOICES = [("", "Not closed"), *Ticket.Status.choices, ("all", "All")]
     ASSIGNEE_CHOICES = [("", "Anyone"), ("me", "Assigned to me"), ("none", "Unassigned")]
+    WAITING_CHOICES = [
+        ("", "Any"),
+        ("replied", "Customer replied"),
+        ("customer", "Waiting on customer"),
+    ]
 
     status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
     priority = forms.ChoiceField(
@@ -105,6 +110,7 @@ class TicketFilterForm(forms.Form):
     )
     assignee = forms.ChoiceField(choices=ASSIGNEE_CHOICES, required=False)
     category = forms.ChoiceField(required=False)
+    waiting = forms.ChoiceField(choices=WAITING_CHOICES, required=False, label="Last reply")
 
     def __init__(self, *args, staff: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -116,3 +122,5 @@ class TicketFilterForm(forms.Form):
             self.fields["category"].choices = [("", "Any category"), *categories]
         else:
             del self.fields["category"]
+        if not staff:
+            del self.fields["waiting"]

@@ -30,6 +30,14 @@ def unseen_reply(last_staff_reply_at, reporter_seen_at) -> bool:
     return reporter_seen_at is None or reporter_seen_at < last_staff_reply_at
 
 
+def waiting_on_customer(status: str, last_public_by: str) -> bool:
+    return status != "closed" and last_public_by == "staff"
+
+
+def customer_replied(status: str, last_public_by: str, last_staff_reply_at) -> bool:
+    return status != "closed" and last_public_by == "customer" and last_staff_reply_at is not None
+
+
 class TicketQuerySet(models.QuerySet):
     def visible_to(self, user) -> TicketQuerySet:
         """The tickets a user may see: staff see all, customers their own, others none."""
@@ -45,6 +53,14 @@ class TicketQuerySet(models.QuerySet):
 
     def unassigned(self) -> TicketQuerySet:
         return self.filter(assignee__isnull=True)
+
+    def waiting_on_customer(self) -> TicketQuerySet:
+        return self.not_closed().filter(last_public_by=Ticket.Party.STAFF)
+
+    def customer_replied(self) -> TicketQuerySet:
+        return self.not_closed().filter(
+            last_public_by=Ticket.Party.CUSTOMER, last_staff_reply_at__isnull=False
+        )
 
     def for_agent(self, user) -> TicketQuerySet:
         return self.filter(assignee=user)
@@ -103,6 +119,11 @@ class Ticket(models.Model):
         ACTIVE = "active", "Active"
         CLOSED = "closed", "Closed"
 
+    class Party(models.TextChoices):
+        NOBODY = "", "Nobody yet"
+        STAFF = "staff", "Staff"
+        CUSTOMER = "customer", "Customer"
+
     class Priority(models.TextChoices):
         LOW = "low", "Low"
         NORMAL = "normal", "Normal"
@@ -153,6 +174,11 @@ class Ticket(models.Model):
     # The latest public staff reply, and when the reporter last looked: "new reply" marker.
     last_staff_reply_at = models.DateTimeField(null=True, blank=True, editable=False)
     reporter_seen_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Who wrote the latest public message: staff (the ticket waits on its customer) or the
+    # customer (after a staff reply: "customer replied"). Kept by message_send.
+    last_public_by = models.CharField(
+        max_length=8, choices=Party.choices, default=Party.NOBODY, blank=True, editable=False
+    )
     closed_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Bumped by every change; forms carry it so a change made on a stale page is refused.
     version = models.PositiveIntegerField(default=1, editable=False)
@@ -225,6 +251,11 @@ class Ticket(models.Model):
             # and sorting all the matching tickets.
             models.Index(fields=["-last_activity_at", "-id"], name="ticket_recent"),
             models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
+            # "Waiting on customer" and "customer replied": the open work by who wrote last.
+            models.Index(
+                fields=["last_public_by", "status", "-last_activity_at"],
+                name="ticket_waiting_list",
+            ),
             # A list filtered by category, newest activity first.
             models.Index(
                 fields=["category", "status", "-last_activity_at"], name="ticket_category_list"
@@ -282,6 +313,16 @@ class Ticket(models.Model):
     def has_unseen_reply(self) -> bool:
         """A public staff reply the reporter has not opened the ticket to see yet."""
         return unseen_reply(self.last_staff_reply_at, self.reporter_seen_at)
+
+    @property
+    def waiting_on_customer(self) -> bool:
+        """Not closed, and the latest public message is staff's."""
+        return waiting_on_customer(self.status, self.last_public_by)
+
+    @property
+    def customer_replied(self) -> bool:
+        """Not closed, and the customer wrote last, after a staff reply."""
+        return customer_replied(self.status, self.last_public_by, self.last_staff_reply_at)
 
     @property
     def is_closed(self) -> bool:

@@ -7,7 +7,14 @@ import logging
 from django.db.models import F, QuerySet
 from django.http import Http404
 
-from .models import MAX_ID, Ticket, describe_event, unseen_reply
+from .models import (
+    MAX_ID,
+    Ticket,
+    customer_replied,
+    describe_event,
+    unseen_reply,
+    waiting_on_customer,
+)
 
 logger = logging.getLogger("helpdesk.access")
 
@@ -30,9 +37,10 @@ def get_ticket_for(user, pk: int) -> Ticket:
 
 def list_rows(tickets: QuerySet, *, viewer) -> list[dict]:
     """A page of a list's tickets (a slice of for_list()) as dicts named after what the list
-    shows, with their reporters' and assignees' names, in one query, and the two markers as
-    `viewer` sees them: `new_reply` (their own ticket has a staff reply they have not opened)
-    and `awaiting_first_response` (for staff: not closed, no staff reply yet).
+    shows, with their reporters' and assignees' names, in one query, and the markers as
+    `viewer` sees them: `new_reply` (their own ticket has a staff reply they have not opened);
+    for staff, `awaiting_first_response` (not closed, no staff reply yet), `customer_replied`
+    and `waiting_on_customer` (not closed, and who wrote the latest public message).
 
     Only the columns shown, so a ticket's description and the users' other fields (password
     hashes included) stay in the database. A new column is one more name here and a cell in
@@ -48,6 +56,7 @@ def list_rows(tickets: QuerySet, *, viewer) -> list[dict]:
             "first_response_at",
             "last_staff_reply_at",
             "reporter_seen_at",
+            "last_public_by",
             "reporter_id",
             "assignee_id",
             reporter_name=F("reporter__username"),
@@ -59,8 +68,15 @@ def list_rows(tickets: QuerySet, *, viewer) -> list[dict]:
         row["new_reply"] = row["reporter_id"] == viewer.pk and unseen_reply(
             row["last_staff_reply_at"], row["reporter_seen_at"]
         )
+        staff = viewer.is_staff
         row["awaiting_first_response"] = (
-            viewer.is_staff and row["first_response_at"] is None and row["status"] != "closed"
+            staff and row["first_response_at"] is None and row["status"] != "closed"
+        )
+        row["customer_replied"] = staff and customer_replied(
+            row["status"], row["last_public_by"], row["last_staff_reply_at"]
+        )
+        row["waiting_on_customer"] = staff and waiting_on_customer(
+            row["status"], row["last_public_by"]
         )
     return rows
 
@@ -79,11 +95,18 @@ def ticket_timeline(ticket: Ticket) -> list[dict]:
 
 
 def ticket_list_for(
-    user, *, status: str = "", assignee: str = "", priority: str = "", category: str = ""
+    user,
+    *,
+    status: str = "",
+    assignee: str = "",
+    priority: str = "",
+    category: str = "",
+    waiting: str = "",
 ) -> QuerySet:
     """The list page's tickets. `status` is a status, "all", or "" for everything not closed.
 
-    `assignee` (staff only) is "", "me" or "none"; `category` a category's id.
+    For staff: `assignee` is "", "me" or "none"; `category` a category's id; `waiting` is "",
+    "customer" (waiting on the customer) or "replied" (the customer replied).
     """
     tickets = Ticket.objects.visible_to(user)
     if status == "all":
@@ -97,6 +120,10 @@ def ticket_list_for(
             tickets = tickets.for_agent(user)
         elif assignee == "none":
             tickets = tickets.unassigned()
+        if waiting == "customer":
+            tickets = tickets.waiting_on_customer()
+        elif waiting == "replied":
+            tickets = tickets.customer_replied()
     if priority:
         tickets = tickets.filter(priority=priority)
     if category:

@@ -501,7 +501,28 @@ class _Importer:
 
         counts.messages = self.add_messages(ticket, key, messages, user)
         counts.events = self.add_events(ticket, events, user)
+        self.set_last_public_by(ticket)
         return counts
+
+    @staticmethod
+    def set_last_public_by(ticket: Ticket) -> None:
+        """Who wrote the latest public message, from the messages now here (not in a record:
+        it follows from them, as message_send keeps it)."""
+        latest = (
+            ticket.messages.filter(is_internal=False)
+            .order_by("-created_at", "-pk")
+            .values_list("sender_id", "sender__is_staff")
+            .first()
+        )
+        if latest is None:
+            party = Ticket.Party.NOBODY
+        elif latest[1] and latest[0] != ticket.reporter_id:
+            party = Ticket.Party.STAFF
+        else:
+            party = Ticket.Party.CUSTOMER
+        if ticket.last_public_by != party:
+            ticket.last_public_by = party
+            ticket.save(update_fields=["last_public_by"])
 
     @staticmethod
     def find_ticket(key: uuid.UUID, source_id: Any) -> Ticket | None:

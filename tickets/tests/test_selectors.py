@@ -68,13 +68,17 @@ def test_list_rows_are_a_pages_tickets_as_the_list_shows_them(
             "first_response_at": model.first_response_at,
             "last_staff_reply_at": model.last_staff_reply_at,
             "reporter_seen_at": model.reporter_seen_at,
+            "last_public_by": model.last_public_by,
             "reporter_id": model.reporter_id,
             "reporter_name": model.reporter.username,
             "assignee_id": model.assignee_id,
             "assignee_name": model.assignee and model.assignee.username,
             "category_name": model.category and model.category.name,
             "new_reply": model.has_unseen_reply,
-            "awaiting_first_response": False,  # The viewer is a customer.
+            # The viewer is a customer: the staff's markers are off.
+            "awaiting_first_response": False,
+            "customer_replied": False,
+            "waiting_on_customer": False,
         }
     assert rows[0]["new_reply"] is True
     assert rows[0]["assignee_name"] == "agent"
@@ -86,4 +90,9 @@ def test_list_rows_are_a_pages_tickets_as_the_list_shows_them(
     assert [(row["new_reply"], row["awaiting_first_response"]) for row in as_staff] == [
         (False, False),
         (False, True),
+    ]
+    # The answered one waits on its customer (staff wrote last).
+    assert [(row["waiting_on_customer"], row["customer_replied"]) for row in as_staff] == [
+        (True, False),
+        (False, False),
     ]
