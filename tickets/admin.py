@@ -33,10 +33,17 @@ from accounts.admin_input import AdminInputMixin, IdAutocompleteSelect, as_objec
 from messaging.models import Message
 from messaging.services import message_send
 
-from .models import Category, StaleTicketError, Ticket, TicketEvent
+from .models import Category, StaleTicketError, Tag, Ticket, TicketEvent
 from .pagination import CappedCountAdminMixin
 from .selectors import ticket_timeline
-from .services import ticket_assign, ticket_set_category, ticket_set_priority, ticket_update
+from .services import (
+    parse_tags,
+    ticket_add_tag,
+    ticket_assign,
+    ticket_set_category,
+    ticket_set_priority,
+    ticket_update,
+)
 
 User = get_user_model()
 
@@ -63,6 +70,21 @@ class AssigneeFilter(admin.SimpleListFilter):
             # An agent's id; anything else ("abc", "²", a number past the id column) is no one's.
             agent_id = as_object_id(value)
             return queryset.filter(assignee_id=agent_id) if agent_id else queryset.none()
+        return queryset
+
+
+class TagFilter(admin.SimpleListFilter):
+    title = "tag"
+    parameter_name = "tag"
+
+    def lookups(self, request, model_admin):
+        return [
+            (name, name) for name in Tag.objects.order_by("name").values_list("name", flat=True)
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(tags__name__iexact=self.value())
         return queryset
 
 
@@ -116,6 +138,12 @@ class TicketAdminForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
         help_text="Sent to the reporter when you save.",
     )
+    tag_text = forms.CharField(
+        label="Tags",
+        required=False,
+        max_length=2000,
+        help_text="Separated by commas; a new name makes a new tag.",
+    )
     internal_note = forms.CharField(
         label="Internal note",
         required=False,
@@ -134,6 +162,7 @@ class TicketAdminForm(forms.ModelForm):
         if self.instance.pk:
             self.fields["new_status"].initial = self.instance.status
             self.fields["seen_version"].initial = self.instance.version
+            self.fields["tag_text"].initial = ", ".join(self.instance.tag_names)
         self.fields["submission"].initial = uuid.uuid4()
 
     # Set by clean() when this very form was applied before (sent twice, e.g. a double click).
@@ -179,6 +208,10 @@ class TicketAdminForm(forms.ModelForm):
         assignee = cleaned.get("assignee")
         if assignee is not None and not (assignee.is_staff and assignee.is_active):
             self.add_error("assignee", f"{assignee.username} is not an active staff member.")
+        try:
+            cleaned["tag_list"] = parse_tags(cleaned.get("tag_text", ""))
+        except ValidationError as exc:
+            self.add_error("tag_text", exc)
         category = cleaned.get("category")
         if category is not None and not category.active and category.pk != current.category_id:
             self.add_error("category", f"The category {category.name} is no longer offered.")
@@ -205,6 +238,7 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
         "priority",
         AssigneeFilter,
         "category",
+        TagFilter,
         AwaitingFirstResponseFilter,
         ("created_at", admin.DateFieldListFilter),
     ]
@@ -243,6 +277,7 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
                     "priority",
                     "assignee",
                     "category",
+                    "tag_text",
                     "seen_version",
                     "submission",
                 ]
@@ -269,6 +304,7 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
         "reopen_tickets",
         "set_priority",
         "set_category",
+        "add_tag",
     ]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
@@ -351,6 +387,7 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
                     priority=data["priority"] if "priority" in changed else None,
                     category=data["category"],
                     change_category="category" in changed,
+                    tags=data["tag_list"] if "tag_text" in changed else None,
                 )
                 if data.get("reply"):
                     message_send(
@@ -472,6 +509,19 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
             request, queryset, PriorityActionForm, "set_priority", "Set the priority", apply
         )
 
+    @admin.action(description="Add a tag…", permissions=["change"])
+    def add_tag(self, request, queryset):
+        def apply(data: dict) -> None:
+            name = data["tag"]
+            self._bulk(
+                request,
+                queryset,
+                f"Tagged {name}:",
+                lambda t: ticket_add_tag(ticket=t, name=name, by=request.user),
+            )
+
+        return self._with_choice(request, queryset, TagActionForm, "add_tag", "Add a tag", apply)
+
     @admin.action(description="Set category…", permissions=["change"])
     def set_category(self, request, queryset):
         def apply(data: dict) -> None:
@@ -525,6 +575,16 @@ class AssignActionForm(forms.Form):
 
 class PriorityActionForm(forms.Form):
     priority = forms.ChoiceField(choices=Ticket.Priority.choices)
+
+
+class TagActionForm(forms.Form):
+    tag = forms.CharField(label="Tag", max_length=Tag.MAX_LENGTH)
+
+    def clean_tag(self) -> str:
+        names = parse_tags(self.cleaned_data["tag"])
+        if len(names) != 1:
+            raise ValidationError("Give one tag (no commas).")
+        return names[0]
 
 
 class CategoryActionForm(forms.Form):

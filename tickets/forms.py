@@ -3,7 +3,7 @@ import uuid
 from django import forms
 from django.contrib.auth import get_user_model
 
-from .models import Category, Ticket
+from .models import Category, Tag, Ticket
 
 User = get_user_model()
 
@@ -111,6 +111,7 @@ class TicketFilterForm(forms.Form):
     assignee = forms.ChoiceField(choices=ASSIGNEE_CHOICES, required=False)
     category = forms.ChoiceField(required=False)
     waiting = forms.ChoiceField(choices=WAITING_CHOICES, required=False, label="Last reply")
+    tag = forms.CharField(required=False, max_length=Tag.MAX_LENGTH, strip=True)
 
     def __init__(self, *args, staff: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -124,3 +125,4 @@ class TicketFilterForm(forms.Form):
             del self.fields["category"]
         if not staff:
             del self.fields["waiting"]
+            del self.fields["tag"]

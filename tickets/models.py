@@ -113,6 +113,28 @@ class Category(models.Model):
             raise ValidationError({"name": exc.error_list}) from None
 
 
+class Tag(models.Model):
+    """A free label staff put on tickets ("vip", "outage-2026-12"); created by using it."""
+
+    MAX_LENGTH = 40
+
+    name = models.CharField(max_length=MAX_LENGTH, validators=[MinLengthValidator(1)])
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(name=""), name="tag_name_not_empty"),
+            models.UniqueConstraint(
+                Lower("name"),
+                name="tag_name_unique",
+                violation_error_message="There is already a tag with this name.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Ticket(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -165,6 +187,10 @@ class Ticket(models.Model):
     category = models.ForeignKey(
         Category, on_delete=models.PROTECT, related_name="tickets", null=True, blank=True
     )
+    # Set by staff through ticket_set_tags (an event each). `tag_names` is a copy of the names,
+    # sorted, kept by the same service, so that pages show them without another query.
+    tags = models.ManyToManyField(Tag, related_name="tickets", blank=True, through="TicketTag")
+    tag_names = models.JSONField(default=list, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     modified_at = models.DateTimeField(default=timezone.now, editable=False)
     # Any public message or status change; the lists are ordered by it.
@@ -428,14 +454,34 @@ class Ticket(models.Model):
                 setattr(self, field.attname, getattr(other, field.attname))
 
 
+class TicketTag(models.Model):
+    """A tag on a ticket."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE)
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "tag"], name="tickettag_unique"),
+        ]
+        indexes = [
+            # A list filtered by a tag: its tickets.
+            models.Index(fields=["tag", "ticket"], name="tickettag_tag"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id} {self.tag_id}"
+
+
 class TicketEvent(models.Model):
-    """The audit trail: one row per status, assignment, priority or category change."""
+    """The audit trail: one row per status, assignment, priority, category or tag change."""
 
     class Kind(models.TextChoices):
         STATUS = "status", "Status"
         ASSIGNMENT = "assignment", "Assignment"
         PRIORITY = "priority", "Priority"
         CATEGORY = "category", "Category"
+        TAG = "tag", "Tag"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     # None means the system (a scheduled command), never an unknown person.
@@ -455,7 +501,7 @@ class TicketEvent(models.Model):
         ordering = ["created_at", "pk"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind__in=["status", "assignment", "priority", "category"]),
+                condition=Q(kind__in=["status", "assignment", "priority", "category", "tag"]),
                 name="ticketevent_kind_valid",
             ),
         ]
@@ -505,6 +551,8 @@ def describe_event(kind: str, from_value: str, to_value: str) -> str:
         if not to_value:
             return f"unassigned {from_value}"
         return f"assigned the ticket to {to_value}"
+    if kind == TicketEvent.Kind.TAG:
+        return f"tagged the ticket {to_value}" if to_value else f"removed the tag {from_value}"
     if kind == TicketEvent.Kind.CATEGORY:
         if not to_value:
             return f"removed the category {from_value}"

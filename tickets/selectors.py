@@ -10,6 +10,7 @@ from django.http import Http404
 from .models import (
     MAX_ID,
     Ticket,
+    TicketEvent,
     customer_replied,
     describe_event,
     unseen_reply,
@@ -57,6 +58,7 @@ def list_rows(tickets: QuerySet, *, viewer) -> list[dict]:
             "last_staff_reply_at",
             "reporter_seen_at",
             "last_public_by",
+            "tag_names",
             "reporter_id",
             "assignee_id",
             reporter_name=F("reporter__username"),
@@ -81,11 +83,15 @@ def list_rows(tickets: QuerySet, *, viewer) -> list[dict]:
     return rows
 
 
-def ticket_timeline(ticket: Ticket) -> list[dict]:
+def ticket_timeline(ticket: Ticket, *, staff: bool = True) -> list[dict]:
     """A ticket's events, oldest first, as its page shows them, in one query: when
-    (`created_at`), who (`actor_name`, None for the system) and what (`description`)."""
+    (`created_at`), who (`actor_name`, None for the system) and what (`description`).
+    Tags are the staff's own: not `staff`, their events are left out."""
+    events = ticket.events.all()
+    if not staff:
+        events = events.exclude(kind=TicketEvent.Kind.TAG)
     rows = list(
-        ticket.events.order_by("created_at", "pk").values(
+        events.order_by("created_at", "pk").values(
             "created_at", "kind", "from_value", "to_value", actor_name=F("actor__username")
         )
     )
@@ -102,11 +108,13 @@ def ticket_list_for(
     priority: str = "",
     category: str = "",
     waiting: str = "",
+    tag: str = "",
 ) -> QuerySet:
     """The list page's tickets. `status` is a status, "all", or "" for everything not closed.
 
     For staff: `assignee` is "", "me" or "none"; `category` a category's id; `waiting` is "",
-    "customer" (waiting on the customer) or "replied" (the customer replied).
+    "customer" (waiting on the customer) or "replied" (the customer replied); `tag` a tag's
+    name, in any case.
     """
     tickets = Ticket.objects.visible_to(user)
     if status == "all":
@@ -124,6 +132,8 @@ def ticket_list_for(
             tickets = tickets.waiting_on_customer()
         elif waiting == "replied":
             tickets = tickets.customer_replied()
+        if tag:
+            tickets = tickets.filter(tags__name__iexact=tag)
     if priority:
         tickets = tickets.filter(priority=priority)
     if category:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 import uuid
 
 from django.contrib.auth import get_user_model
@@ -11,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import AGENTS_GROUP
 
-from .models import Category, Ticket, TicketEvent
+from .models import Category, Tag, Ticket, TicketEvent
 from .notifications import notify_assigned, notify_ticket_created
 
 User = get_user_model()
@@ -196,6 +198,95 @@ def ticket_set_category(
     return event
 
 
+def parse_tags(text: str) -> list[str]:
+    """Tag names from what a person typed, comma-separated: trimmed, inner spaces collapsed,
+    empty ones and repeats (in any case) dropped, in the order given. ValidationError names
+    each one that cannot be a tag (too long, or with control characters)."""
+    names: dict[str, str] = {}
+    problems = []
+    for part in (text or "").split(","):
+        name = re.sub(r"\s+", " ", part).strip()
+        if not name:
+            continue
+        if any(unicodedata.category(ch) in {"Cc", "Cf"} for ch in name):
+            problems.append(f"“{name[:20]}” has characters a tag cannot have.")
+        elif len(name) > Tag.MAX_LENGTH:
+            problems.append(f"“{name[:20]}…” is longer than {Tag.MAX_LENGTH} characters.")
+        else:
+            names.setdefault(name.casefold(), name)
+    if problems:
+        raise ValidationError(problems, code="invalid_tag")
+    return list(names.values())
+
+
+def _tag_named(name: str) -> Tag:
+    """The tag called `name` in any case, made if there is none (two at once: one wins)."""
+    tag = Tag.objects.filter(name__iexact=name).first()
+    if tag is not None:
+        return tag
+    try:
+        with transaction.atomic():
+            return Tag.objects.create(name=name)
+    except IntegrityError:
+        return Tag.objects.get(name__iexact=name)
+
+
+def ticket_set_tags(
+    *, ticket: Ticket, names: list[str], by: User, expected_version: int | None = None
+) -> list[TicketEvent]:
+    """Make the ticket's tags exactly `names` (staff only): an event for each tag put on or
+    taken off, none when nothing changes. Names are matched in any case; new ones are made."""
+    _require_staff(by, "tag tickets")
+    wanted = {name.casefold(): name for name in names}
+    with transaction.atomic():
+        locked = ticket.lock()
+        current = {tag.name.casefold(): tag for tag in locked.tags.all()}
+        added = [wanted[key] for key in wanted if key not in current]
+        removed = [current[key] for key in current if key not in wanted]
+        if not added and not removed:
+            ticket._copy_state_from(locked)
+            return []
+        locked.check_version(expected_version)
+        now = timezone.now()
+        changes = []  # (from, to): a tag taken off, a tag put on
+        if removed:
+            locked.tags.remove(*removed)
+            changes += [(tag.name, "") for tag in removed]
+        for name in added:
+            tag = _tag_named(name)
+            locked.tags.add(tag)
+            changes.append(("", tag.name))
+        events = TicketEvent.objects.bulk_create(
+            TicketEvent(
+                ticket=locked,
+                actor=by,
+                kind=TicketEvent.Kind.TAG,
+                from_value=old,
+                to_value=new,
+                created_at=now,
+            )
+            for old, new in changes
+        )
+        locked.tag_names = tag_names_of(locked)
+        locked.save(update_fields=["tag_names", *locked.touch(by=by, at=now, activity=False)])
+        ticket._copy_state_from(locked)
+    return events
+
+
+def tag_names_of(ticket: Ticket) -> list[str]:
+    """The ticket's tags' names as Ticket.tag_names keeps them: sorted, in any case."""
+    return sorted(ticket.tags.values_list("name", flat=True), key=str.casefold)
+
+
+def ticket_add_tag(*, ticket: Ticket, name: str, by: User) -> TicketEvent | None:
+    """Put one more tag on the ticket (the list's and the admin's bulk action)."""
+    with transaction.atomic():
+        locked = ticket.lock()  # the tags as they are now, not as the caller read them
+        events = ticket_set_tags(ticket=locked, names=[*locked.tag_names, name], by=by)
+        ticket._copy_state_from(locked)
+    return events[0] if events else None
+
+
 def ticket_mark_seen(*, ticket: Ticket, user: User) -> None:
     """Record that the reporter has looked at the ticket (clears the "new reply" marker).
 
@@ -219,13 +310,14 @@ def ticket_update(
     priority: str | None = None,
     category: Category | None = None,
     change_category: bool = False,
+    tags: list[str] | None = None,
 ) -> list[TicketEvent]:
     """Apply several triage changes from one form at once: all of them, or none.
 
     The version the form saw is checked once, under the row lock, before anything is changed;
-    then the assignment, the priority, the category and the status go through their own
-    services (so each writes its own event). Status is applied last, so "assign and close"
-    closes the ticket.
+    then the assignment, the priority, the category, the tags (`tags`: the whole new set) and
+    the status go through their own services (so each writes its own events). Status is
+    applied last, so "assign and close" closes the ticket.
     """
     _require_staff(by, "change tickets")
     events: list[TicketEvent | None] = []
@@ -238,6 +330,8 @@ def ticket_update(
             events.append(ticket_set_priority(ticket=locked, priority=priority, by=by))
         if change_category:
             events.append(ticket_set_category(ticket=locked, category=category, by=by))
+        if tags is not None:
+            events.extend(ticket_set_tags(ticket=locked, names=tags, by=by))
         if status is not None:
             events.append(locked.update_status(status, by=by))
         ticket._copy_state_from(locked)

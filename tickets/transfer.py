@@ -7,7 +7,7 @@ JSON Lines (``--format jsonl``): one JSON object per line::
     {"key": "8c0e…",                      the ticket's stable identity (a UUID, see below)
      "id": 17,                            its id in the exported database (informative)
      "title": "…", "description": "…", "status": "open|active|closed",
-     "priority": "low|normal|high|urgent", "category": "Billing" or null,
+     "priority": "low|normal|high|urgent", "category": "Billing" or null, "tags": ["vip"],
      "reporter": "alice", "assignee": "erin" or null, "modified_by": "erin" or null,
      "created_at": "2026-01-31T09:15:02.123456+00:00", "modified_at": …,
      "last_activity_at": …, "first_response_at": … or null, "last_staff_reply_at": … or null,
@@ -17,7 +17,7 @@ JSON Lines (``--format jsonl``): one JSON object per line::
                          "is_active": true, "is_staff": false, "is_agent": false}, …},
      "messages": [{"key": "…", "sender": "erin", "receiver": "alice" or null,
                    "content": "…", "is_internal": false, "created_at": …}, …],
-     "events": [{"actor": "erin" or null, "kind": "status|assignment|priority|category",
+     "events": [{"actor": "erin" or null, "kind": "status|assignment|priority|category|tag",
                  "from": "open", "to": "active", "created_at": …}, …]}
 
 CSV (``--format csv``): a header row, then one row per ticket with the same fields as columns;
@@ -48,7 +48,8 @@ Import rules:
   export of the same ticket): then the ticket's fields are updated from the record and the
   messages and events it does not have yet are added.
 - A category is matched by name (case-insensitively); a missing one is created, offered. A
-  record without ``category`` (a file from before categories) has none.
+  record without ``category`` (a file from before categories) has none. Tags likewise: the
+  ticket gets exactly the record's ``tags`` (none when the record has no ``tags``).
 - A user is matched by username (case-insensitively); a missing one is created with the
   record's email, names and staff flags and an unusable password (they set one through
   "forgot password"). ``is_superuser`` is never imported; ``is_agent`` puts them in the Agents
@@ -79,7 +80,8 @@ from django.db.models import Prefetch, QuerySet
 from accounts.models import AGENTS_GROUP, User
 from messaging.models import Message
 
-from .models import Category, Ticket, TicketEvent
+from .models import Category, Tag, Ticket, TicketEvent
+from .services import parse_tags
 
 FORMATS = ("jsonl", "csv")
 TICKET_TEXT_FIELDS = ["title", "description", "status", "priority"]
@@ -99,6 +101,7 @@ CSV_COLUMNS = [
     "key",
     *TICKET_TEXT_FIELDS,
     "category",
+    "tags",
     *TICKET_USER_FIELDS,
     *TICKET_TIME_FIELDS,
     "version",
@@ -187,6 +190,7 @@ def ticket_record(ticket: Ticket, *, agent_ids: set[int]) -> dict[str, Any]:
     for field_name in TICKET_TEXT_FIELDS:
         record[field_name] = getattr(ticket, field_name)
     record["category"] = ticket.category.name if ticket.category_id else None
+    record["tags"] = list(ticket.tag_names)
     for field_name in TICKET_USER_FIELDS:
         record[field_name] = name(getattr(ticket, field_name))
     for field_name in TICKET_TIME_FIELDS:
@@ -255,7 +259,7 @@ def _csv_row(record: dict[str, Any]) -> dict[str, Any]:
     row = {}
     for column in CSV_COLUMNS:
         value = record[column]
-        if column in {"users", "messages", "events"}:
+        if column in {"users", "messages", "events", "tags"}:
             value = json.dumps(value, ensure_ascii=False)
         row[column] = "" if value is None else value
     return row
@@ -364,7 +368,9 @@ def _csv_record(row: dict[str, str]) -> dict[str, Any] | RecordError:
     record: dict[str, Any] = {}
     for column in CSV_COLUMNS:
         value = row.get(column)
-        if column in {"users", "messages", "events"}:
+        if column == "tags" and not value:
+            record[column] = []  # a file from before tags
+        elif column in {"users", "messages", "events", "tags"}:
             try:
                 record[column] = json.loads(value or "")
             except json.JSONDecodeError as exc:
@@ -466,6 +472,9 @@ class _Importer:
         category = record.get("category")
         if not isinstance(category, (str, type(None))):
             raise RecordError("category must be a name or null")
+        tag_names = record.get("tags", [])
+        if not isinstance(tag_names, list) or not all(isinstance(n, str) for n in tag_names):
+            raise RecordError("tags must be a list of names")
         user_specs = _get(record, "users", dict)
         messages = _get(record, "messages", list)
         events = _get(record, "events", list)
@@ -499,10 +508,26 @@ class _Importer:
         ticket.full_clean(exclude=["client_token", *TICKET_USER_FIELDS], validate_unique=False)
         ticket.save()
 
+        self.set_tags(ticket, tag_names)
         counts.messages = self.add_messages(ticket, key, messages, user)
         counts.events = self.add_events(ticket, events, user)
         self.set_last_public_by(ticket)
         return counts
+
+    @staticmethod
+    def set_tags(ticket: Ticket, names: list[str]) -> None:
+        """The ticket's tags are the record's (matched or made by name, in any case)."""
+        try:
+            names = parse_tags(",".join(names))
+        except ValidationError as exc:
+            raise RecordError(f"tags: {describe_validation_error(exc)}") from None
+        tags = []
+        for name in names:
+            tag = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name)
+            tags.append(tag)
+        ticket.tags.set(tags)
+        ticket.tag_names = sorted((tag.name for tag in tags), key=str.casefold)
+        ticket.save(update_fields=["tag_names"])
 
     @staticmethod
     def set_last_public_by(ticket: Ticket) -> None:

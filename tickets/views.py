@@ -112,7 +112,7 @@ def _render_detail(
     context = {
         "ticket": ticket,
         "conversation": Message.receive(ticket, user).entries(),
-        "events": ticket_timeline(ticket),
+        "events": ticket_timeline(ticket, staff=user.is_staff),
         "reply_form": reply_form or ReplyForm(allow_internal=user.is_staff),
         "next_statuses": ticket.allowed_statuses_for(user),
         "is_staff": user.is_staff,

@@ -69,6 +69,7 @@ def test_list_rows_are_a_pages_tickets_as_the_list_shows_them(
             "last_staff_reply_at": model.last_staff_reply_at,
             "reporter_seen_at": model.reporter_seen_at,
             "last_public_by": model.last_public_by,
+            "tag_names": model.tag_names,
             "reporter_id": model.reporter_id,
             "reporter_name": model.reporter.username,
             "assignee_id": model.assignee_id,

@@ -10,7 +10,7 @@ import pytest
 
 from accounts.models import User
 from messaging.models import Message
-from tickets.models import Category, Ticket, TicketEvent
+from tickets.models import Category, Tag, Ticket, TicketEvent
 from tickets.transfer import CSV_COLUMNS, content_digest, import_tickets
 
 T0 = "2026-03-02T09:00:00+00:00"
@@ -40,6 +40,7 @@ def make_record(**changes) -> dict:
         "status": "active",
         "priority": "high",
         "category": "Printers",
+        "tags": ["vip", "Toner"],
         "reporter": "zoe",
         "assignee": "max",
         "modified_by": "max",
@@ -241,7 +242,7 @@ def test_a_bad_csv_row_is_reported_by_the_line_it_starts_on(db):
         row = {}
         for column in CSV_COLUMNS:
             value = record[column]
-            if column in {"users", "messages", "events"}:
+            if column in {"users", "messages", "events", "tags"}:
                 value = json.dumps(value)
             row[column] = "" if value is None else value
         writer.writerow(row)
@@ -295,3 +296,25 @@ def test_a_category_that_is_not_a_name_is_refused(db):
 
     assert result.imported == 0
     assert [reason for _, reason in result.failed] == ["category must be a name or null"]
+
+
+def test_tags_are_matched_by_name_or_made_and_an_older_file_has_none(db):
+    Tag.objects.create(name="VIP")
+    older = make_record()
+    del older["tags"]
+
+    result = import_tickets(jsonl(make_record(), older), format="jsonl")
+
+    assert result.imported == 2
+    first, second = Ticket.objects.order_by("pk")
+    assert first.tag_names == ["Toner", "VIP"]
+    assert sorted(first.tags.values_list("name", flat=True)) == ["Toner", "VIP"]
+    assert (second.tag_names, second.tags.count()) == ([], 0)
+
+
+@pytest.mark.parametrize("tags", ["vip", [1], ["x" * 41]])
+def test_tags_that_are_not_names_are_refused(db, tags):
+    result = import_tickets(jsonl(make_record(tags=tags)), format="jsonl")
+
+    assert result.imported == 0
+    assert "tags" in result.failed[0][1]
