@@ -56,6 +56,7 @@ from django.utils.encoding import force_bytes
 from django.utils.html import escape
 from django.utils.http import urlsafe_base64_encode
 
+from accounts.mail import unsubscribe_token
 from accounts.models import AGENTS_GROUP, User
 from messaging.models import Message
 from messaging.services import message_send
@@ -295,6 +296,13 @@ PUBLIC: dict[str, Row] = {
         missing=(everyone(200), everyone(200)),
     ),
     "accounts/reset/done/": page(get=everyone(200), post=everyone(405)),
+    # The unsubscribe link from an email is the credential too, whoever follows it: a GET asks
+    # to confirm, a POST (the page's button or a mail client's one-click, without a CSRF token)
+    # turns that person's email off; a link that is not ours is a 400 that changes nothing.
+    "accounts/unsubscribe/<str:token>/": targets(
+        own=(everyone(200), everyone(W200)),
+        missing=(everyone(400), everyone(400)),
+    ),
     # The admin's own login page: signed-in customers see the form with "not authorised",
     # staff are sent to the admin index.
     "admin/login/": page(
@@ -503,8 +511,10 @@ def test_the_table_keeps_to_its_own_rules():
                     missing = target in {"missing", "huge"}
                     if missing and any(map(_lets_in, column)) and not reset:
                         wrong.append(f"{where}: a missing object is found")
-                    # Anonymous visitors write nothing (but the reset link into a new session).
-                    if isinstance(answers["anonymous"], Write) and not reset:
+                    # Anonymous visitors write nothing (but the reset link into a new session,
+                    # and the unsubscribe link: both links are credentials).
+                    unsubscribe = route.startswith("accounts/unsubscribe/")
+                    if isinstance(answers["anonymous"], Write) and not (reset or unsubscribe):
                         wrong.append(f"{where}: an anonymous visitor writes")
                     # Only a valid form must change the database.
                     if method != FORM and any(getattr(a, "required", False) for a in column):
@@ -590,6 +600,9 @@ class World:
             return {"pk": self.ticket_id(target, actor)}
         if params == {"uidb64", "token"}:
             return dict(zip(("uidb64", "token"), self.reset_link(target), strict=True))
+        if params == {"token"} and route.startswith("accounts/unsubscribe/"):
+            customer_a = self.users["customer_a"]
+            return {"token": unsubscribe_token(customer_a) if target == "own" else "1:not-ours"}
         if params == {"content_type_id", "object_id"}:
             ticket_type = ContentType.objects.get_for_model(Ticket).pk
             pk = self.tickets["a"].pk if target == "own" else MISSING_ID
