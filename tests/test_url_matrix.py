@@ -55,6 +55,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils.encoding import force_bytes
 from django.utils.html import escape
 from django.utils.http import urlsafe_base64_encode
+from post_office.models import STATUS as MAIL_STATUS
+from post_office.models import Email
 
 from accounts.mail import unsubscribe_token
 from accounts.models import AGENTS_GROUP, User
@@ -224,6 +226,16 @@ READ_ONLY_ADMIN: dict[str, AdminView] = {
     "change": ((200, 200), (403, 403), (302, 302), (403, 403)),
     **OBJECT_REDIRECT,
 }
+OUTBOX_ADMIN: dict[str, AdminView] = {
+    # The outbox (every customer's mail): superusers only, read-only; its one action sends
+    # failed mail again. Nobody adds, edits or deletes a row here.
+    "changelist": ((403, 200), (403, 200)),
+    "add": ((403, 403), (403, 403)),
+    "history": ((403, 200), (403, 200), (302, 302), (302, 302)),
+    "delete": ((403, 403), (403, 403), (403, 403), (403, 403)),
+    "change": ((403, 200), (403, 403), (403, 302), (403, 403)),
+    **OBJECT_REDIRECT,
+}
 AXES_ADMIN: dict[str, AdminView] = {
     # django-axes' login records: superusers only; axes itself adds them.
     "changelist": ((403, 200), (403, 200)),
@@ -361,7 +373,7 @@ REPORTS: dict[str, Row] = {
 
 # The admin site: active staff only (everyone else goes to the admin's login page); within it,
 # agents triage tickets and look at users, superusers manage everything.
-ADMIN_APPS = "admin/^(?P<app_label>axes|auth|tickets|accounts|messaging)/$"
+ADMIN_APPS = "admin/^(?P<app_label>axes|auth|tickets|accounts|messaging|post_office)/$"
 ADMIN: dict[str, Row] = {
     "admin/": page(get=in_admin(200, 200), post=in_admin(200, 200)),
     "admin/password_change/": page(get=in_admin(200, 200), post=in_admin(200, 200)),
@@ -394,6 +406,7 @@ ADMIN: dict[str, Row] = {
         tickets=(in_admin(200, 200), in_admin(200, 200)),
         messaging=(in_admin(200, 200), in_admin(200, 200)),
         axes=(in_admin(404, 200), in_admin(404, 200)),
+        post_office=(in_admin(404, 200), in_admin(404, 200)),
     ),
     "admin/(?P<url>.*)$": targets({"no-such-page/": (in_admin(404, 404), in_admin(404, 404))}),
     # Deleting customer A would delete their messages, which nobody may: the page says so.
@@ -402,6 +415,7 @@ ADMIN: dict[str, Row] = {
     **admin_model("tickets", "ticket", TICKET_ADMIN, confirmed=(403, C302)),
     **admin_model("tickets", "ticketevent", READ_ONLY_ADMIN, confirmed=(403, 403)),
     **admin_model("messaging", "message", READ_ONLY_ADMIN, confirmed=(403, 403)),
+    **admin_model("post_office", "email", OUTBOX_ADMIN, confirmed=(403, 403)),
     **admin_model("axes", "accessattempt", AXES_ADMIN, confirmed=(403, C302)),
     **admin_model("axes", "accesslog", AXES_ADMIN, confirmed=(403, C302)),
     **admin_model("axes", "accessfailurelog", AXES_ADMIN, confirmed=(403, C302)),
@@ -673,6 +687,13 @@ def _build_world() -> World:
         "tickets.ticket": tickets["a"],
         "tickets.ticketevent": event,
         "messaging.message": message,
+        "post_office.email": Email.objects.create(
+            from_email="helpdesk@localhost",
+            to=["customer_a@example.com"],
+            subject="[#1] A's printer",
+            message="On it",
+            status=MAIL_STATUS.failed,
+        ),
         "axes.accessattempt": AccessAttempt.objects.create(
             **axes_fields, get_data="", post_data="", failures_since_start=1
         ),

@@ -1,7 +1,7 @@
 """The one-click unsubscribe link (RFC 8058) that every notification email carries."""
 
 import pytest
-from django.core import signing
+from django.core import mail, signing
 from django.test import Client
 from django.urls import reverse
 
@@ -67,3 +67,23 @@ def test_a_link_that_is_not_ours_is_refused_and_changes_nothing(client, customer
         assert "This link is not valid" in response.content.decode()
     customer.refresh_from_db()
     assert customer.notify_by_email is True
+
+
+def test_the_link_in_a_notification_email_turns_that_persons_email_off(
+    ticket, customer, agent, make_message, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        make_message(ticket, agent, "Fixed.")
+    [email] = mail.outbox
+    link = email.message()["List-Unsubscribe"].strip("<>")
+    path = link.removeprefix("http://127.0.0.1:8000")
+
+    response = Client(enforce_csrf_checks=True).post(path, {"List-Unsubscribe": "One-Click"})
+
+    assert response.status_code == 200
+    customer.refresh_from_db()
+    assert customer.notify_by_email is False
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        make_message(ticket, agent, "Anything else?")
+    assert mail.outbox == []
