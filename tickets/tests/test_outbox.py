@@ -18,7 +18,7 @@ from tests.mail_helpers import SmtpServer
 from tickets import outbox
 from tickets.mail_ids import parse_message_id, thread_root
 from tickets.models import Ticket
-from tickets.tasks import send_emails
+from tickets.tasks import send_emails, send_outbox
 
 
 class RefusingMailServer:
@@ -336,3 +336,13 @@ def test_the_send_outbox_command_sends_what_is_due(ticket, agent, capsys):
     assert len(mail.outbox) == 1
     call_command("send_outbox")
     assert capsys.readouterr().out.startswith("Sent 0 email(s); 0 failed")
+
+
+def test_the_periodic_task_sends_what_is_due(ticket, agent):
+    with transaction.atomic():
+        ticket.update_status(Ticket.Status.CLOSED, by=agent)  # its task never ran
+
+    send_outbox.delay()
+
+    assert Email.objects.get().status == STATUS.sent
+    assert len(mail.outbox) == 1
