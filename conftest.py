@@ -13,6 +13,7 @@ from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 from accounts.models import AGENTS_GROUP, User
+from helpdesk_site.celery import app as celery_app
 from messaging.services import message_send
 from tickets.models import Ticket
 from tickets.services import ticket_create
@@ -57,6 +58,13 @@ def _no_hourly_optimize(settings):
     """SQLite's hourly PRAGMA optimize after a request is not part of any page's queries; the
     tests of it (tickets/tests/test_db_statistics.py) turn it on."""
     settings.SQLITE_OPTIMIZE_EVERY = None
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _tasks_run_in_the_test_process():
+    """Celery tasks run where they are called (eager), whatever broker the environment names:
+    a test sees their effect at once. tests/test_worker.py starts real workers."""
+    celery_app.conf.task_always_eager = True
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""Writes to accounts that are not the registration page's: making agents."""
+"""Writes to accounts that are not the registration page's: making agents, turning email off."""
 
 from __future__ import annotations
 
@@ -63,3 +63,10 @@ def agent_create_or_promote(
         user.save()
         user.groups.add(agents)
     return user, created
+
+
+def user_unsubscribe(*, user: User) -> None:
+    """Turn off every notification email to `user` (the one-click unsubscribe link). Safe to
+    repeat; one UPDATE, so a profile form saved at the same time cannot undo it unseen."""
+    User.objects.filter(pk=user.pk).update(notify_by_email=False)
+    user.notify_by_email = False

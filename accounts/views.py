@@ -7,12 +7,14 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from .forms import LoginForm, ProfileForm, RegistrationForm
+from .forms import LoginForm, PasswordResetForm, ProfileForm, RegistrationForm
+from .mail import user_for_unsubscribe_token
 from .models import User
+from .services import user_unsubscribe
 
 # The form pages: a form is shown (GET, HEAD) and sent (POST); any other method is a 405.
 form_page = require_http_methods(["GET", "HEAD", "POST"])
@@ -104,6 +106,24 @@ def profile(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/profile.html", {"form": form})
 
 
+# A mail client's one-click unsubscribe (RFC 8058) is a POST from no page of ours, with no cookie
+# and no CSRF token: the signed link is the credential, and all it can do is turn email off.
+@csrf_exempt
+@never_cache
+@form_page
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """GET: a page asking to confirm (a link checker or a preview that opens it changes
+    nothing). POST (the page's button, or the mail client's one-click): email turned off."""
+    user = user_for_unsubscribe_token(token)
+    if user is None:
+        return render(request, "accounts/unsubscribe.html", {"invalid": True}, status=400)
+    done = request.method == "POST"
+    if done:
+        user_unsubscribe(user=user)
+    context = {"address": user.email, "done": done, "token": token}
+    return render(request, "accounts/unsubscribe.html", context)
+
+
 class _FormPage:
     """Django's password views, answering as this site's other form pages do: an invalid form
     is a 400 (Django's is a 200), and a method other than GET, HEAD or POST is a 405 (Django's
@@ -122,7 +142,7 @@ class PasswordChangeView(_FormPage, auth_views.PasswordChangeView):
 
 
 class PasswordResetView(_FormPage, auth_views.PasswordResetView):
-    pass
+    form_class = PasswordResetForm
 
 
 class PasswordResetConfirmView(_FormPage, auth_views.PasswordResetConfirmView):

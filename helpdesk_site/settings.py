@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "axes",
+    # Before the apps: messaging/admin.py replaces its Email admin with the outbox's.
+    "post_office",
     "accounts",
     "tickets",
     "messaging",
@@ -238,6 +240,24 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "helpdesk@localhost")
 # Who is told about new tickets and about replies on unassigned ones; empty means every agent.
 HELPDESK_STAFF_EMAILS = env_list("HELPDESK_STAFF_EMAILS")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The address customers write to (support@example.com). When set, every ticket email's Reply-To
+# is its plus address (support+t12.<signature>@example.com), so a reply names its ticket.
+HELPDESK_EMAIL = env_str("HELPDESK_EMAIL")
+
+# The outbox (django-post-office): every email is a row written in the transaction of the change
+# that caused it, sent by a task after the commit (tickets/outbox.py). A failed try is tried
+# again after EMAIL_RETRY_INTERVAL seconds, then twice that, four times... (back-off), up to
+# EMAIL_MAX_RETRIES more times; then the mail is "failed" and listed in the admin, which can send
+# it again. Only failures are logged as rows (LOG_LEVEL 1).
+POST_OFFICE = {
+    "MAX_RETRIES": env_int("EMAIL_MAX_RETRIES", 8),
+    "RETRY_INTERVAL": timedelta(seconds=env_int("EMAIL_RETRY_INTERVAL", 60)),
+    "LOG_LEVEL": 1,
+    "BATCH_SIZE": 50,
+    # Its own Celery task would send every queued row from each worker at once; ours claim
+    # each row before sending it (tickets/outbox.py).
+    "CELERY_ENABLED": False,
+}
 
 # --- Request limits: a request over them gets the 400 page, which says which one --------------
 # Django's defaults, stated: the largest form is a 20,000-character description (80 KB in UTF-8,
@@ -272,6 +292,46 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# --- Background work: Celery on the Redis broker ------------------------------------------------
+# The Celery app is helpdesk_site/celery.py; tasks live in each app's tasks.py. Without a broker
+# (`make run`) tasks run in the web process, after the commit that queued them.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    # Eager tasks still take a producer from Celery's pool: let it be an in-process transport,
+    # never Celery's default guess (an AMQP server on localhost, which may be someone else's).
+    CELERY_BROKER_URL = "memory://"
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A request that queues mail while the broker is down waits at most about a second for it: the
+# mail is in the outbox already, and the periodic task sends it once the broker is back.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 2,
+    # Every key (queues, the workers' broadcasts) under one prefix, so deployments (and test
+    # runs) can share one Redis database.
+    "global_keyprefix": env_str("CELERY_KEY_PREFIX", "helpdesk-celery:"),
+}
+# The periodic task that sends whatever is due in the outbox (mail queued while the broker was
+# down, retries after a failure), every OUTBOX_SEND_INTERVAL seconds. Beat runs it: in
+# `make worker` (worker and beat in one), or once per deployment (README, "Workers").
+CELERY_BEAT_SCHEDULE = {
+    "send-outbox": {
+        "task": "tickets.tasks.send_outbox",
+        "schedule": float(env_int("OUTBOX_SEND_INTERVAL", 60)),
+    },
+}
 
 # --- Sessions and cookies ---------------------------------------------------------------------
 # Sessions end after this long without a request (kept alive by SessionIdleRefreshMiddleware),

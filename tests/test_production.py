@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -246,6 +247,50 @@ def test_healthz_is_503_when_the_database_does_not_answer(client, caplog):
         record.levelno == logging.ERROR and "database does not answer" in record.getMessage()
         for record in caplog.records
     )
+
+
+@pytest.mark.django_db
+def test_healthz_says_there_is_no_broker_when_tasks_run_in_the_web_process(client, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+
+    assert client.get("/healthz").json()["broker"] == "none"
+
+
+@pytest.mark.django_db
+def test_healthz_reports_a_broker_that_does_not_answer_as_degraded_not_down(
+    client, settings, caplog
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{probe.getsockname()[1]}/0"
+
+    response = client.get("/healthz")
+
+    # Pages still work and mail waits in the outbox: the load balancer keeps the server.
+    assert response.status_code == 200
+    assert response.json() == {
+        "database": "ok",
+        "cache": "ok",
+        "broker": "error",
+        "status": "degraded",
+    }
+    assert any("broker does not answer" in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.django_db
+def test_healthz_says_ok_when_the_broker_answers(client, settings):
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", 6379)) != 0:
+            pytest.skip("needs Redis at 127.0.0.1:6379 (nothing answers there)")
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json()["broker"] == "ok"
+    assert response.json()["status"] == "ok"
 
 
 @pytest.mark.django_db

@@ -55,7 +55,10 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils.encoding import force_bytes
 from django.utils.html import escape
 from django.utils.http import urlsafe_base64_encode
+from post_office.models import STATUS as MAIL_STATUS
+from post_office.models import Email
 
+from accounts.mail import unsubscribe_token
 from accounts.models import AGENTS_GROUP, User
 from messaging.models import Message
 from messaging.services import message_send
@@ -225,6 +228,16 @@ READ_ONLY_ADMIN: dict[str, AdminView] = {
     "change": ((200, 200), (403, 403), (302, 302), (403, 403)),
     **OBJECT_REDIRECT,
 }
+OUTBOX_ADMIN: dict[str, AdminView] = {
+    # The outbox (every customer's mail): superusers only, read-only; its one action sends
+    # failed mail again. Nobody adds, edits or deletes a row here.
+    "changelist": ((403, 200), (403, 200)),
+    "add": ((403, 403), (403, 403)),
+    "history": ((403, 200), (403, 200), (302, 302), (302, 302)),
+    "delete": ((403, 403), (403, 403), (403, 403), (403, 403)),
+    "change": ((403, 200), (403, 403), (403, 302), (403, 403)),
+    **OBJECT_REDIRECT,
+}
 AXES_ADMIN: dict[str, AdminView] = {
     # django-axes' login records: superusers only; axes itself adds them.
     "changelist": ((403, 200), (403, 200)),
@@ -297,6 +310,13 @@ PUBLIC: dict[str, Row] = {
         missing=(everyone(200), everyone(200)),
     ),
     "accounts/reset/done/": page(get=everyone(200), post=everyone(405)),
+    # The unsubscribe link from an email is the credential too, whoever follows it: a GET asks
+    # to confirm, a POST (the page's button or a mail client's one-click, without a CSRF token)
+    # turns that person's email off; a link that is not ours is a 400 that changes nothing.
+    "accounts/unsubscribe/<str:token>/": targets(
+        own=(everyone(200), everyone(W200)),
+        missing=(everyone(400), everyone(400)),
+    ),
     # The admin's own login page: signed-in customers see the form with "not authorised",
     # staff are sent to the admin index.
     "admin/login/": page(
@@ -355,7 +375,7 @@ REPORTS: dict[str, Row] = {
 
 # The admin site: active staff only (everyone else goes to the admin's login page); within it,
 # agents triage tickets and look at users, superusers manage everything.
-ADMIN_APPS = "admin/^(?P<app_label>axes|auth|tickets|accounts|messaging)/$"
+ADMIN_APPS = "admin/^(?P<app_label>axes|auth|tickets|accounts|messaging|post_office)/$"
 ADMIN: dict[str, Row] = {
     "admin/": page(get=in_admin(200, 200), post=in_admin(200, 200)),
     "admin/password_change/": page(get=in_admin(200, 200), post=in_admin(200, 200)),
@@ -388,6 +408,7 @@ ADMIN: dict[str, Row] = {
         tickets=(in_admin(200, 200), in_admin(200, 200)),
         messaging=(in_admin(200, 200), in_admin(200, 200)),
         axes=(in_admin(404, 200), in_admin(404, 200)),
+        post_office=(in_admin(404, 200), in_admin(404, 200)),
     ),
     "admin/(?P<url>.*)$": targets({"no-such-page/": (in_admin(404, 404), in_admin(404, 404))}),
     # Deleting customer A would delete their messages, which nobody may: the page says so.
@@ -397,6 +418,7 @@ ADMIN: dict[str, Row] = {
     **admin_model("tickets", "category", CATEGORY_ADMIN, confirmed=(403, C302)),
     **admin_model("tickets", "ticketevent", READ_ONLY_ADMIN, confirmed=(403, 403)),
     **admin_model("messaging", "message", READ_ONLY_ADMIN, confirmed=(403, 403)),
+    **admin_model("post_office", "email", OUTBOX_ADMIN, confirmed=(403, 403)),
     **admin_model("axes", "accessattempt", AXES_ADMIN, confirmed=(403, C302)),
     **admin_model("axes", "accesslog", AXES_ADMIN, confirmed=(403, C302)),
     **admin_model("axes", "accessfailurelog", AXES_ADMIN, confirmed=(403, C302)),
@@ -506,8 +528,10 @@ def test_the_table_keeps_to_its_own_rules():
                     missing = target in {"missing", "huge"}
                     if missing and any(map(_lets_in, column)) and not reset:
                         wrong.append(f"{where}: a missing object is found")
-                    # Anonymous visitors write nothing (but the reset link into a new session).
-                    if isinstance(answers["anonymous"], Write) and not reset:
+                    # Anonymous visitors write nothing (but the reset link into a new session,
+                    # and the unsubscribe link: both links are credentials).
+                    unsubscribe = route.startswith("accounts/unsubscribe/")
+                    if isinstance(answers["anonymous"], Write) and not (reset or unsubscribe):
                         wrong.append(f"{where}: an anonymous visitor writes")
                     # Only a valid form must change the database.
                     if method != FORM and any(getattr(a, "required", False) for a in column):
@@ -593,6 +617,9 @@ class World:
             return {"pk": self.ticket_id(target, actor)}
         if params == {"uidb64", "token"}:
             return dict(zip(("uidb64", "token"), self.reset_link(target), strict=True))
+        if params == {"token"} and route.startswith("accounts/unsubscribe/"):
+            customer_a = self.users["customer_a"]
+            return {"token": unsubscribe_token(customer_a) if target == "own" else "1:not-ours"}
         if params == {"content_type_id", "object_id"}:
             ticket_type = ContentType.objects.get_for_model(Ticket).pk
             pk = self.tickets["a"].pk if target == "own" else MISSING_ID
@@ -664,6 +691,13 @@ def _build_world() -> World:
         "tickets.category": Category.objects.create(name="Printers"),
         "tickets.ticketevent": event,
         "messaging.message": message,
+        "post_office.email": Email.objects.create(
+            from_email="helpdesk@localhost",
+            to=["customer_a@example.com"],
+            subject="[#1] A's printer",
+            message="On it",
+            status=MAIL_STATUS.failed,
+        ),
         "axes.accessattempt": AccessAttempt.objects.create(
             **axes_fields, get_data="", post_data="", failures_since_start=1
         ),

@@ -444,7 +444,7 @@ class Ticket(models.Model):
                 to_value=new_status,
                 created_at=now,
             )
-            notifications.notify_status_changed(locked, old_status=old_status, by=by)
+            notifications.notify_status_changed(locked, old_status=old_status, by=by, event=event)
             self._copy_state_from(locked)
         return event
 

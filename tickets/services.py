@@ -127,7 +127,7 @@ def ticket_assign(
             locked.update_status(Ticket.Status.ACTIVE, by=by)
         if assignee is not None:
             # After the status change, so the email shows the ticket as it now is (active).
-            notify_assigned(locked, by=by)
+            notify_assigned(locked, by=by, event=event)
         ticket._copy_state_from(locked)
     return event
 

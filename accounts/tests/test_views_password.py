@@ -90,6 +90,13 @@ class TestPasswordReset:
         assert "/accounts/reset/" in mail.outbox[0].body
         assert "customer" in mail.outbox[0].body
 
+    def test_the_email_says_it_is_automatic(self, client, customer):
+        self.request_reset(client, "customer@example.com")
+
+        [email] = mail.outbox
+        assert email.message()["Auto-Submitted"] == "auto-generated"
+        assert "\n" not in email.subject
+
     def test_the_email_address_is_matched_in_any_case(self, client, customer):
         self.request_reset(client, "CUSTOMER@Example.com")
 
