@@ -3,7 +3,7 @@ import uuid
 from django import forms
 from django.contrib.auth import get_user_model
 
-from .models import Category, Tag, Ticket
+from .models import Category, Tag, Ticket, TicketQuerySet
 
 User = get_user_model()
 
@@ -112,6 +112,11 @@ class TicketFilterForm(forms.Form):
     category = forms.ChoiceField(required=False)
     waiting = forms.ChoiceField(choices=WAITING_CHOICES, required=False, label="Last reply")
     tag = forms.CharField(required=False, max_length=Tag.MAX_LENGTH, strip=True)
+    sort = forms.ChoiceField(
+        choices=[(key, key) for key in TicketQuerySet.SORTS],
+        required=False,
+        widget=forms.HiddenInput,
+    )
 
     def __init__(self, *args, staff: bool = False, **kwargs):
         super().__init__(*args, **kwargs)

@@ -65,10 +65,24 @@ class TicketQuerySet(models.QuerySet):
     def for_agent(self, user) -> TicketQuerySet:
         return self.filter(assignee=user)
 
-    def for_list(self) -> TicketQuerySet:
-        """A list page's order: most recent activity first. Counted as it is (no joins); a
-        page of it is read as rows by tickets.selectors.list_rows."""
-        return self.order_by("-last_activity_at", "-pk")
+    # A list's orders, by the key in its URL (?sort=): the column, then newest activity, then id.
+    # "priority" and "status" put the most urgent and the least advanced first.
+    SORTS = {
+        "-activity": ("-last_activity_at", "-pk"),
+        "activity": ("last_activity_at", "pk"),
+        "-created": ("-created_at", "-pk"),
+        "created": ("created_at", "pk"),
+        "priority": ("priority_rank", "-last_activity_at", "-pk"),
+        "-priority": ("-priority_rank", "-last_activity_at", "-pk"),
+        "status": ("status_rank", "-last_activity_at", "-pk"),
+        "-status": ("-status_rank", "-last_activity_at", "-pk"),
+    }
+    DEFAULT_SORT = "-activity"
+
+    def for_list(self, sort: str = DEFAULT_SORT) -> TicketQuerySet:
+        """A list page's order (SORTS; most recent activity first by default). Counted as it
+        is (no joins); a page of it is read as rows by tickets.selectors.list_rows."""
+        return self.order_by(*self.SORTS[sort])
 
 
 class Category(models.Model):
@@ -281,6 +295,13 @@ class Ticket(models.Model):
             models.Index(
                 fields=["last_public_by", "status", "-last_activity_at"],
                 name="ticket_waiting_list",
+            ),
+            # The lists sorted by priority or by status (the rank columns), newest activity next.
+            models.Index(
+                fields=["priority_rank", "-last_activity_at", "-id"], name="ticket_priority_sort"
+            ),
+            models.Index(
+                fields=["status_rank", "-last_activity_at", "-id"], name="ticket_status_sort"
             ),
             # A list filtered by category, newest activity first.
             models.Index(

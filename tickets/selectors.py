@@ -11,6 +11,7 @@ from .models import (
     MAX_ID,
     Ticket,
     TicketEvent,
+    TicketQuerySet,
     customer_replied,
     describe_event,
     unseen_reply,
@@ -53,6 +54,7 @@ def list_rows(tickets: QuerySet, *, viewer) -> list[dict]:
             "title",
             "status",
             "priority",
+            "created_at",
             "last_activity_at",
             "first_response_at",
             "last_staff_reply_at",
@@ -109,12 +111,13 @@ def ticket_list_for(
     category: str = "",
     waiting: str = "",
     tag: str = "",
+    sort: str = TicketQuerySet.DEFAULT_SORT,
 ) -> QuerySet:
     """The list page's tickets. `status` is a status, "all", or "" for everything not closed.
 
     For staff: `assignee` is "", "me" or "none"; `category` a category's id; `waiting` is "",
     "customer" (waiting on the customer) or "replied" (the customer replied); `tag` a tag's
-    name, in any case.
+    name, in any case. `sort` is a key of TicketQuerySet.SORTS.
     """
     tickets = Ticket.objects.visible_to(user)
     if status == "all":
@@ -138,4 +141,4 @@ def ticket_list_for(
         tickets = tickets.filter(priority=priority)
     if category:
         tickets = tickets.filter(category_id=category)
-    return tickets.for_list()
+    return tickets.for_list(sort or TicketQuerySet.DEFAULT_SORT)

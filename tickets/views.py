@@ -19,7 +19,7 @@ from .forms import (
     TicketCreateForm,
     TicketFilterForm,
 )
-from .models import StaleTicketError, Ticket
+from .models import StaleTicketError, Ticket, TicketQuerySet
 from .pagination import CappedPaginator
 from .selectors import get_ticket_for, list_rows, ticket_list_for, ticket_timeline
 from .services import ticket_assign, ticket_create, ticket_mark_seen, ticket_set_priority
@@ -65,20 +65,59 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
         reason = f"That page of tickets does not exist: there {count}."
         if paginator.capped:
             reason += (
-                f" A list shows its {paginator.limit:,} tickets with the most recent activity:"
+                f" A list shows the first {paginator.limit:,} tickets in its order:"
                 " filter it to see others."
             )
         return render(request, "404.html", {"reason": reason}, status=404)
     query = request.GET.copy()
     query.pop("page", None)
+    sort = filters.get("sort") or TicketQuerySet.DEFAULT_SORT
     context = {
         "page": page,
         "tickets": list_rows(page.object_list, viewer=request.user),
         "is_staff": staff,
         "filter_form": filter_form,
         "query": query.urlencode(),
+        "sort_label": SORT_LABELS[sort],
+        "sort_links": _sort_links(query, sort),
     }
     return render(request, "tickets/list.html", context, status=status_code)
+
+
+# What each order is called under the list.
+SORT_LABELS = {
+    "-activity": "most recent activity first",
+    "activity": "least recent activity first",
+    "-created": "newest first",
+    "created": "oldest first",
+    "priority": "most urgent first",
+    "-priority": "least urgent first",
+    "status": "open, then active, then closed",
+    "-status": "closed, then active, then open",
+}
+# The list's sortable columns, and the order a first click on each gives.
+SORT_COLUMNS = {
+    "status": "status",
+    "priority": "priority",
+    "created": "-created",
+    "activity": "-activity",
+}
+
+
+def _sort_links(query, sort: str) -> dict[str, dict]:
+    """For each sortable column: the query string its header links to (the same filters, that
+    column's order; the sorted column's turns it around) and its aria-sort state."""
+    links = {}
+    for column, first in SORT_COLUMNS.items():
+        sorted_here = sort.lstrip("-") == column
+        target = (sort[1:] if sort.startswith("-") else f"-{sort}") if sorted_here else first
+        linked = query.copy()
+        linked["sort"] = target
+        state = "none"
+        if sorted_here:
+            state = "descending" if sort.startswith("-") else "ascending"
+        links[column] = {"query": linked.urlencode(), "state": state}
+    return links
 
 
 @login_required

@@ -64,6 +64,7 @@ def test_list_rows_are_a_pages_tickets_as_the_list_shows_them(
             "title": model.title,
             "status": model.status,
             "priority": model.priority,
+            "created_at": model.created_at,
             "last_activity_at": model.last_activity_at,
             "first_response_at": model.first_response_at,
             "last_staff_reply_at": model.last_staff_reply_at,
