@@ -179,6 +179,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "accounts.validators.MaximumLengthValidator", "OPTIONS": {"max_length": 1024}},
+    {"NAME": "accounts.validators.NotOnlyWhitespaceValidator"},
 ]
 
 LOGIN_URL = "accounts:login"

@@ -142,3 +142,13 @@ def test_extra_fields_cannot_make_a_staff_account(client, db):
     user = User.objects.get(username="alice")
     assert not user.is_staff
     assert not user.is_superuser
+
+
+@pytest.mark.parametrize("password", [" " * 12, "\t" * 12, " \u00a0\u2003\n" * 4])
+def test_a_password_of_only_blank_characters_is_refused(client, db, password):
+    response = register(client, password=password)
+
+    assert response.status_code == 400
+    errors = " ".join(response.context["form"].errors["password1"])
+    assert "only spaces" in errors
+    assert not User.objects.exists()
