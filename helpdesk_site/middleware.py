@@ -9,6 +9,7 @@ from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
 from django.core.exceptions import BadRequest
+from django.utils.cache import patch_cache_control
 
 logger = logging.getLogger("helpdesk.requests")
 
@@ -45,6 +46,23 @@ class RequestLogMiddleware:
                 "user_id": user_id,
             },
         )
+        return response
+
+
+class PrivatePagesMiddleware:
+    """Whatever is answered to a signed-in person (their tickets, profile, reports, the admin)
+    is theirs alone: `Cache-Control: private, no-store`, so neither a shared proxy cache nor the
+    browser's disk keeps a copy. Keyed on the person, not on a list of views, so a new page is
+    covered without anyone remembering to decorate it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            patch_cache_control(response, private=True, no_store=True)
         return response
 
 

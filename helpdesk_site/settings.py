@@ -90,6 +90,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Cache-Control: private, no-store on everything answered to a signed-in person.
+    "helpdesk_site.middleware.PrivatePagesMiddleware",
     "accounts.middleware.SessionIdleRefreshMiddleware",
     # A 400 saying why for input no page can read: not UTF-8, NUL, files, not a form, too long.
     "helpdesk_site.middleware.RequestInputMiddleware",

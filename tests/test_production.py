@@ -562,6 +562,42 @@ def test_reports_page_has_a_strict_csp_and_only_json_script_blocks(
     assert any(attributes.get("type") == "application/json" for attributes in finder.scripts)
 
 
+# --- Private pages are never kept by a browser or a proxy cache ---------------------------------
+
+
+def cache_directives(response) -> set[str]:
+    return {part.strip() for part in response.get("Cache-Control", "").split(",") if part.strip()}
+
+
+@pytest.mark.django_db
+def test_pages_for_a_signed_in_person_are_private_and_not_stored(
+    client, customer, agent, login, make_ticket, make_message
+):
+    ticket = make_ticket(customer)
+    make_message(ticket, agent, "We are on it.")
+    pages = {
+        customer: ["/tickets/", f"/tickets/{ticket.pk}/", "/tickets/new/", "/accounts/profile/"],
+        agent: [
+            "/tickets/?assignee=me",
+            f"/tickets/{ticket.pk}/",
+            "/reports/",
+            "/reports/export.csv",
+            "/reports/data.json",
+            "/admin/tickets/ticket/",
+        ],
+    }
+    for user, urls in pages.items():
+        login(user)
+        for url in urls:
+            response = client.get(url)
+            assert response.status_code == 200, url
+            assert {"private", "no-store"} <= cache_directives(response), (url, response.headers)
+        # A refusal shows a person's page too (their name in the menu).
+        response = client.get("/tickets/999999/")
+        assert response.status_code == 404
+        assert {"private", "no-store"} <= cache_directives(response)
+
+
 # --- Sessions ------------------------------------------------------------------------------------
 
 
