@@ -85,6 +85,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "helpdesk_site.middleware.RequestLogMiddleware",
+    # Outside every middleware that can refuse a request (a host not allowed, a body no page can
+    # read, ...): the refusal is turned into a 400 page at the middleware that raised it, and
+    # only the middleware outside that one add their headers to it.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -96,8 +101,6 @@ MIDDLEWARE = [
     # A 400 saying why for input no page can read: not UTF-8, NUL, files, not a form, too long.
     "helpdesk_site.middleware.RequestInputMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
     # Last, so it sees the outcome of the login view and can replace it with the lock-out page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -105,7 +108,10 @@ MIDDLEWARE = [
 if not DEBUG:
     # Static files, compressed and with cache-busting names, served by every app server
     # (in development, runserver serves them from the apps and static/).
-    MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+    )
 
 ROOT_URLCONF = "helpdesk_site.urls"
 

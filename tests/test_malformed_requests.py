@@ -180,6 +180,16 @@ def text_of(response) -> str:
     return response.content.decode(errors="replace")
 
 
+def assert_protected(response) -> None:
+    """The headers every answer carries, refusals made before any view runs included: the page
+    may not be framed and runs only the site's own scripts."""
+    assert response.get("X-Frame-Options") == "DENY", response.headers
+    policy = response.get("Content-Security-Policy", "")
+    assert "script-src 'self'" in policy, response.headers
+    assert "frame-ancestors 'none'" in policy, response.headers
+    assert response.get("X-Content-Type-Options") == "nosniff", response.headers
+
+
 def assert_bad_request_page(response, reason: str) -> None:
     """Our 400 page, saying `reason`, and nothing an attacker could learn from."""
     assert response.status_code == 400, (response.status_code, text_of(response)[:300])
@@ -188,6 +198,7 @@ def assert_bad_request_page(response, reason: str) -> None:
     assert reason in content, content
     for leak in LEAKS:
         assert leak not in content, leak
+    assert_protected(response)
 
 
 def flash(response) -> list[str]:
@@ -1180,6 +1191,23 @@ def test_an_admin_change_with_an_assignee_that_is_not_an_id_shows_the_form_again
 
 
 # --- The 400 page itself -----------------------------------------------------------------------
+
+
+def test_other_refusals_carry_the_protective_headers_too(scene):
+    """The CSRF page, a 404, a 405 and a session cookie Django cannot read."""
+    csrf = Client(enforce_csrf_checks=True, raise_request_exception=False)
+    answers = {
+        "csrf": csrf.post("/accounts/login/", {"username": "customer", "password": "x"}),
+        "404": scene.client("customer").get("/no-such-page/"),
+        "405": scene.client("customer").put("/tickets/"),
+    }
+    assert {name: r.status_code for name, r in answers.items()} == {
+        "csrf": 403,
+        "404": 404,
+        "405": 405,
+    }
+    for response in answers.values():
+        assert_protected(response)
 
 
 def test_the_400_page_is_the_sites_own_and_knows_who_is_signed_in(scene):

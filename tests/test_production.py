@@ -266,6 +266,20 @@ def test_healthz_is_not_redirected_to_https_while_pages_are(client, settings):
     assert page["Location"].startswith("https://")
 
 
+@pytest.mark.django_db
+def test_a_host_refused_by_the_https_redirect_still_gets_the_protective_headers(settings):
+    """With SECURE_SSL_REDIRECT the host is read (and refused) by SecurityMiddleware itself,
+    the first middleware that looks at a request."""
+    settings.SECURE_SSL_REDIRECT = True
+    client = Client(raise_request_exception=False)
+
+    response = client.get("/accounts/login/", HTTP_HOST="evil.example")
+
+    assert response.status_code == 400
+    assert response["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
+
+
 # --- Request log and security log ----------------------------------------------------------------
 
 
