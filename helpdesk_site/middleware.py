@@ -1,5 +1,6 @@
-"""One log line per request: method, path, status, duration and user id (never a body); and the
-refusal of input no page can read."""
+"""One log line per request: method, path, status, duration and user id (never a body, never a
+secret from the path); private pages kept out of caches; and the refusal of input no page can
+read."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from urllib.parse import unquote_to_bytes
 from django.conf import settings
 from django.core.exceptions import BadRequest
 from django.utils.cache import patch_cache_control
+
+from .log_format import logged_path
 
 logger = logging.getLogger("helpdesk.requests")
 
@@ -29,18 +32,18 @@ class RequestLogMiddleware:
             level = logging.ERROR
         elif response.status_code in (401, 403, 429):
             level = logging.WARNING
-        # The path without its query string: a query can carry a password-reset token.
+        path = logged_path(request)
         logger.log(
             level,
             "%s %s %s %.1fms user=%s",
             request.method,
-            request.path,
+            path,
             response.status_code,
             duration_ms,
             user_id,
             extra={
                 "method": request.method,
-                "path": request.path,
+                "path": path,
                 "status": response.status_code,
                 "duration_ms": round(duration_ms, 1),
                 "user_id": user_id,

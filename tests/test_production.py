@@ -395,6 +395,120 @@ def test_refused_ticket_access_is_logged(
     assert (record.status, record.user_id) == (404, other_customer.pk)
 
 
+def log_lines(caplog) -> list[str]:
+    """The captured records as the site's stdout handler writes them (its formatter)."""
+    [handler] = [h for h in logging.getLogger().handlers if h.get_name() == "stdout"]
+    return [handler.format(record) for record in caplog.records]
+
+
+@pytest.mark.django_db
+def test_a_password_reset_link_is_logged_without_its_token(client, customer, caplog, mailoutbox):
+    client.post("/accounts/password_reset/", {"email": customer.email})
+    [link] = re.findall(r"https?://testserver(/accounts/reset/\S+/)", mailoutbox[0].body)
+    uidb64, token = link.split("/")[3:5]
+    caplog.clear()
+    caplog.set_level(logging.INFO)
+
+    opened = client.get(link)
+    form = client.get(opened["Location"])
+    # A mail program that adds a character to the link: nothing answers it, and the token that
+    # is still in it is not logged either.
+    mangled = client.get(f"{link}.")
+    refused = Client(enforce_csrf_checks=True).post(link, {"new_password1": "x"})
+
+    assert (opened.status_code, form.status_code, mangled.status_code) == (302, 200, 404)
+    assert refused.status_code == 403  # its "CSRF check failed" line names the route too
+    paths = [record.path for record in request_records(caplog)]
+    assert paths == [
+        "/accounts/reset/<uidb64>/<token>/",
+        "/accounts/reset/<uidb64>/<token>/",
+        "/accounts/reset/…",
+        "/accounts/reset/<uidb64>/<token>/",
+    ]
+    lines = log_lines(caplog)
+    assert any("CSRF check failed for POST /accounts/reset/<uidb64>/<token>/" in x for x in lines)
+    # Django's own record of the refusal names the path as the request log does.
+    assert any("django.security.csrf Forbidden" in line for line in lines)
+    for line in lines:
+        assert token not in line
+        assert f"/{uidb64}/" not in line
+
+
+@pytest.mark.django_db
+def test_paths_with_ids_are_logged_as_they_are(client, customer, ticket, login, caplog):
+    login(customer)
+    caplog.set_level(logging.INFO)
+
+    client.get(f"/tickets/{ticket.pk}/")
+    client.get("/no-such-page/")
+
+    assert [record.path for record in request_records(caplog)] == [
+        f"/tickets/{ticket.pk}/",
+        "/no-such-page/",
+    ]
+
+
+FORGED = "2026-12-04 10:00:00,000 INFO helpdesk.auth login user=6 from 10.0.0.1"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("sent", "logged"),
+    [
+        ("/nope%0A" + FORGED.replace(" ", "%20"), "/nope\\n" + FORGED),
+        ("/nope%0D%0A" + FORGED.replace(" ", "%20"), "/nope\\r\\n" + FORGED),
+        ("/nope%1B%5B2K%0D", "/nope\\x1b[2K\\r"),
+        ("/nope%C2%85%E2%80%A8x", "/nope\\x85\\u2028x"),  # NEL, LINE SEPARATOR
+        ("/nope%E2%80%AEtxt.exe", "/nope\\u202etxt.exe"),  # RIGHT-TO-LEFT OVERRIDE
+        ("/nope%5Cn", "/nope\\\\n"),  # a typed backslash stays told apart from an escape
+    ],
+)
+def test_control_characters_in_a_path_cannot_forge_a_log_line(client, caplog, sent, logged):
+    caplog.set_level(logging.INFO)
+
+    assert client.get(sent).status_code == 404
+
+    [line] = [line for line in log_lines(caplog) if "helpdesk.requests" in line]
+    assert "\n" not in line and "\r" not in line
+    assert line.isprintable(), line
+    assert f"helpdesk.requests GET {logged} 404 " in line
+
+
+@pytest.mark.django_db
+def test_a_username_with_a_line_break_cannot_forge_a_log_line(client, caplog):
+    caplog.set_level(logging.INFO)
+
+    client.post("/accounts/login/", {"username": f"ghost\n{FORGED}", "password": "x"})
+
+    lines = log_lines(caplog)
+    assert lines
+    for line in lines:
+        assert "\n" not in line and line.isprintable(), line
+    assert not any(line.startswith(FORGED) for line in "\n".join(lines).splitlines())
+
+
+def test_a_traceback_is_indented_under_its_line_and_escaped():
+    [handler] = [h for h in logging.getLogger().handlers if h.get_name() == "stdout"]
+    try:
+        raise ValueError(f"bad input\n{FORGED}\x1b[2K")
+    except ValueError:
+        record = logging.getLogger("django.request").makeRecord(
+            "django.request",
+            logging.ERROR,
+            __file__,
+            1,
+            "Internal Server Error: %s",
+            ("/x\ny",),
+            sys.exc_info(),
+        )
+
+    first, *rest = handler.format(record).split("\n")
+
+    assert first.endswith("ERROR django.request Internal Server Error: /x\\ny")
+    assert rest and all(line.startswith("    ") and line.isprintable() for line in rest), rest
+    assert any(FORGED in line and "\\x1b[2K" in line for line in rest)
+
+
 # --- Error pages (pytest-django runs with DEBUG off) ---------------------------------------------
 
 
