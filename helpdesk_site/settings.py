@@ -6,6 +6,7 @@ with a message that names them. The README lists every variable.
 """
 
 import importlib.util
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -194,11 +195,27 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "tickets:list"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
+# The proxies whose X-Forwarded-For is believed (addresses or networks, or "*"): the same list,
+# from the same variable, that gunicorn trusts for X-Forwarded-Proto. Behind them the client's
+# address is the right-most one in the header that is not a listed proxy
+# (accounts/client_address.py); from anyone else the header is ignored.
+FORWARDED_ALLOW_IPS = env_list("FORWARDED_ALLOW_IPS", ["127.0.0.1", "::1"])
+for _entry in FORWARDED_ALLOW_IPS:
+    try:
+        if _entry != "*":
+            ipaddress.ip_network(_entry, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"FORWARDED_ALLOW_IPS: {_entry!r} is not an address or a network (10.0.0.5, "
+            "10.0.0.0/8, ::1) or *."
+        ) from None
+
 # Brute-force protection: 5 failures for one username from one address lock that pair for 15 min.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
+AXES_CLIENT_IP_CALLABLE = "accounts.client_address.client_address"
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False

@@ -38,6 +38,7 @@ SETTINGS_VARIABLES = {
     "REDIS_URL",
     "CACHE_KEY_PREFIX",
     "SESSION_IDLE_TIMEOUT",
+    "FORWARDED_ALLOW_IPS",
     "SESSION_EXPIRE_AT_BROWSER_CLOSE",
     "SESSION_COOKIE_SECURE",
     "CSRF_COOKIE_SECURE",
@@ -189,6 +190,17 @@ def test_without_redis_url_the_cache_is_local_and_axes_uses_the_database():
     # Unset means django-axes' default, the database handler, which every app server shares.
     assert seen["AXES_HANDLER"] in (None, "axes.handlers.database.AxesDatabaseHandler")
     assert seen["SESSION_ENGINE"] == "django.contrib.sessions.backends.db"
+
+
+def test_the_trusted_proxies_come_from_the_environment_and_a_bad_one_stops_start_up():
+    seen = settings_from(["FORWARDED_ALLOW_IPS"], FORWARDED_ALLOW_IPS="10.0.0.5, 10.1.0.0/16")
+    assert seen["FORWARDED_ALLOW_IPS"] == ["10.0.0.5", "10.1.0.0/16"]
+    assert settings_from(["FORWARDED_ALLOW_IPS"])["FORWARDED_ALLOW_IPS"] == ["127.0.0.1", "::1"]
+
+    result = manage("check", FORWARDED_ALLOW_IPS="10.0.0.5,the-proxy")
+
+    assert result.returncode != 0
+    assert "FORWARDED_ALLOW_IPS: 'the-proxy' is not an address" in last_error_line(result)
 
 
 def test_session_idle_timeout_comes_from_the_environment():
