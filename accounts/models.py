@@ -143,3 +143,20 @@ class User(AbstractUser):
             )
         auth_login(request, user)
         return user
+
+
+class LoginCheck(models.Model):
+    """How many logins for one username from one address are having their password checked
+    right now. With the failures django-axes has counted, it is what the lock-out compares with
+    its limit, so that logins sent at once cannot all pass before any has failed
+    (accounts/lockout.py)."""
+
+    # sha256 of the name and the address axes count under.
+    key = models.CharField(max_length=64, unique=True)
+    in_progress = models.PositiveIntegerField(default=0)
+    # When a login last took its place: a count older than lockout.STALE_AFTER was left by a
+    # server stopped in the middle of a login, and is forgotten.
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.in_progress} login(s) being checked"

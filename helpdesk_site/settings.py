@@ -104,6 +104,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # Last, so it sees the outcome of the login view and can replace it with the lock-out page.
     "axes.middleware.AxesMiddleware",
+    # A login's place in the lock-out's count, given back whatever happened (accounts/lockout.py).
+    "accounts.middleware.LoginCheckMiddleware",
 ]
 
 if not DEBUG:
@@ -214,6 +216,8 @@ for _entry in FORWARDED_ALLOW_IPS:
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# axes' handlers, with the count and the check made one step (accounts/lockout.py).
+AXES_HANDLER = "accounts.lockout.DatabaseHandler"
 AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
 AXES_CLIENT_IP_CALLABLE = "accounts.client_address.client_address"
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
@@ -292,7 +296,7 @@ if REDIS_URL:
         }
     }
     # Failed-login counts live where every app server sees them.
-    AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+    AXES_HANDLER = "accounts.lockout.CacheHandler"
     # Sessions in the database, read through the shared cache.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:

@@ -178,7 +178,7 @@ def test_redis_url_puts_the_cache_axes_and_sessions_on_redis():
     cache = seen["CACHES"]["default"]
     assert cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     assert cache["LOCATION"] == "redis://127.0.0.1:6379/9"
-    assert seen["AXES_HANDLER"] == "axes.handlers.cache.AxesCacheHandler"
+    assert seen["AXES_HANDLER"] == "accounts.lockout.CacheHandler"
     # Sessions stay in the database (they survive a Redis restart), read through the cache.
     assert seen["SESSION_ENGINE"] == "django.contrib.sessions.backends.cached_db"
 
@@ -187,8 +187,8 @@ def test_without_redis_url_the_cache_is_local_and_axes_uses_the_database():
     seen = settings_from(["CACHES", "AXES_HANDLER", "SESSION_ENGINE"])
 
     assert seen["CACHES"]["default"]["BACKEND"] == ("django.core.cache.backends.locmem.LocMemCache")
-    # Unset means django-axes' default, the database handler, which every app server shares.
-    assert seen["AXES_HANDLER"] in (None, "axes.handlers.database.AxesDatabaseHandler")
+    # axes' database handler (accounts/lockout.py), which every app server shares.
+    assert seen["AXES_HANDLER"] == "accounts.lockout.DatabaseHandler"
     assert seen["SESSION_ENGINE"] == "django.contrib.sessions.backends.db"
 
 

@@ -1,8 +1,13 @@
 """django-axes: five failures for one username from one address lock that pair out."""
 
+import hashlib
+from datetime import timedelta
+
 from axes.models import AccessAttempt
 from django.urls import reverse
+from django.utils import timezone
 
+from accounts.models import LoginCheck
 from conftest import PASSWORD
 
 LOGIN_URL = reverse("accounts:login")
@@ -175,3 +180,40 @@ def test_without_a_listed_proxy_the_header_is_ignored(client, customer, settings
     assert AccessAttempt.objects.get().ip_address == ATTACKER
     # ... and the victim's address, written in a header by the attacker, is not locked.
     assert through_the_proxy(client, PASSWORD, client_address=VICTIM).status_code == 302
+
+
+# --- The count and the check in one step (accounts/lockout.py; the race: test_lockout_race.py) --
+
+
+def test_every_login_gives_its_place_back(client, customer):
+    for n in range(3):
+        attempt(client, f"wrong-password-{n}")
+    attempt(client, PASSWORD)
+
+    assert not LoginCheck.objects.exists()
+
+
+def test_a_login_that_ends_neither_way_gives_its_place_back_too(client, customer):
+    """The admin checks a customer's right password, then refuses them: no failure, no login.
+    Were its place kept, ten of these would lock the customer out."""
+    for _ in range(10):
+        response = client.post(
+            "/admin/login/",
+            {"username": "customer", "password": PASSWORD},
+            REMOTE_ADDR=ATTACKER,
+        )
+        assert response.status_code == 200
+        assert "_auth_user_id" not in client.session
+
+    assert not LoginCheck.objects.exists()
+    assert attempt(client, PASSWORD).status_code == 302
+
+
+def test_a_place_left_by_a_stopped_server_is_forgotten(client, customer):
+    key = hashlib.sha256(f"customer\n{ATTACKER}".encode()).hexdigest()
+    LoginCheck.objects.create(key=key, in_progress=5)
+    assert attempt(client, PASSWORD).status_code == 429  # five logins are being checked
+
+    LoginCheck.objects.filter(key=key).update(updated_at=timezone.now() - timedelta(minutes=6))
+
+    assert attempt(client, PASSWORD).status_code == 302
