@@ -1,7 +1,9 @@
 from django import forms
 from django.contrib.auth import password_validation
+from django.contrib.auth.forms import PasswordResetForm
 
 from .models import User
+from .ratelimits import may_email
 
 
 class RegistrationForm(forms.Form):
@@ -61,3 +63,35 @@ class ProfileForm(forms.ModelForm):
         if not any(name in self.data for name in ("first_name", "last_name")):
             raise forms.ValidationError("Nothing was saved: the form arrived empty. Try again.")
         return cleaned
+
+
+class SendLinkAgainForm(forms.Form):
+    email = forms.EmailField(
+        label="Your email address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+
+class LimitedPasswordResetForm(PasswordResetForm):
+    """Django's, sending at most ACCOUNT_EMAILS_PER_ADDRESS account emails an hour to one
+    address (the page answers the same either way)."""
+
+    def send_mail(
+        self,
+        subject_template_name,
+        email_template_name,
+        context,
+        from_email,
+        to_email,
+        html_email_template_name=None,
+    ):
+        if may_email(to_email):
+            super().send_mail(
+                subject_template_name,
+                email_template_name,
+                context,
+                from_email,
+                to_email,
+                html_email_template_name,
+            )

@@ -193,6 +193,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "accounts.validators.NotOnlyWhitespaceValidator"},
 ]
 
+# Registration: "mandatory" (an account logs in only once its email address is confirmed, and
+# the register page tells nobody which addresses have accounts) or "optional" (it logs in at
+# once; the link is still sent). The link works for EMAIL_CONFIRMATION_DAYS.
+REGISTRATION_EMAIL_VERIFICATION = env_str("REGISTRATION_EMAIL_VERIFICATION", "mandatory").lower()
+if REGISTRATION_EMAIL_VERIFICATION not in {"mandatory", "optional"}:
+    raise ImproperlyConfigured(
+        "REGISTRATION_EMAIL_VERIFICATION must be mandatory or optional, "
+        f"not {REGISTRATION_EMAIL_VERIFICATION!r}."
+    )
+EMAIL_CONFIRMATION_DAYS = 3
+# Account emails (confirmation links, "someone tried to register", password resets): at most
+# this many an hour to one address, more are not sent (the page answers the same); and at most
+# this many registrations, link and reset requests an hour from one client address, more get a
+# 429 page. Counted in the cache (accounts/ratelimits.py).
+ACCOUNT_EMAILS_PER_ADDRESS = env_int("ACCOUNT_EMAILS_PER_ADDRESS", 3)
+ACCOUNT_REQUESTS_PER_CLIENT = env_int("ACCOUNT_REQUESTS_PER_CLIENT", 20)
+
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "tickets:list"
 LOGOUT_REDIRECT_URL = "accounts:login"

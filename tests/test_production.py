@@ -39,6 +39,9 @@ SETTINGS_VARIABLES = {
     "CACHE_KEY_PREFIX",
     "SESSION_IDLE_TIMEOUT",
     "FORWARDED_ALLOW_IPS",
+    "REGISTRATION_EMAIL_VERIFICATION",
+    "ACCOUNT_EMAILS_PER_ADDRESS",
+    "ACCOUNT_REQUESTS_PER_CLIENT",
     "SESSION_EXPIRE_AT_BROWSER_CLOSE",
     "SESSION_COOKIE_SECURE",
     "CSRF_COOKIE_SECURE",
@@ -201,6 +204,33 @@ def test_the_trusted_proxies_come_from_the_environment_and_a_bad_one_stops_start
 
     assert result.returncode != 0
     assert "FORWARDED_ALLOW_IPS: 'the-proxy' is not an address" in last_error_line(result)
+
+
+def test_email_confirmation_and_its_limits_come_from_the_environment():
+    names = [
+        "REGISTRATION_EMAIL_VERIFICATION",
+        "ACCOUNT_EMAILS_PER_ADDRESS",
+        "ACCOUNT_REQUESTS_PER_CLIENT",
+    ]
+    assert settings_from(names) == {
+        "REGISTRATION_EMAIL_VERIFICATION": "mandatory",
+        "ACCOUNT_EMAILS_PER_ADDRESS": 3,
+        "ACCOUNT_REQUESTS_PER_CLIENT": 20,
+    }
+    seen = settings_from(
+        names,
+        REGISTRATION_EMAIL_VERIFICATION="Optional",
+        ACCOUNT_EMAILS_PER_ADDRESS="5",
+        ACCOUNT_REQUESTS_PER_CLIENT="100",
+    )
+    assert list(seen.values()) == ["optional", 5, 100]
+
+    result = manage("check", REGISTRATION_EMAIL_VERIFICATION="sometimes")
+
+    assert result.returncode != 0
+    assert "REGISTRATION_EMAIL_VERIFICATION must be mandatory or optional" in last_error_line(
+        result
+    )
 
 
 def test_session_idle_timeout_comes_from_the_environment():

@@ -27,6 +27,8 @@ the URLs that take an id:
   that model that exists, "missing" an id none has.
 - accounts/reset/<uidb64>/<token>/: "own" is a valid link for customer A, "others" A's id with
   a token made for customer B, "missing" the id of no user.
+- accounts/verify/<token>/: "own" is the confirmation link of an account waiting for it,
+  "missing" a link that is not one.
 
 The cast and their objects are made once for the module, in a transaction rolled back at its
 end (like `TestCase.setUpTestData`); each case runs in a savepoint inside it. `to_send` lists the
@@ -57,6 +59,7 @@ from django.utils.html import escape
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import AGENTS_GROUP, User
+from accounts.verification import confirmation_token
 from messaging.models import Message
 from messaging.services import message_send
 from tickets.models import Ticket, TicketEvent
@@ -295,6 +298,17 @@ PUBLIC: dict[str, Row] = {
         missing=(everyone(200), everyone(200)),
     ),
     "accounts/reset/done/": page(get=everyone(200), post=everyone(405)),
+    # Where registering leads: the same page whether the address was new or had an account.
+    "accounts/register/check-email/": page(get=everyone(200), post=everyone(405)),
+    # A new confirmation link for an address; an empty POST is an invalid form.
+    "accounts/register/send-again/": page(get=everyone(200), post=everyone(400)),
+    # The confirmation link: a page with a button; the button (POST) confirms the address of
+    # the account waiting for it and logs its owner in (or, once confirmed, goes to the login
+    # page). Any other link shows "This link is not valid", and its button is refused.
+    "accounts/verify/<token>/": targets(
+        own=(everyone(200), everyone(W302)),
+        missing=(everyone(200), everyone(400)),
+    ),
     # The admin's own login page: signed-in customers see the form with "not authorised",
     # staff are sent to the admin index.
     "admin/login/": page(
@@ -498,12 +512,13 @@ def test_the_table_keeps_to_its_own_rules():
                         for actor in ("customer_a", "customer_b"):
                             if answers[actor] not in {404, 405}:
                                 wrong.append(f"{where}: {actor} gets {answers[actor]!r}")
-                    # A missing object is found by nobody (the reset page says "invalid link").
-                    reset = route.startswith("accounts/reset/")
+                    # A missing object is found by nobody (the reset and confirmation pages say
+                    # "invalid link").
+                    reset = route.startswith(("accounts/reset/", "accounts/verify/"))
                     missing = target in {"missing", "huge"}
                     if missing and any(map(_lets_in, column)) and not reset:
                         wrong.append(f"{where}: a missing object is found")
-                    # Anonymous visitors write nothing (but the reset link into a new session).
+                    # Anonymous visitors write nothing (but the reset and confirmation links).
                     if isinstance(answers["anonymous"], Write) and not reset:
                         wrong.append(f"{where}: an anonymous visitor writes")
                     # Only a valid form must change the database.
@@ -590,6 +605,9 @@ class World:
             return {"pk": self.ticket_id(target, actor)}
         if params == {"uidb64", "token"}:
             return dict(zip(("uidb64", "token"), self.reset_link(target), strict=True))
+        if params == {"token"}:
+            pending = self.users["pending"]
+            return {"token": confirmation_token(pending) if target == "own" else "not-a-link"}
         if params == {"content_type_id", "object_id"}:
             ticket_type = ContentType.objects.get_for_model(Ticket).pk
             pk = self.tickets["a"].pk if target == "own" else MISSING_ID
@@ -627,7 +645,11 @@ def _build_world() -> World:
         "admin": _user("admin", superuser=True),
         "inactive": _user("inactive_customer"),
         "inactive_agent": _user("inactive_agent", staff=True),
+        # Registered, waiting for the link emailed to them.
+        "pending": _user("pending_customer"),
     }
+    users["pending"].email_verified_at = None
+    users["pending"].save(update_fields=["email_verified_at"])
     tickets = {
         "a": ticket_create(reporter=users["customer_a"], title="A's printer", description="."),
         "b": ticket_create(reporter=users["customer_b"], title="B's printer", description="."),
