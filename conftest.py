@@ -68,6 +68,14 @@ def _tasks_run_in_the_test_process():
 
 
 @pytest.fixture(autouse=True)
+def _generous_account_limits(settings):
+    """Tests make many accounts and emails from one address (hypothesis, hundreds); the tests of
+    the limits (accounts/tests/test_email_confirmation.py) set them back."""
+    settings.ACCOUNT_EMAILS_PER_ADDRESS = 10_000
+    settings.ACCOUNT_REQUESTS_PER_CLIENT = 10_000
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache():
     """Each test starts with an empty cache: a report one test computed is not another's."""
     cache.clear()

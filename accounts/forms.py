@@ -8,6 +8,7 @@ from django.template.loader import render_to_string
 
 from .mail import AUTOMATIC_HEADERS
 from .models import User
+from .ratelimits import may_email
 
 logger = logging.getLogger(__name__)
 
@@ -71,9 +72,19 @@ class ProfileForm(forms.ModelForm):
         return cleaned
 
 
+class SendLinkAgainForm(forms.Form):
+    email = forms.EmailField(
+        label="Your email address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+
 class PasswordResetForm(auth_forms.PasswordResetForm):
-    """Django's, with the headers every email of the help desk carries (Auto-Submitted). Sent at
-    once, not through the outbox: the person is waiting for it and can ask again."""
+    """Django's, with the headers every email of the help desk carries (Auto-Submitted), and at
+    most ACCOUNT_EMAILS_PER_ADDRESS account emails an hour to one address (the page answers the
+    same either way). Sent at once, not through the outbox: the person is waiting for it and can
+    ask again."""
 
     def send_mail(
         self,
@@ -84,6 +95,8 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
         to_email,
         html_email_template_name=None,
     ):
+        if not may_email(to_email):
+            return
         subject = " ".join(render_to_string(subject_template_name, context).split())
         body = render_to_string(email_template_name, context)
         email = EmailMultiAlternatives(

@@ -6,6 +6,7 @@ with a message that names them. The README lists every variable.
 """
 
 import importlib.util
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -87,25 +88,35 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "helpdesk_site.middleware.RequestLogMiddleware",
+    # Outside every middleware that can refuse a request (a host not allowed, a body no page can
+    # read, ...): the refusal is turned into a 400 page at the middleware that raised it, and
+    # only the middleware outside that one add their headers to it.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Cache-Control: private, no-store on everything answered to a signed-in person.
+    "helpdesk_site.middleware.PrivatePagesMiddleware",
     "accounts.middleware.SessionIdleRefreshMiddleware",
     # A 400 saying why for input no page can read: not UTF-8, NUL, files, not a form, too long.
     "helpdesk_site.middleware.RequestInputMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
     # Last, so it sees the outcome of the login view and can replace it with the lock-out page.
     "axes.middleware.AxesMiddleware",
+    # A login's place in the lock-out's count, given back whatever happened (accounts/lockout.py).
+    "accounts.middleware.LoginCheckMiddleware",
 ]
 
 if not DEBUG:
     # Static files, compressed and with cache-busting names, served by every app server
     # (in development, runserver serves them from the apps and static/).
-    MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+    )
 
 ROOT_URLCONF = "helpdesk_site.urls"
 
@@ -181,17 +192,53 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "accounts.validators.MaximumLengthValidator", "OPTIONS": {"max_length": 1024}},
+    {"NAME": "accounts.validators.NotOnlyWhitespaceValidator"},
 ]
+
+# Registration: "mandatory" (an account logs in only once its email address is confirmed, and
+# the register page tells nobody which addresses have accounts) or "optional" (it logs in at
+# once; the link is still sent). The link works for EMAIL_CONFIRMATION_DAYS.
+REGISTRATION_EMAIL_VERIFICATION = env_str("REGISTRATION_EMAIL_VERIFICATION", "mandatory").lower()
+if REGISTRATION_EMAIL_VERIFICATION not in {"mandatory", "optional"}:
+    raise ImproperlyConfigured(
+        "REGISTRATION_EMAIL_VERIFICATION must be mandatory or optional, "
+        f"not {REGISTRATION_EMAIL_VERIFICATION!r}."
+    )
+EMAIL_CONFIRMATION_DAYS = 3
+# Account emails (confirmation links, "someone tried to register", password resets): at most
+# this many an hour to one address, more are not sent (the page answers the same); and at most
+# this many registrations, link and reset requests an hour from one client address, more get a
+# 429 page. Counted in the cache (accounts/ratelimits.py).
+ACCOUNT_EMAILS_PER_ADDRESS = env_int("ACCOUNT_EMAILS_PER_ADDRESS", 3)
+ACCOUNT_REQUESTS_PER_CLIENT = env_int("ACCOUNT_REQUESTS_PER_CLIENT", 20)
 
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "tickets:list"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
+# The proxies whose X-Forwarded-For is believed (addresses or networks, or "*"): the same list,
+# from the same variable, that gunicorn trusts for X-Forwarded-Proto. Behind them the client's
+# address is the right-most one in the header that is not a listed proxy
+# (accounts/client_address.py); from anyone else the header is ignored.
+FORWARDED_ALLOW_IPS = env_list("FORWARDED_ALLOW_IPS", ["127.0.0.1", "::1"])
+for _entry in FORWARDED_ALLOW_IPS:
+    try:
+        if _entry != "*":
+            ipaddress.ip_network(_entry, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"FORWARDED_ALLOW_IPS: {_entry!r} is not an address or a network (10.0.0.5, "
+            "10.0.0.0/8, ::1) or *."
+        ) from None
+
 # Brute-force protection: 5 failures for one username from one address lock that pair for 15 min.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# axes' handlers, with the count and the check made one step (accounts/lockout.py).
+AXES_HANDLER = "accounts.lockout.DatabaseHandler"
 AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
+AXES_CLIENT_IP_CALLABLE = "accounts.client_address.client_address"
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
@@ -286,7 +333,7 @@ if REDIS_URL:
         }
     }
     # Failed-login counts live where every app server sees them.
-    AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+    AXES_HANDLER = "accounts.lockout.CacheHandler"
     # Sessions in the database, read through the shared cache.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
@@ -381,7 +428,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        # One line per record: control characters a client sent are escaped (log_format.py).
+        "line": {
+            "()": "helpdesk_site.log_format.OneLineFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
     },
     "handlers": {
         "stdout": {

@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from .celery import app as celery_app
-from .middleware import UnreadableRequest
+from .middleware import UnreadableRequest, logged_path
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> object:
-    logger.warning("CSRF check failed for %s %s", request.method, request.path)
+    logger.warning("CSRF check failed for %s %s", request.method, logged_path(request))
     return render(request, "403_csrf.html", status=403)
 
 

@@ -27,6 +27,8 @@ the URLs that take an id:
   that model that exists, "missing" an id none has.
 - accounts/reset/<uidb64>/<token>/: "own" is a valid link for customer A, "others" A's id with
   a token made for customer B, "missing" the id of no user.
+- accounts/verify/<token>/: "own" is the confirmation link of an account waiting for it,
+  "missing" a link that is not one.
 
 The cast and their objects are made once for the module, in a transaction rolled back at its
 end (like `TestCase.setUpTestData`); each case runs in a savepoint inside it. `to_send` lists the
@@ -60,6 +62,7 @@ from post_office.models import Email
 
 from accounts.mail import unsubscribe_token
 from accounts.models import AGENTS_GROUP, User
+from accounts.verification import confirmation_token
 from messaging.models import Message
 from messaging.services import message_send
 from tickets.models import Category, Ticket, TicketEvent
@@ -317,6 +320,17 @@ PUBLIC: dict[str, Row] = {
         own=(everyone(200), everyone(W200)),
         missing=(everyone(400), everyone(400)),
     ),
+    # Where registering leads: the same page whether the address was new or had an account.
+    "accounts/register/check-email/": page(get=everyone(200), post=everyone(405)),
+    # A new confirmation link for an address; an empty POST is an invalid form.
+    "accounts/register/send-again/": page(get=everyone(200), post=everyone(400)),
+    # The confirmation link: a page with a button; the button (POST) confirms the address of
+    # the account waiting for it and logs its owner in (or, once confirmed, goes to the login
+    # page). Any other link shows "This link is not valid", and its button is refused.
+    "accounts/verify/<token>/": targets(
+        own=(everyone(200), everyone(W302)),
+        missing=(everyone(200), everyone(400)),
+    ),
     # The admin's own login page: signed-in customers see the form with "not authorised",
     # staff are sent to the admin index.
     "admin/login/": page(
@@ -523,13 +537,14 @@ def test_the_table_keeps_to_its_own_rules():
                         for actor in ("customer_a", "customer_b"):
                             if answers[actor] not in {404, 405}:
                                 wrong.append(f"{where}: {actor} gets {answers[actor]!r}")
-                    # A missing object is found by nobody (the reset page says "invalid link").
-                    reset = route.startswith("accounts/reset/")
+                    # A missing object is found by nobody (the reset and confirmation pages say
+                    # "invalid link").
+                    reset = route.startswith(("accounts/reset/", "accounts/verify/"))
                     missing = target in {"missing", "huge"}
                     if missing and any(map(_lets_in, column)) and not reset:
                         wrong.append(f"{where}: a missing object is found")
                     # Anonymous visitors write nothing (but the reset link into a new session,
-                    # and the unsubscribe link: both links are credentials).
+                    # the confirmation link and the unsubscribe link: the links are credentials).
                     unsubscribe = route.startswith("accounts/unsubscribe/")
                     if isinstance(answers["anonymous"], Write) and not (reset or unsubscribe):
                         wrong.append(f"{where}: an anonymous visitor writes")
@@ -620,6 +635,9 @@ class World:
         if params == {"token"} and route.startswith("accounts/unsubscribe/"):
             customer_a = self.users["customer_a"]
             return {"token": unsubscribe_token(customer_a) if target == "own" else "1:not-ours"}
+        if params == {"token"}:
+            pending = self.users["pending"]
+            return {"token": confirmation_token(pending) if target == "own" else "not-a-link"}
         if params == {"content_type_id", "object_id"}:
             ticket_type = ContentType.objects.get_for_model(Ticket).pk
             pk = self.tickets["a"].pk if target == "own" else MISSING_ID
@@ -657,7 +675,11 @@ def _build_world() -> World:
         "admin": _user("admin", superuser=True),
         "inactive": _user("inactive_customer"),
         "inactive_agent": _user("inactive_agent", staff=True),
+        # Registered, waiting for the link emailed to them.
+        "pending": _user("pending_customer"),
     }
+    users["pending"].email_verified_at = None
+    users["pending"].save(update_fields=["email_verified_at"])
     tickets = {
         "a": ticket_create(reporter=users["customer_a"], title="A's printer", description="."),
         "b": ticket_create(reporter=users["customer_b"], title="B's printer", description="."),

@@ -9,6 +9,7 @@ import uuid
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import AGENTS_GROUP
@@ -290,13 +291,16 @@ def ticket_add_tag(*, ticket: Ticket, name: str, by: User) -> TicketEvent | None
 def ticket_mark_seen(*, ticket: Ticket, user: User) -> None:
     """Record that the reporter has looked at the ticket (clears the "new reply" marker).
 
-    Not a change to the ticket: no version bump, no event, one UPDATE without a lock.
+    Not a change to the ticket: no version bump, no event, one UPDATE without a lock, and only
+    when there is a reply to mark. The UPDATE itself checks that the reply is still unseen, so a
+    second tab holding an older copy of the ticket writes nothing.
     """
     if user.pk != ticket.reporter_id or not ticket.has_unseen_reply:
         return
     now = timezone.now()
-    Ticket.objects.filter(pk=ticket.pk).update(reporter_seen_at=now)
-    ticket.reporter_seen_at = now
+    unseen = Q(reporter_seen_at__isnull=True) | Q(reporter_seen_at__lt=F("last_staff_reply_at"))
+    if Ticket.objects.filter(unseen, pk=ticket.pk).update(reporter_seen_at=now):
+        ticket.reporter_seen_at = now
 
 
 def ticket_update(

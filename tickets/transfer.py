@@ -22,6 +22,11 @@ JSON Lines (``--format jsonl``): one JSON object per line::
 
 CSV (``--format csv``): a header row, then one row per ticket with the same fields as columns;
 null is an empty cell, and ``users``, ``messages`` and ``events`` hold the JSON shown above.
+Every cell is exactly as stored, so a cell a customer typed as ``=HYPERLINK(...)`` is a formula
+to a spreadsheet that opens the file. ``--spreadsheet-safe`` writes a copy for reading in a
+spreadsheet instead: a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+return gets a ``'`` in front (shown as text, not run). That copy is not a backup: imported, its
+changed cells would be stored with the ``'``.
 
 Users are named by username; every user a record names is in its ``users`` map, so each record
 can be imported on its own into an empty database. Times are ISO 8601 in UTC.
@@ -231,14 +236,24 @@ def export_records(since: datetime | None = None) -> Iterator[dict[str, Any]]:
         yield ticket_record(ticket, agent_ids=agent_ids)
 
 
-def export_tickets(stream: TextIO, *, format: str, since: datetime | None = None) -> ExportResult:
+def export_tickets(
+    stream: TextIO,
+    *,
+    format: str,
+    since: datetime | None = None,
+    spreadsheet_safe: bool = False,
+) -> ExportResult:
     """Write the tickets created on or after `since` (all without it) to `stream`.
 
-    `format` is "jsonl" or "csv" (open a CSV stream with newline=""). Reads only. Returns how
-    many tickets, messages and events were written.
+    `format` is "jsonl" or "csv" (open a CSV stream with newline=""). `spreadsheet_safe` (CSV
+    only) puts a ' before every cell a spreadsheet would read as a formula; the file is then
+    for reading, not for import. Reads only. Returns how many tickets, messages and events
+    were written.
     """
     if format not in FORMATS:
         raise ValueError(f"Unknown format {format!r}: use one of {', '.join(FORMATS)}.")
+    if spreadsheet_safe and format != "csv":
+        raise ValueError("spreadsheet_safe applies to the csv format only.")
     result = ExportResult()
     writer = None
     if format == "csv":
@@ -248,7 +263,10 @@ def export_tickets(stream: TextIO, *, format: str, since: datetime | None = None
         if writer is None:
             stream.write(json.dumps(record, ensure_ascii=False) + "\n")
         else:
-            writer.writerow(_csv_row(record))
+            row = _csv_row(record)
+            if spreadsheet_safe:
+                row = {column: spreadsheet_text(value) for column, value in row.items()}
+            writer.writerow(row)
         result.tickets += 1
         result.messages += len(record["messages"])
         result.events += len(record["events"])
@@ -263,6 +281,17 @@ def _csv_row(record: dict[str, Any]) -> dict[str, Any]:
             value = json.dumps(value, ensure_ascii=False)
         row[column] = "" if value is None else value
     return row
+
+
+# What a spreadsheet reads as the start of a formula (OWASP's list for CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(value: Any) -> Any:
+    """`value`, with a ' in front when it is text a spreadsheet would run as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return f"'{value}"
+    return value
 
 
 # --- Import ------------------------------------------------------------------------------------

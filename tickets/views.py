@@ -167,7 +167,9 @@ def _render_detail(
 @require_safe
 def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = get_ticket_for(request.user, pk)
-    ticket_mark_seen(ticket=ticket, user=request.user)
+    if request.method == "GET":
+        # Only a GET: a HEAD shows the reporter nothing, so it must not mark the reply seen.
+        ticket_mark_seen(ticket=ticket, user=request.user)
     return _render_detail(request, ticket)
 
 

@@ -28,13 +28,24 @@ class Command(BaseCommand):
     help = (
         "Export tickets with their messages, events and the users they name, for a backup or a "
         "move to another database (read back with import_tickets). jsonl: one ticket per line; "
-        "csv: one row per ticket, messages and events as JSON columns. The format is described "
-        "in tickets/transfer.py."
+        "csv: one row per ticket, messages and events as JSON columns, every cell exactly as "
+        "stored, so a cell someone typed as =HYPERLINK(...) runs as a formula if a spreadsheet "
+        "opens the file: for a spreadsheet, add --spreadsheet-safe. The format is described in "
+        "tickets/transfer.py."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--format", choices=FORMATS, default="jsonl", help="jsonl (default) or csv."
+        )
+        parser.add_argument(
+            "--spreadsheet-safe",
+            action="store_true",
+            help=(
+                "csv only: put a ' before every cell that starts with =, +, -, @, a tab or a "
+                "carriage return, so that a spreadsheet shows it as text instead of running it. "
+                "The file is then for reading, not for import_tickets (those cells change)."
+            ),
         )
         parser.add_argument(
             "--since",
@@ -47,9 +58,25 @@ class Command(BaseCommand):
             help="The file to write (replaced once complete), or - for standard output.",
         )
 
-    def handle(self, *args, format: str, since: datetime | None, output: str, **options):
+    def handle(
+        self,
+        *args,
+        format: str,
+        since: datetime | None,
+        output: str,
+        spreadsheet_safe: bool,
+        **options,
+    ):
+        if spreadsheet_safe and format != "csv":
+            raise CommandError("--spreadsheet-safe applies to --format csv only.")
+
+        def export(stream):
+            return export_tickets(
+                stream, format=format, since=since, spreadsheet_safe=spreadsheet_safe
+            )
+
         if output == "-":
-            result = export_tickets(self.stdout, format=format, since=since)
+            result = export(self.stdout)
             summary_to = self.stderr
         else:
             path = Path(output)
@@ -58,7 +85,7 @@ class Command(BaseCommand):
             partial = path.with_name(f".{path.name}.partial")
             try:
                 with partial.open("w", encoding="utf-8", newline="") as stream:
-                    result = export_tickets(stream, format=format, since=since)
+                    result = export(stream)
                 os.replace(partial, path)
             except OSError as exc:
                 partial.unlink(missing_ok=True)
