@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve test coverage lint format check bench bench-pages load venv dev-venv clean
+.PHONY: run serve worker test coverage lint format check bench bench-pages load venv dev-venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,14 @@ serve: venv
 	DEBUG=false $(BIN)/python manage.py migrate --no-input
 	DEBUG=false $(BIN)/python manage.py collectstatic --no-input -v0
 	DEBUG=false $(BIN)/gunicorn --config gunicorn.conf.py helpdesk_site.wsgi:application
+
+# The background worker, with beat (the periodic tasks) in the same process: for one machine.
+# Needs a broker (REDIS_URL or CELERY_BROKER_URL) and the same settings as the web servers. On
+# several machines run `celery -A helpdesk_site worker` on each and beat on exactly one (README).
+WORKER_CONCURRENCY ?= 2
+worker: venv
+	@test -n "$$REDIS_URL$$CELERY_BROKER_URL" || { echo "make worker: set REDIS_URL (redis://host:6379/0); without a broker, tasks run in the web process"; exit 2; }
+	$(BIN)/celery -A helpdesk_site worker --beat --loglevel INFO --concurrency $(WORKER_CONCURRENCY)
 
 # The suite on TEST_WORKERS processes (pytest-xdist; each has its own test database, and the
 # tests that start servers or make databases pick free ports and unique names); TEST_WORKERS=0
@@ -80,4 +88,4 @@ load: venv
 	$(BIN)/python bench/load.py --database-url $(LOAD_DATABASE_URL) $(LOAD_ARGS)
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache
+	rm -rf $(VENV) staticfiles .pytest_cache celerybeat-schedule*

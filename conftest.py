@@ -15,6 +15,7 @@ from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 from accounts.models import AGENTS_GROUP, User
+from helpdesk_site.celery import app as celery_app
 from messaging.services import message_send
 from tickets.models import Ticket
 from tickets.services import ticket_create
@@ -86,6 +87,21 @@ def attachment_root(tmp_path_factory) -> Path:
         os.environ.pop("ATTACHMENT_ROOT", None)
     else:
         os.environ["ATTACHMENT_ROOT"] = previous
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _tasks_run_in_the_test_process():
+    """Celery tasks run where they are called (eager), whatever broker the environment names:
+    a test sees their effect at once. tests/test_worker.py starts real workers."""
+    celery_app.conf.task_always_eager = True
+
+
+@pytest.fixture(autouse=True)
+def _generous_account_limits(settings):
+    """Tests make many accounts and emails from one address (hypothesis, hundreds); the tests of
+    the limits (accounts/tests/test_email_confirmation.py) set them back."""
+    settings.ACCOUNT_EMAILS_PER_ADDRESS = 10_000
+    settings.ACCOUNT_REQUESTS_PER_CLIENT = 10_000
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,8 @@
 
 BIND (default 127.0.0.1:8000), WEB_CONCURRENCY (workers; default 2 x cores + 1),
 GUNICORN_THREADS (default 1), GUNICORN_TIMEOUT (seconds, default 30),
-FORWARDED_ALLOW_IPS (proxies whose X-Forwarded-* headers are trusted; default 127.0.0.1),
+FORWARDED_ALLOW_IPS (proxies whose X-Forwarded-* headers are trusted; default 127.0.0.1,::1;
+the site reads the same variable for X-Forwarded-For, see accounts/client_address.py),
 GUNICORN_CONTROL_SOCKET (a path for gunicornc's control socket; off by default).
 """
 
@@ -14,7 +15,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 # The site logs one line per request itself (helpdesk_site.middleware); gunicorn logs its own
 # start-up and errors to stderr.
 accesslog = None

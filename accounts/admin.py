@@ -71,6 +71,9 @@ class UserAdmin(AdminInputMixin, SuperuserOnlyMixin, DjangoUserAdmin):
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
         ("Notifications", {"fields": ["notify_by_email"]}),
+        # Empty while a registered account waits for its owner to follow the emailed link; a
+        # superuser may confirm the address by hand (or clear it).
+        ("Email address", {"fields": ["email_verified_at"]}),
     )
     add_fieldsets = (
         (None, {"classes": ["wide"], "fields": ["username", "email", "password1", "password2"]}),

@@ -1,8 +1,12 @@
 """Malformed input in the admin: a message or Django's "?e=1" redirect, never a server error.
 
 Django's admin turns most bad query parameters into a redirect to "?e=1" (the whole list; the
-mixin adds a message saying so). Two kinds of input still failed with a 500, answered here for
-every ModelAdmin of the project:
+mixin adds a message saying so). A list filters by what its filters offer and nothing else: by
+default Django applies any lookup on the model's own fields that the query string names, so
+`?title__regex=[` was a 500 (an invalid expression), a regular expression with nested
+quantifiers ran for seconds against every title on SQLite, and a year past 9999 was a 500 on
+PostgreSQL. Other kinds of input still failed with a 500, answered here for every ModelAdmin of
+the project:
 
 - a bulk action on ids that are not ids (`_selected_action=abc`, or a number past the id
   column): Django filters `pk__in` with them unchecked;
@@ -39,6 +43,19 @@ def as_object_id(value: object) -> int | None:
 class CheckedChangeList(ChangeList):
     """A list whose filters cannot be evaluated is the admin's own "?e=1" answer, not a 500."""
 
+    def get_filters(self, request):
+        # Django returns the lookups that no filter of the list took; it would apply them to
+        # the query as they are. ModelAdmin.lookup_allowed cannot tell them apart: it is asked
+        # before the filters run, and knows which parameters a filter takes only by building
+        # it (two of ours query the database to do so).
+        filters = super().get_filters(request)
+        _specs, _has_filters, remaining, _duplicates, _active = filters
+        if remaining:
+            raise IncorrectLookupParameters(
+                f"No filter of this list takes {', '.join(sorted(remaining))}."
+            )
+        return filters
+
     def get_results(self, request):
         try:
             super().get_results(request)
@@ -47,8 +64,8 @@ class CheckedChangeList(ChangeList):
 
 
 class AdminInputMixin:
-    """For a ModelAdmin: bad ids in a bulk action and unusable date lookups answered, and "?e=1"
-    explained."""
+    """For a ModelAdmin: only the list's own filters, bad ids in a bulk action and unusable date
+    lookups answered, and "?e=1" explained."""
 
     def get_changelist(self, request, **kwargs):
         return CheckedChangeList

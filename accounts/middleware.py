@@ -1,8 +1,10 @@
-"""The session's idle timeout."""
+"""The session's idle timeout, and the end of a login's place in the lock-out's count."""
 
 from __future__ import annotations
 
 import time
+
+from .lockout import give_place_back
 
 
 class SessionIdleRefreshMiddleware:
@@ -33,3 +35,18 @@ class SessionIdleRefreshMiddleware:
             if now - int(request.session.get(self.KEY, 0)) >= self.REFRESH_EVERY:
                 request.session[self.KEY] = now
         return response
+
+
+class LoginCheckMiddleware:
+    """Gives back, at the end of the request, the place a login took in the lock-out's count
+    (accounts/lockout.py) when it ended as neither a failure nor a login: the admin refusing a
+    customer whose password was right, an account whose email address is not confirmed yet."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            return self.get_response(request)
+        finally:
+            give_place_back(request)

@@ -10,6 +10,9 @@ from django.core.validators import RegexValidator
 from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Lower
 from django.http import HttpRequest
+from django.utils import timezone
+
+from . import verification
 
 AGENTS_GROUP = "Agents"
 
@@ -24,31 +27,42 @@ class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):
         # Usernames are unique case-insensitively, so "Alice" logs in as "alice".
         return self.get(username__iexact=username)
 
-    def register(self, username: str, password: str, email: str) -> User:
-        """Create a customer account after the same checks the registration page makes.
-
-        Raises ValidationError with a readable message per field: a taken username or email
-        (compared case-insensitively), an invalid email, or a password that fails the validators.
-        """
+    def checked_new_user(self, username: str, password: str, email: str) -> tuple[User, dict]:
+        """An unsaved account with these details, and what is wrong with them, field by field
+        ({} when nothing is): an invalid or taken username, an invalid email address, a password
+        that fails the validators. Whether the address has an account is not checked: a page
+        that says so tells anyone which addresses have one."""
         # Normalised (NFKC) before the checks, as full_clean() would store it: "ﬁx" is "fix".
         username = self.model.normalize_username((username or "").strip())
         email = self.normalize_email((email or "").strip())
         user = self.model(username=username, email=email)
         errors: dict[str, list[str]] = {}
         try:
-            # The case-insensitive unique constraints are checked below, field by field, with a
-            # readable message; Django's own check would add "Constraint ... is violated."
-            user.full_clean(exclude=["password"], validate_constraints=False)
+            # Uniqueness is checked below, case-insensitively and with a readable message (the
+            # username here, the address by the caller); Django's own checks would compare
+            # exactly and add "Constraint ... is violated."
+            user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
         except ValidationError as exc:
             errors.update(exc.message_dict)
         if "username" not in errors and self.filter(username__iexact=username).exists():
-            errors["username"] = ["A user with that username already exists."]
-        if "email" not in errors and self.filter(email__iexact=email).exists():
-            errors["email"] = ["A user with that email address already exists."]
+            errors["username"] = [USERNAME_TAKEN]
         try:
             validate_password(password, user)
         except ValidationError as exc:
             errors["password"] = list(exc.messages)
+        return user, errors
+
+    def register(self, username: str, password: str, email: str) -> User:
+        """Create an account after the registration page's checks, for an operator (the
+        create_agent command): a taken address is an error that says so, and the account is
+        confirmed (whoever runs the command vouches for the address).
+
+        Raises ValidationError with a readable message per field: a taken username or email
+        (compared case-insensitively), an invalid email, or a password that fails the validators.
+        """
+        user, errors = self.checked_new_user(username, password, email)
+        if "email" not in errors and self.filter(email__iexact=user.email).exists():
+            errors["email"] = ["A user with that email address already exists."]
         if errors:
             raise ValidationError(errors)
         user.set_password(password)
@@ -61,6 +75,24 @@ class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):
                 {"username": ["A user with that username or email address already exists."]}
             ) from None
         return user
+
+
+USERNAME_TAKEN = "A user with that username already exists."
+EMAIL_HAS_AN_ACCOUNT = (
+    "This email address already has an account. Log in, or reset your password if you forgot it."
+)
+
+
+class EmailNotConfirmed(ValidationError):
+    """The password is right, but the account's email address is not confirmed yet."""
+
+    def __init__(self, user: User):
+        super().__init__(
+            "Your email address is not confirmed yet. Open the link in the email we sent you "
+            "when you registered, or have it sent again with the button below.",
+            code="email_not_confirmed",
+        )
+        self.user = user
 
 
 class UsernameValidator(RegexValidator):
@@ -84,6 +116,15 @@ class User(AbstractUser):
     )
 
     email = models.EmailField("email address", unique=True)
+    # Set when the account is made by staff, a command or an import; empty for an account
+    # someone registered until they follow the link emailed to them (accounts/verification.py).
+    email_verified_at = models.DateTimeField(
+        "email address confirmed",
+        null=True,
+        blank=True,
+        default=timezone.now,
+        help_text="Empty while a registered account waits for its owner to confirm the address.",
+    )
     notify_by_email = models.BooleanField(
         "email me about my tickets",
         default=True,
@@ -123,16 +164,50 @@ class User(AbstractUser):
         return "customer"
 
     @classmethod
-    def register(cls, username: str, password: str, email: str) -> User:
-        """The original design's entry point: see UserManager.register."""
-        return cls.objects.register(username=username, password=password, email=email)
+    def register(cls, username: str, password: str, email: str) -> User | None:
+        """Someone makes an account for themselves (the register page).
+
+        Raises ValidationError with a readable message per field: an invalid or taken username,
+        an invalid email address, a password that fails the validators. The new account waits
+        for its address to be confirmed: it is emailed a link (accounts/verification.py).
+
+        An address that has an account already is not an error, so that the page answers
+        exactly as for a new one and tells nobody which addresses have accounts: None is
+        returned, the owner is emailed (with a new link if they never confirmed), and the
+        password is hashed all the same, so the answer takes as long. With
+        REGISTRATION_EMAIL_VERIFICATION=optional, where a new account logs in at once and the
+        answers differ anyway, it is an error that says so.
+        """
+        user, errors = cls.objects.checked_new_user(username, password, email)
+        if errors:
+            raise ValidationError(errors)
+        user.email_verified_at = None
+        user.set_password(password)
+        try:
+            with transaction.atomic():
+                if not cls.objects.filter(email__iexact=user.email).exists():
+                    user.save()
+                    verification.send_confirmation_link(user)
+                    return user
+        except IntegrityError:
+            # Registered at the same moment by another request: the database decided. A name
+            # taken meanwhile is said; an address taken meanwhile is answered as any taken one.
+            if cls.objects.filter(username__iexact=user.username).exists():
+                raise ValidationError({"username": [USERNAME_TAKEN]}) from None
+        if not verification.confirmation_required():
+            raise ValidationError({"email": [EMAIL_HAS_AN_ACCOUNT]})
+        owner = cls.objects.filter(email__iexact=user.email).first()
+        if owner is not None and owner.is_active:
+            verification.send_already_registered(owner)
+        return None
 
     @classmethod
     def login(cls, request: HttpRequest, username: str, password: str) -> User:
         """Check the credentials (username or email) and start a session.
 
-        Raises ValidationError with a message for the page; django-axes may refuse the attempt
-        before the password is checked, and its middleware then answers with the lock-out page.
+        Raises ValidationError with a message for the page (EmailNotConfirmed for an account
+        that must confirm its address first); django-axes may refuse the attempt before the
+        password is checked, and its middleware then answers with the lock-out page.
         """
         user = authenticate(request, username=username, password=password)
         if user is None:
@@ -141,5 +216,24 @@ class User(AbstractUser):
                 "Both fields may be case-sensitive for the password.",
                 code="invalid_login",
             )
+        if user.email_verified_at is None and verification.confirmation_required():
+            raise EmailNotConfirmed(user)
         auth_login(request, user)
         return user
+
+
+class LoginCheck(models.Model):
+    """How many logins for one username from one address are having their password checked
+    right now. With the failures django-axes has counted, it is what the lock-out compares with
+    its limit, so that logins sent at once cannot all pass before any has failed
+    (accounts/lockout.py)."""
+
+    # sha256 of the name and the address axes count under.
+    key = models.CharField(max_length=64, unique=True)
+    in_progress = models.PositiveIntegerField(default=0)
+    # When a login last took its place: a count older than lockout.STALE_AFTER was left by a
+    # server stopped in the middle of a login, and is forgotten.
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.in_progress} login(s) being checked"

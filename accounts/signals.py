@@ -5,13 +5,14 @@ import logging
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
+from .client_address import client_address
 from .middleware import SessionIdleRefreshMiddleware
 
 logger = logging.getLogger("helpdesk.auth")
 
 
 def _address(request) -> str:
-    return request.META.get("REMOTE_ADDR", "-") if request is not None else "-"
+    return (client_address(request) or "-") if request is not None else "-"
 
 
 @receiver(user_logged_in)

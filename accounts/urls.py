@@ -7,9 +7,13 @@ app_name = "accounts"
 
 urlpatterns = [
     path("register/", views.register, name="register"),
+    path("register/check-email/", views.check_email, name="check_email"),
+    path("register/send-again/", views.send_link_again, name="send_link_again"),
+    path("verify/<token>/", views.verify_email, name="verify_email"),
     path("login/", views.login_view, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
+    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path(
         "password_change/",
         views.PasswordChangeView.as_view(success_url=reverse_lazy("accounts:password_change_done")),

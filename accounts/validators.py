@@ -22,3 +22,19 @@ class MaximumLengthValidator:
 
     def get_help_text(self) -> str:
         return f"Your password can be up to {self.max_length} characters long."
+
+
+class NotOnlyWhitespaceValidator:
+    """Refuse a password made only of blank characters (spaces, tabs, line breaks, no-break
+    spaces): twelve spaces pass the length check but are the first thing anyone would guess."""
+
+    def validate(self, password: str, user=None) -> None:
+        if password.isspace():
+            raise ValidationError(
+                "This password is only spaces or other blank characters: "
+                "use letters, digits or symbols too.",
+                code="password_only_whitespace",
+            )
+
+    def get_help_text(self) -> str:
+        return "Your password cannot be only spaces."

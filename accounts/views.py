@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -7,12 +8,22 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
-from .forms import LoginForm, ProfileForm, RegistrationForm
-from .models import User
+from . import verification
+from .forms import (
+    LoginForm,
+    PasswordResetForm,
+    ProfileForm,
+    RegistrationForm,
+    SendLinkAgainForm,
+)
+from .mail import user_for_unsubscribe_token
+from .models import EmailNotConfirmed, User
+from .ratelimits import client_may_ask
+from .services import user_unsubscribe
 
 # The form pages: a form is shown (GET, HEAD) and sent (POST); any other method is a 405.
 form_page = require_http_methods(["GET", "HEAD", "POST"])
@@ -29,6 +40,11 @@ def _next_url(request: HttpRequest) -> str:
     return resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
+def _too_many(request: HttpRequest) -> HttpResponse:
+    """The answer to a client over ACCOUNT_REQUESTS_PER_CLIENT (it says nothing of any address)."""
+    return render(request, "accounts/too_many_requests.html", status=429)
+
+
 @sensitive_post_parameters("password1", "password2")
 @csrf_protect
 @never_cache
@@ -40,6 +56,8 @@ def register(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if form.is_valid():
+            if not client_may_ask(request, "registration"):
+                return _too_many(request)
             try:
                 user = User.register(
                     username=form.cleaned_data["username"],
@@ -52,16 +70,87 @@ def register(request: HttpRequest) -> HttpResponse:
                     for error in errors:
                         form.add_error(target if target in form.fields else None, error)
             else:
+                if user is None or verification.confirmation_required():
+                    # A new account and an address that has one get the same answer.
+                    return redirect("accounts:check_email")
                 User.login(
                     request,
                     # As stored: registration normalises the name ("ﬁx" is "fix").
                     username=user.username,
                     password=form.cleaned_data["password1"],
                 )
-                messages.success(request, "Welcome! Your account is ready. Tell us what you need.")
+                messages.success(
+                    request,
+                    "Welcome! Your account is ready. Tell us what you need. We also emailed you a "
+                    "link to confirm your address.",
+                )
                 return redirect("tickets:create")
         status = 400
     return render(request, "accounts/register.html", {"form": form}, status=status)
+
+
+@require_safe
+def check_email(request: HttpRequest) -> HttpResponse:
+    """Where registering leads, whether the address was new or had an account."""
+    context = {
+        "form": SendLinkAgainForm(),
+        "days": settings.EMAIL_CONFIRMATION_DAYS,
+    }
+    return render(request, "accounts/check_email.html", context)
+
+
+@csrf_protect
+@never_cache
+@form_page
+def send_link_again(request: HttpRequest) -> HttpResponse:
+    """A new confirmation link for an address; the same answer whatever the address."""
+    form = SendLinkAgainForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if form.is_valid():
+            if not client_may_ask(request, "confirmation link"):
+                return _too_many(request)
+            verification.send_link_again(form.cleaned_data["email"])
+            messages.info(
+                request,
+                "If an account with that address is waiting to be confirmed, a new link is on "
+                "its way to it.",
+            )
+            return redirect("accounts:check_email")
+        return render(request, "accounts/send_link_again.html", {"form": form}, status=400)
+    return render(request, "accounts/send_link_again.html", {"form": form})
+
+
+@csrf_protect
+@never_cache
+@form_page
+def verify_email(request: HttpRequest, token: str) -> HttpResponse:
+    """The link from the email: a page with a button (GET), which confirms (POST).
+
+    Opening the link changes nothing, so a mail scanner that follows links confirms nothing;
+    the button confirms the address and logs its owner in (the link is proof enough: it went
+    to their address, as a password-reset link does).
+    """
+    state, user = verification.read_confirmation_token(token)
+    Link = verification.Link
+    if request.method == "POST":
+        if state is Link.VALID:
+            verification.confirm_email(user)
+            auth_login(request, user, backend="accounts.backends.UsernameOrEmailBackend")
+            messages.success(
+                request, "Your email address is confirmed. Welcome! Tell us what you need."
+            )
+            return redirect("tickets:create")
+        if state is Link.CONFIRMED_ALREADY:
+            messages.info(request, "Your email address is confirmed already: log in.")
+            return redirect("accounts:login")
+    context = {
+        "state": state.name,
+        "username": user.username if user is not None else "",
+        "form": SendLinkAgainForm(),
+        "days": settings.EMAIL_CONFIRMATION_DAYS,
+    }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/verify_email.html", context, status=status)
 
 
 @sensitive_post_parameters("password")
@@ -73,6 +162,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(_next_url(request))
     form = LoginForm(request.POST if request.method == "POST" else None)
     status = 200
+    unconfirmed_email = None
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -81,13 +171,21 @@ def login_view(request: HttpRequest) -> HttpResponse:
                     username=form.cleaned_data["username"],
                     password=form.cleaned_data["password"],
                 )
+            except EmailNotConfirmed as exc:
+                # The password was right: the button may send the link to its address.
+                form.add_error(None, exc)
+                unconfirmed_email = exc.user.email
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
                 messages.success(request, f"Signed in as {user.username}.")
                 return HttpResponseRedirect(_next_url(request))
         status = 400
-    context = {"form": form, "next": request.GET.get("next", "")}
+    context = {
+        "form": form,
+        "next": request.GET.get("next", ""),
+        "unconfirmed_email": unconfirmed_email,
+    }
     return render(request, "accounts/login.html", context, status=status)
 
 
@@ -102,6 +200,24 @@ def profile(request: HttpRequest) -> HttpResponse:
             return redirect("accounts:profile")
         return render(request, "accounts/profile.html", {"form": form}, status=400)
     return render(request, "accounts/profile.html", {"form": form})
+
+
+# A mail client's one-click unsubscribe (RFC 8058) is a POST from no page of ours, with no cookie
+# and no CSRF token: the signed link is the credential, and all it can do is turn email off.
+@csrf_exempt
+@never_cache
+@form_page
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """GET: a page asking to confirm (a link checker or a preview that opens it changes
+    nothing). POST (the page's button, or the mail client's one-click): email turned off."""
+    user = user_for_unsubscribe_token(token)
+    if user is None:
+        return render(request, "accounts/unsubscribe.html", {"invalid": True}, status=400)
+    done = request.method == "POST"
+    if done:
+        user_unsubscribe(user=user)
+    context = {"address": user.email, "done": done, "token": token}
+    return render(request, "accounts/unsubscribe.html", context)
 
 
 class _FormPage:
@@ -122,8 +238,18 @@ class PasswordChangeView(_FormPage, auth_views.PasswordChangeView):
 
 
 class PasswordResetView(_FormPage, auth_views.PasswordResetView):
-    pass
+    """Django's, with the per-client limit (the per-address one is the form's)."""
+
+    form_class = PasswordResetForm
+
+    def form_valid(self, form):
+        if not client_may_ask(self.request, "password reset"):
+            return _too_many(self.request)
+        return super().form_valid(form)
 
 
 class PasswordResetConfirmView(_FormPage, auth_views.PasswordResetConfirmView):
-    pass
+    def form_valid(self, form):
+        # The link came to the account's address: it is theirs, confirmed or not before.
+        verification.confirm_email(form.user)
+        return super().form_valid(form)

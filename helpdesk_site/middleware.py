@@ -1,5 +1,6 @@
-"""One log line per request: method, path, status, duration and user id (never a body); and the
-refusal of input no page can read."""
+"""One log line per request: method, path, status, duration and user id (never a body, never a
+secret from the path); private pages kept out of caches; and the refusal of input no page can
+read."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from django.conf import settings
 from django.core.exceptions import BadRequest
 from django.template.defaultfilters import filesizeformat
 from django.urls import Resolver404, resolve
+from django.utils.cache import patch_cache_control
+
+from .log_format import logged_path
 
 logger = logging.getLogger("helpdesk.requests")
 
@@ -30,23 +34,40 @@ class RequestLogMiddleware:
             level = logging.ERROR
         elif response.status_code in (401, 403, 429):
             level = logging.WARNING
-        # The path without its query string: a query can carry a password-reset token.
+        path = logged_path(request)
         logger.log(
             level,
             "%s %s %s %.1fms user=%s",
             request.method,
-            request.path,
+            path,
             response.status_code,
             duration_ms,
             user_id,
             extra={
                 "method": request.method,
-                "path": request.path,
+                "path": path,
                 "status": response.status_code,
                 "duration_ms": round(duration_ms, 1),
                 "user_id": user_id,
             },
         )
+        return response
+
+
+class PrivatePagesMiddleware:
+    """Whatever is answered to a signed-in person (their tickets, profile, reports, the admin)
+    is theirs alone: `Cache-Control: private, no-store`, so neither a shared proxy cache nor the
+    browser's disk keeps a copy. Keyed on the person, not on a list of views, so a new page is
+    covered without anyone remembering to decorate it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            patch_cache_control(response, private=True, no_store=True)
         return response
 
 

@@ -6,6 +6,7 @@ with a message that names them. The README lists every variable.
 """
 
 import importlib.util
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -77,6 +78,8 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "axes",
+    # Before the apps: messaging/admin.py replaces its Email admin with the outbox's.
+    "post_office",
     "accounts",
     "tickets",
     "messaging",
@@ -85,25 +88,35 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "helpdesk_site.middleware.RequestLogMiddleware",
+    # Outside every middleware that can refuse a request (a host not allowed, a body no page can
+    # read, ...): the refusal is turned into a 400 page at the middleware that raised it, and
+    # only the middleware outside that one add their headers to it.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Cache-Control: private, no-store on everything answered to a signed-in person.
+    "helpdesk_site.middleware.PrivatePagesMiddleware",
     "accounts.middleware.SessionIdleRefreshMiddleware",
     # A 400 saying why for input no page can read: not UTF-8, NUL, files, not a form, too long.
     "helpdesk_site.middleware.RequestInputMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
     # Last, so it sees the outcome of the login view and can replace it with the lock-out page.
     "axes.middleware.AxesMiddleware",
+    # A login's place in the lock-out's count, given back whatever happened (accounts/lockout.py).
+    "accounts.middleware.LoginCheckMiddleware",
 ]
 
 if not DEBUG:
     # Static files, compressed and with cache-busting names, served by every app server
     # (in development, runserver serves them from the apps and static/).
-    MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+    )
 
 ROOT_URLCONF = "helpdesk_site.urls"
 
@@ -179,17 +192,53 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "accounts.validators.MaximumLengthValidator", "OPTIONS": {"max_length": 1024}},
+    {"NAME": "accounts.validators.NotOnlyWhitespaceValidator"},
 ]
+
+# Registration: "mandatory" (an account logs in only once its email address is confirmed, and
+# the register page tells nobody which addresses have accounts) or "optional" (it logs in at
+# once; the link is still sent). The link works for EMAIL_CONFIRMATION_DAYS.
+REGISTRATION_EMAIL_VERIFICATION = env_str("REGISTRATION_EMAIL_VERIFICATION", "mandatory").lower()
+if REGISTRATION_EMAIL_VERIFICATION not in {"mandatory", "optional"}:
+    raise ImproperlyConfigured(
+        "REGISTRATION_EMAIL_VERIFICATION must be mandatory or optional, "
+        f"not {REGISTRATION_EMAIL_VERIFICATION!r}."
+    )
+EMAIL_CONFIRMATION_DAYS = 3
+# Account emails (confirmation links, "someone tried to register", password resets): at most
+# this many an hour to one address, more are not sent (the page answers the same); and at most
+# this many registrations, link and reset requests an hour from one client address, more get a
+# 429 page. Counted in the cache (accounts/ratelimits.py).
+ACCOUNT_EMAILS_PER_ADDRESS = env_int("ACCOUNT_EMAILS_PER_ADDRESS", 3)
+ACCOUNT_REQUESTS_PER_CLIENT = env_int("ACCOUNT_REQUESTS_PER_CLIENT", 20)
 
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "tickets:list"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
+# The proxies whose X-Forwarded-For is believed (addresses or networks, or "*"): the same list,
+# from the same variable, that gunicorn trusts for X-Forwarded-Proto. Behind them the client's
+# address is the right-most one in the header that is not a listed proxy
+# (accounts/client_address.py); from anyone else the header is ignored.
+FORWARDED_ALLOW_IPS = env_list("FORWARDED_ALLOW_IPS", ["127.0.0.1", "::1"])
+for _entry in FORWARDED_ALLOW_IPS:
+    try:
+        if _entry != "*":
+            ipaddress.ip_network(_entry, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"FORWARDED_ALLOW_IPS: {_entry!r} is not an address or a network (10.0.0.5, "
+            "10.0.0.0/8, ::1) or *."
+        ) from None
+
 # Brute-force protection: 5 failures for one username from one address lock that pair for 15 min.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# axes' handlers, with the count and the check made one step (accounts/lockout.py).
+AXES_HANDLER = "accounts.lockout.DatabaseHandler"
 AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
+AXES_CLIENT_IP_CALLABLE = "accounts.client_address.client_address"
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
@@ -318,6 +367,24 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "helpdesk@localhost")
 # Who is told about new tickets and about replies on unassigned ones; empty means every agent.
 HELPDESK_STAFF_EMAILS = env_list("HELPDESK_STAFF_EMAILS")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The address customers write to (support@example.com). When set, every ticket email's Reply-To
+# is its plus address (support+t12.<signature>@example.com), so a reply names its ticket.
+HELPDESK_EMAIL = env_str("HELPDESK_EMAIL")
+
+# The outbox (django-post-office): every email is a row written in the transaction of the change
+# that caused it, sent by a task after the commit (tickets/outbox.py). A failed try is tried
+# again after EMAIL_RETRY_INTERVAL seconds, then twice that, four times... (back-off), up to
+# EMAIL_MAX_RETRIES more times; then the mail is "failed" and listed in the admin, which can send
+# it again. Only failures are logged as rows (LOG_LEVEL 1).
+POST_OFFICE = {
+    "MAX_RETRIES": env_int("EMAIL_MAX_RETRIES", 8),
+    "RETRY_INTERVAL": timedelta(seconds=env_int("EMAIL_RETRY_INTERVAL", 60)),
+    "LOG_LEVEL": 1,
+    "BATCH_SIZE": 50,
+    # Its own Celery task would send every queued row from each worker at once; ours claim
+    # each row before sending it (tickets/outbox.py).
+    "CELERY_ENABLED": False,
+}
 
 # --- Request limits: a request over them gets the 400 page, which says which one --------------
 # Django's defaults, stated: the largest form is a 20,000-character description (80 KB in UTF-8,
@@ -346,12 +413,52 @@ if REDIS_URL:
         }
     }
     # Failed-login counts live where every app server sees them.
-    AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+    AXES_HANDLER = "accounts.lockout.CacheHandler"
     # Sessions in the database, read through the shared cache.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# --- Background work: Celery on the Redis broker ------------------------------------------------
+# The Celery app is helpdesk_site/celery.py; tasks live in each app's tasks.py. Without a broker
+# (`make run`) tasks run in the web process, after the commit that queued them.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    # Eager tasks still take a producer from Celery's pool: let it be an in-process transport,
+    # never Celery's default guess (an AMQP server on localhost, which may be someone else's).
+    CELERY_BROKER_URL = "memory://"
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A request that queues mail while the broker is down waits at most about a second for it: the
+# mail is in the outbox already, and the periodic task sends it once the broker is back.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 2,
+    # Every key (queues, the workers' broadcasts) under one prefix, so deployments (and test
+    # runs) can share one Redis database.
+    "global_keyprefix": env_str("CELERY_KEY_PREFIX", "helpdesk-celery:"),
+}
+# The periodic task that sends whatever is due in the outbox (mail queued while the broker was
+# down, retries after a failure), every OUTBOX_SEND_INTERVAL seconds. Beat runs it: in
+# `make worker` (worker and beat in one), or once per deployment (README, "Workers").
+CELERY_BEAT_SCHEDULE = {
+    "send-outbox": {
+        "task": "tickets.tasks.send_outbox",
+        "schedule": float(env_int("OUTBOX_SEND_INTERVAL", 60)),
+    },
+}
 
 # --- Sessions and cookies ---------------------------------------------------------------------
 # Sessions end after this long without a request (kept alive by SessionIdleRefreshMiddleware),
@@ -411,7 +518,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        # One line per record: control characters a client sent are escaped (log_format.py).
+        "line": {
+            "()": "helpdesk_site.log_format.OneLineFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
     },
     "handlers": {
         "stdout": {

@@ -14,15 +14,33 @@ from django.template.defaultfilters import filesizeformat
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from .middleware import UnreadableRequest
+from .celery import app as celery_app
+from .middleware import UnreadableRequest, logged_path
 
 logger = logging.getLogger(__name__)
+
+
+def broker_status() -> str:
+    """ "ok" when the Celery broker answers, "error" when it does not, "none" without one (tasks
+    then run in the web process)."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return "none"
+    try:
+        with celery_app.connection_for_write(settings.CELERY_BROKER_URL) as connection:
+            # One try, no waiting between tries: a load balancer is asking.
+            connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0)
+    except Exception as exc:
+        logger.error("Health check: the broker does not answer: %s", exc.__class__.__name__)
+        return "error"
+    return "ok"
 
 
 @never_cache
 @require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
-    """200 when the database (and the cache) answer, 503 otherwise. No login, no personal data."""
+    """200 when the database and the cache answer, 503 otherwise. The broker is reported too: when
+    it does not answer, the status is "degraded" but still 200 (pages work; mail waits in the
+    outbox until it is back). No login, no personal data."""
     checks = {}
     try:
         with connection.cursor() as cursor:
@@ -39,13 +57,20 @@ def healthz(request: HttpRequest) -> JsonResponse:
         logger.error("Health check: the cache does not answer: %s", exc.__class__.__name__)
         checks["cache"] = "error"
     healthy = all(value == "ok" for value in checks.values())
+    broker = broker_status()
+    if not healthy:
+        status = "error"
+    elif broker == "error":
+        status = "degraded"
+    else:
+        status = "ok"
     return JsonResponse(
-        {**checks, "status": "ok" if healthy else "error"}, status=200 if healthy else 503
+        {**checks, "broker": broker, "status": status}, status=200 if healthy else 503
     )
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> object:
-    logger.warning("CSRF check failed for %s %s", request.method, request.path)
+    logger.warning("CSRF check failed for %s %s", request.method, logged_path(request))
     return render(request, "403_csrf.html", status=403)
 
 

@@ -1,8 +1,12 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import OuterRef, Subquery
+from post_office.models import STATUS, Attachment, Email, EmailTemplate, Log
 
 from accounts.admin_input import AdminInputMixin
 from tickets.admin import ReadOnlyMixin
+from tickets.outbox import send_again
 from tickets.pagination import CappedCountAdminMixin
+from tickets.tasks import send_after_commit
 
 from .models import Message
 
@@ -17,3 +21,117 @@ class MessageAdmin(AdminInputMixin, CappedCountAdminMixin, ReadOnlyMixin, admin.
     search_fields = ["content", "sender__username", "ticket__title"]
     raw_id_fields = ["ticket", "sender", "receiver"]
     show_full_result_count = False
+
+
+# --- The outbox (tickets/outbox.py): django-post-office's Email rows --------------------------
+# Its own admin edits rows, sends them from the page (on a GET), and manages templates and
+# attachments the help desk does not use: replaced by a read-only list of the outbox with each
+# mail's last error, and one action that goes through the outbox's own service.
+for model in (Email, Log, EmailTemplate, Attachment):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
+
+
+class AttemptInline(admin.TabularInline):
+    """The failed tries of one mail, newest first: when, and what the mail server said."""
+
+    model = Log
+    verbose_name = "failed try"
+    verbose_name_plural = "failed tries"
+    fields = readonly_fields = ["date", "exception_type", "message"]
+    ordering = ["-date", "-pk"]
+    extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(status=STATUS.failed)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Email)
+class OutboxAdmin(AdminInputMixin, CappedCountAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
+    """Every email the help desk sent or will send: queued, waiting to be tried again
+    ("requeued", with the time of the next try), sent, or failed after every try (with the
+    error). "Send again" puts failed mail back in the queue. Superusers only (agents have no
+    permission on it): it holds every customer's mail."""
+
+    list_display = [
+        "id",
+        "recipient",
+        "subject",
+        "status",
+        "retries",
+        "next_try",
+        "last_error",
+        "created",
+    ]
+    list_filter = ["status", "created"]
+    search_fields = ["to", "subject"]
+    ordering = ["-pk"]
+    show_full_result_count = False
+    fields = [
+        "to",
+        "subject",
+        "status",
+        "number_of_retries",
+        "scheduled_time",
+        "created",
+        "last_updated",
+        "message_id",
+        "headers",
+        "message",
+    ]
+    inlines = [AttemptInline]
+    actions = ["send_again"]
+    # Django's own: post-office's adds a "Resend" button for its own view, which is not here.
+    change_form_template = "admin/change_form.html"
+
+    def get_queryset(self, request):
+        last_error = (
+            Log.objects.filter(email=OuterRef("pk"), status=STATUS.failed)
+            .order_by("-date", "-pk")
+            .values("message")[:1]
+        )
+        return super().get_queryset(request).annotate(last_error=Subquery(last_error))
+
+    @admin.display(description="to", ordering="to")
+    def recipient(self, email: Email) -> str:
+        return ", ".join(email.to)
+
+    @admin.display(description="retries", ordering="number_of_retries")
+    def retries(self, email: Email) -> int:
+        return email.number_of_retries or 0
+
+    @admin.display(description="next try", ordering="scheduled_time")
+    def next_try(self, email: Email):
+        # Only mail waiting for a retry has one; a queued row's time is a worker's claim on it.
+        return email.scheduled_time if email.status == STATUS.requeued else None
+
+    @admin.display(description="last error")
+    def last_error(self, email: Email) -> str:
+        return email.last_error or ""
+
+    def has_send_permission(self, request) -> bool:
+        return request.user.has_perm("post_office.change_email")
+
+    @admin.action(description="Send the selected failed emails again", permissions=["send"])
+    def send_again(self, request, queryset):
+        selected = queryset.count()
+        ids = send_again(queryset.values_list("pk", flat=True))
+        send_after_commit(ids)
+        if ids:
+            self.message_user(request, f"{len(ids)} email(s) put back in the queue to be sent.")
+        if selected > len(ids):
+            self.message_user(
+                request,
+                f"{selected - len(ids)} email(s) left as they are: only failed mail is sent "
+                "again (queued mail is still being tried, sent mail was sent).",
+                messages.WARNING,
+            )

@@ -35,6 +35,7 @@ class AttachmentsField(forms.FileField):
         super().__init__(**kwargs)
         self.widget.attrs.update(
             {
+                "class": "form-control",
                 "data-attachments": "",
                 "data-max-files": settings.ATTACHMENT_MAX_FILES,
                 "data-max-bytes": settings.ATTACHMENT_MAX_BYTES,

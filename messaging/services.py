@@ -91,6 +91,8 @@ def message_send(
             if is_reporter and locked.status == Ticket.Status.CLOSED:
                 locked.update_status(Ticket.Status.OPEN, by=sender)
             fields = locked.touch(by=sender, at=now)
+            locked.last_public_by = Ticket.Party.STAFF if staff_reply else Ticket.Party.CUSTOMER
+            fields.append("last_public_by")
             if staff_reply:
                 if locked.first_response_at is None:
                     locked.first_response_at = now

@@ -7,7 +7,11 @@ class ReportsConfig(AppConfig):
     verbose_name = "Reports"
 
     def ready(self) -> None:
-        from . import rollup
+        from . import rollup, sqlite_indexes
 
-        # A migration that rebuilds a ticket table on SQLite drops its triggers: put them back.
+        # A migration that rebuilds a ticket table on SQLite drops its triggers and the indexes
+        # made with raw SQL: put them back.
         post_migrate.connect(rollup.ensure_installed, sender=self, dispatch_uid="report-counts")
+        post_migrate.connect(
+            sqlite_indexes.ensure_indexes, sender=self, dispatch_uid="report-sqlite-indexes"
+        )

@@ -30,7 +30,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.duration import duration_microseconds
 
-from tickets.models import Ticket, TicketEvent
+from tickets.models import Category, Ticket, TicketEvent
 
 from .models import ActivitySlot
 from .periods import Period
@@ -681,6 +681,31 @@ def workload(per_assignee: dict | None = None) -> list[tuple[str, int]]:
     rows.sort(key=lambda row: (-row[1], row[0]))
     rows.append(("(unassigned)", per_assignee.get(None, 0)))
     return rows
+
+
+def created_by_category(period: Period) -> list[tuple[str, int]]:
+    """Tickets created in the period by their category now, in one grouped count: every
+    category that has some, by name, then "(no category)" when there are any without one."""
+    counts = dict(
+        Ticket.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
+        .values("category_id")
+        .annotate(count=Count("*"))
+        .order_by()
+        .values_list("category_id", "count")
+    )
+    names = dict(
+        Category.objects.filter(pk__in=[pk for pk in counts if pk is not None]).values_list(
+            "pk", "name"
+        )
+    )
+    rows = sorted(((names[pk], n) for pk, n in counts.items() if pk is not None), key=_by_name)
+    if counts.get(None):
+        rows.append(("(no category)", counts[None]))
+    return rows
+
+
+def _by_name(row: tuple[str, int]) -> str:
+    return row[0].casefold()
 
 
 def created_summary(period: Period) -> dict:

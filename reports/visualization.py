@@ -91,6 +91,7 @@ class DataVisualization:
             "workload": selectors.workload(selectors.open_work_per_assignee()),
             "by_status": summary["by_status"],
             "by_priority": summary["by_priority"],
+            "by_category": selectors.created_by_category(period),
         }
         return self.tickets_data
 
@@ -262,6 +263,14 @@ class DataVisualization:
                 ),
                 "columns": ["priority", "tickets"],
                 "rows": [list(row) for row in t["by_priority"]],
+            },
+            {
+                "id": "by-category",
+                "figure": charts.counts(
+                    "Tickets created in the period, by category", t["by_category"]
+                ),
+                "columns": ["category", "tickets"],
+                "rows": [list(row) for row in t["by_category"]],
             },
             {
                 "id": "registrations",

@@ -1,4 +1,11 @@
-"""What the notification tests look at in django.core.mail.outbox."""
+"""What the mail tests look at: django.core.mail.outbox, and a real SMTP server."""
+
+from __future__ import annotations
+
+import socket
+from contextlib import closing
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 
 from django.core import mail
 
@@ -16,3 +23,42 @@ def html_of(email) -> str:
     [(html, mimetype)] = email.alternatives
     assert mimetype == "text/html"
     return html
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on (now)."""
+    with closing(socket.socket()) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class SmtpServer:
+    """A real SMTP server (aiosmtpd) on a loopback port, started and stopped by the test: before
+    `start()` and after `stop()` nothing listens there (a mail server that is down). What it
+    received is in `messages`: (envelope recipients, the parsed message), in order."""
+
+    def __init__(self, port: int | None = None):
+        self.port = port or free_port()
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+        self._controller = None
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd's handler hook
+        # Parsed as a mail client would (headers unfolded, parts decoded).
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append((list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+    def start(self) -> SmtpServer:
+        from aiosmtpd.controller import Controller
+
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def received_by(self, address: str) -> list[EmailMessage]:
+        return [message for to, message in self.messages if address in to]

@@ -254,7 +254,7 @@ def snapshot() -> dict[str, dict]:
         "messages": _rows(f"SELECT * FROM {Message._meta.db_table}"),  # noqa: S608
         "users": _rows(
             f"SELECT id, username, email, password, first_name, last_name, is_active,"  # noqa: S608
-            f" is_staff, is_superuser, notify_by_email, last_login,"
+            f" is_staff, is_superuser, notify_by_email, last_login, email_verified_at,"
             f" EXISTS (SELECT 1 FROM {membership} m JOIN {group} g ON g.id = m.group_id"
             f" WHERE m.user_id = u.id AND g.name = '{AGENTS_GROUP}') AS agent"
             f" FROM {user} u"

@@ -98,7 +98,7 @@ def test_with_redirects_a_download_is_a_url_signed_for_a_minute(
     assert location.startswith(f"{s3.endpoint}/{s3.bucket}/attachments/")
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)
     assert query["X-Amz-Expires"] == ["60"]
-    assert response["Cache-Control"] == "private, no-cache"
+    assert response["Cache-Control"] == "private, no-cache, no-store"
     # The S3 server answers the signed URL with the type and disposition the view chose.
     with urllib.request.urlopen(location, timeout=10) as answer:  # noqa: S310 (loopback)
         assert answer.read() == pdf_bytes()

@@ -97,6 +97,16 @@ class Journey:
         if not url.startswith((f"{self.url}/", "data:", "blob:")):
             self.problems.append(f"request leaving the test server: {request.method} {url}")
 
+    def expect_refusal(self, path: str, status: int) -> None:
+        """A form refused on purpose: Chromium reports its 4xx answer as a console error."""
+        expected = (
+            f"console error: Failed to load resource: the server responded with a status of "
+            f"{status} "
+        )
+        refused = [p for p in self.problems if p.startswith(expected) and f"{self.url}{path}'" in p]
+        assert len(refused) == 1, self.problems
+        self.problems.remove(refused[0])
+
     def step(self, page, name: str) -> None:
         """Screenshot the page as step NN, then fail if the browser reported anything so far."""
         self.steps += 1
@@ -115,11 +125,13 @@ def _events(ticket: Ticket) -> list[tuple[str, str, str]]:
     return list(ticket.events.values_list("kind", "from_value", "to_value"))
 
 
-def test_customer_journey(browser, live_server, agent):
-    """Register, log out, log in, report, get a reply, reply with a screenshot (which the agent
-    opens), close and reopen."""
+def test_customer_journey(browser, live_server, agent, settings, mailoutbox):
+    """Register, confirm the address from the email, log out, log in, report, get a reply,
+    reply with a screenshot (which the agent opens), close and reopen."""
     journey = Journey(browser, live_server.url, "customer")
     url = journey.url
+    # Links in emails point at the site's address: this server's.
+    settings.SITE_URL = url
     page = journey.new_page()
     title = "The printer prints only blank pages"
 
@@ -131,11 +143,37 @@ def test_customer_journey(browser, live_server, agent):
     page.locator("#id_password2").fill("a long enough passphrase")
     journey.step(page, "register-form")
     page.get_by_role("button", name="Register").click()
-    page.wait_for_url(f"{url}/tickets/new/")
-    page.get_by_text("Welcome! Your account is ready.").wait_for()
+    page.wait_for_url(f"{url}/accounts/register/check-email/")
+    page.get_by_role("heading", name="Check your email").wait_for()
     maya = User.objects.get(username="maya")
     assert maya.email == "maya@example.com"
     assert not maya.is_staff
+    assert maya.email_verified_at is None
+    assert Session.objects.count() == 0
+    journey.step(page, "check-your-email")
+
+    # Not before the address is confirmed.
+    page.goto(f"{url}/accounts/login/")
+    page.get_by_label("Username or email").fill("maya")
+    page.locator("#id_password").fill("a long enough passphrase")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_text("Your email address is not confirmed yet.").wait_for()
+    assert page.get_by_role("button", name="Send the link again").is_visible()
+    assert Session.objects.count() == 0
+    journey.expect_refusal("/accounts/login/", 400)
+    journey.step(page, "login-before-confirming")
+
+    # Follow the link from the email, and press its button.
+    [email] = mailoutbox
+    assert email.to == ["maya@example.com"]
+    [link] = re.findall(rf"{re.escape(url)}/accounts/verify/\S+/", email.body)
+    page.goto(link)
+    journey.step(page, "confirm-page")
+    page.get_by_role("button", name="Confirm my email address").click()
+    page.wait_for_url(f"{url}/tickets/new/")
+    page.get_by_text("Your email address is confirmed. Welcome!").wait_for()
+    maya.refresh_from_db()
+    assert maya.email_verified_at is not None
     assert Session.objects.count() == 1
     journey.step(page, "registered")
 
@@ -441,13 +479,13 @@ def test_staff_sees_every_report_chart(
     page.locator("#id_password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{url}/reports/")
-    assert _wait_for_charts(page) == 9
+    assert _wait_for_charts(page) == 10
     assert [r.status for r in plotly_responses] == [200]
     assert plotly_responses[0].url == f"{url}/static/plotly/plotly.min.js"
     assert page.locator("#metric-created .fs-4").inner_text() == "4"
     # Each chart's table (the same numbers) has data: no chart is drawn empty.
     tables = page.locator("[id^=table-] tbody").all()
-    assert len(tables) == 9
+    assert len(tables) == 10
     for table in tables:
         cells = table.locator("td:not(:first-child)").all_inner_texts()
         assert cells, table.get_attribute("id")
@@ -464,7 +502,7 @@ def test_staff_sees_every_report_chart(
     page.locator("#id_preset").select_option("7d")
     page.get_by_role("button", name="Show", exact=True).click()
     page.wait_for_url(re.compile(r"/reports/\?preset=7d"))
-    assert _wait_for_charts(page) == 9
+    assert _wait_for_charts(page) == 10
     assert page.locator("main p.text-body-secondary").first.inner_text() != period
     assert page.locator("#id_preset").input_value() == "7d"
     journey.step(page, "last-7-days")

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -38,6 +39,10 @@ SETTINGS_VARIABLES = {
     "REDIS_URL",
     "CACHE_KEY_PREFIX",
     "SESSION_IDLE_TIMEOUT",
+    "FORWARDED_ALLOW_IPS",
+    "REGISTRATION_EMAIL_VERIFICATION",
+    "ACCOUNT_EMAILS_PER_ADDRESS",
+    "ACCOUNT_REQUESTS_PER_CLIENT",
     "SESSION_EXPIRE_AT_BROWSER_CLOSE",
     "SESSION_COOKIE_SECURE",
     "CSRF_COOKIE_SECURE",
@@ -177,7 +182,7 @@ def test_redis_url_puts_the_cache_axes_and_sessions_on_redis():
     cache = seen["CACHES"]["default"]
     assert cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     assert cache["LOCATION"] == "redis://127.0.0.1:6379/9"
-    assert seen["AXES_HANDLER"] == "axes.handlers.cache.AxesCacheHandler"
+    assert seen["AXES_HANDLER"] == "accounts.lockout.CacheHandler"
     # Sessions stay in the database (they survive a Redis restart), read through the cache.
     assert seen["SESSION_ENGINE"] == "django.contrib.sessions.backends.cached_db"
 
@@ -186,9 +191,47 @@ def test_without_redis_url_the_cache_is_local_and_axes_uses_the_database():
     seen = settings_from(["CACHES", "AXES_HANDLER", "SESSION_ENGINE"])
 
     assert seen["CACHES"]["default"]["BACKEND"] == ("django.core.cache.backends.locmem.LocMemCache")
-    # Unset means django-axes' default, the database handler, which every app server shares.
-    assert seen["AXES_HANDLER"] in (None, "axes.handlers.database.AxesDatabaseHandler")
+    # axes' database handler (accounts/lockout.py), which every app server shares.
+    assert seen["AXES_HANDLER"] == "accounts.lockout.DatabaseHandler"
     assert seen["SESSION_ENGINE"] == "django.contrib.sessions.backends.db"
+
+
+def test_the_trusted_proxies_come_from_the_environment_and_a_bad_one_stops_start_up():
+    seen = settings_from(["FORWARDED_ALLOW_IPS"], FORWARDED_ALLOW_IPS="10.0.0.5, 10.1.0.0/16")
+    assert seen["FORWARDED_ALLOW_IPS"] == ["10.0.0.5", "10.1.0.0/16"]
+    assert settings_from(["FORWARDED_ALLOW_IPS"])["FORWARDED_ALLOW_IPS"] == ["127.0.0.1", "::1"]
+
+    result = manage("check", FORWARDED_ALLOW_IPS="10.0.0.5,the-proxy")
+
+    assert result.returncode != 0
+    assert "FORWARDED_ALLOW_IPS: 'the-proxy' is not an address" in last_error_line(result)
+
+
+def test_email_confirmation_and_its_limits_come_from_the_environment():
+    names = [
+        "REGISTRATION_EMAIL_VERIFICATION",
+        "ACCOUNT_EMAILS_PER_ADDRESS",
+        "ACCOUNT_REQUESTS_PER_CLIENT",
+    ]
+    assert settings_from(names) == {
+        "REGISTRATION_EMAIL_VERIFICATION": "mandatory",
+        "ACCOUNT_EMAILS_PER_ADDRESS": 3,
+        "ACCOUNT_REQUESTS_PER_CLIENT": 20,
+    }
+    seen = settings_from(
+        names,
+        REGISTRATION_EMAIL_VERIFICATION="Optional",
+        ACCOUNT_EMAILS_PER_ADDRESS="5",
+        ACCOUNT_REQUESTS_PER_CLIENT="100",
+    )
+    assert list(seen.values()) == ["optional", 5, 100]
+
+    result = manage("check", REGISTRATION_EMAIL_VERIFICATION="sometimes")
+
+    assert result.returncode != 0
+    assert "REGISTRATION_EMAIL_VERIFICATION must be mandatory or optional" in last_error_line(
+        result
+    )
 
 
 def test_session_idle_timeout_comes_from_the_environment():
@@ -249,6 +292,50 @@ def test_healthz_is_503_when_the_database_does_not_answer(client, caplog):
 
 
 @pytest.mark.django_db
+def test_healthz_says_there_is_no_broker_when_tasks_run_in_the_web_process(client, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+
+    assert client.get("/healthz").json()["broker"] == "none"
+
+
+@pytest.mark.django_db
+def test_healthz_reports_a_broker_that_does_not_answer_as_degraded_not_down(
+    client, settings, caplog
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{probe.getsockname()[1]}/0"
+
+    response = client.get("/healthz")
+
+    # Pages still work and mail waits in the outbox: the load balancer keeps the server.
+    assert response.status_code == 200
+    assert response.json() == {
+        "database": "ok",
+        "cache": "ok",
+        "broker": "error",
+        "status": "degraded",
+    }
+    assert any("broker does not answer" in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.django_db
+def test_healthz_says_ok_when_the_broker_answers(client, settings):
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", 6379)) != 0:
+            pytest.skip("needs Redis at 127.0.0.1:6379 (nothing answers there)")
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json()["broker"] == "ok"
+    assert response.json()["status"] == "ok"
+
+
+@pytest.mark.django_db
 def test_healthz_rejects_post(client):
     response = client.post("/healthz")
 
@@ -264,6 +351,20 @@ def test_healthz_is_not_redirected_to_https_while_pages_are(client, settings):
     page = client.get("/accounts/login/")
     assert page.status_code == 301
     assert page["Location"].startswith("https://")
+
+
+@pytest.mark.django_db
+def test_a_host_refused_by_the_https_redirect_still_gets_the_protective_headers(settings):
+    """With SECURE_SSL_REDIRECT the host is read (and refused) by SecurityMiddleware itself,
+    the first middleware that looks at a request."""
+    settings.SECURE_SSL_REDIRECT = True
+    client = Client(raise_request_exception=False)
+
+    response = client.get("/accounts/login/", HTTP_HOST="evil.example")
+
+    assert response.status_code == 400
+    assert response["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
 
 
 # --- Request log and security log ----------------------------------------------------------------
@@ -379,6 +480,120 @@ def test_refused_ticket_access_is_logged(
     assert f"user={other_customer.pk}" in refusal.getMessage()
     [record] = request_records(caplog)
     assert (record.status, record.user_id) == (404, other_customer.pk)
+
+
+def log_lines(caplog) -> list[str]:
+    """The captured records as the site's stdout handler writes them (its formatter)."""
+    [handler] = [h for h in logging.getLogger().handlers if h.get_name() == "stdout"]
+    return [handler.format(record) for record in caplog.records]
+
+
+@pytest.mark.django_db
+def test_a_password_reset_link_is_logged_without_its_token(client, customer, caplog, mailoutbox):
+    client.post("/accounts/password_reset/", {"email": customer.email})
+    [link] = re.findall(r"https?://testserver(/accounts/reset/\S+/)", mailoutbox[0].body)
+    uidb64, token = link.split("/")[3:5]
+    caplog.clear()
+    caplog.set_level(logging.INFO)
+
+    opened = client.get(link)
+    form = client.get(opened["Location"])
+    # A mail program that adds a character to the link: nothing answers it, and the token that
+    # is still in it is not logged either.
+    mangled = client.get(f"{link}.")
+    refused = Client(enforce_csrf_checks=True).post(link, {"new_password1": "x"})
+
+    assert (opened.status_code, form.status_code, mangled.status_code) == (302, 200, 404)
+    assert refused.status_code == 403  # its "CSRF check failed" line names the route too
+    paths = [record.path for record in request_records(caplog)]
+    assert paths == [
+        "/accounts/reset/<uidb64>/<token>/",
+        "/accounts/reset/<uidb64>/<token>/",
+        "/accounts/reset/…",
+        "/accounts/reset/<uidb64>/<token>/",
+    ]
+    lines = log_lines(caplog)
+    assert any("CSRF check failed for POST /accounts/reset/<uidb64>/<token>/" in x for x in lines)
+    # Django's own record of the refusal names the path as the request log does.
+    assert any("django.security.csrf Forbidden" in line for line in lines)
+    for line in lines:
+        assert token not in line
+        assert f"/{uidb64}/" not in line
+
+
+@pytest.mark.django_db
+def test_paths_with_ids_are_logged_as_they_are(client, customer, ticket, login, caplog):
+    login(customer)
+    caplog.set_level(logging.INFO)
+
+    client.get(f"/tickets/{ticket.pk}/")
+    client.get("/no-such-page/")
+
+    assert [record.path for record in request_records(caplog)] == [
+        f"/tickets/{ticket.pk}/",
+        "/no-such-page/",
+    ]
+
+
+FORGED = "2026-12-04 10:00:00,000 INFO helpdesk.auth login user=6 from 10.0.0.1"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("sent", "logged"),
+    [
+        ("/nope%0A" + FORGED.replace(" ", "%20"), "/nope\\n" + FORGED),
+        ("/nope%0D%0A" + FORGED.replace(" ", "%20"), "/nope\\r\\n" + FORGED),
+        ("/nope%1B%5B2K%0D", "/nope\\x1b[2K\\r"),
+        ("/nope%C2%85%E2%80%A8x", "/nope\\x85\\u2028x"),  # NEL, LINE SEPARATOR
+        ("/nope%E2%80%AEtxt.exe", "/nope\\u202etxt.exe"),  # RIGHT-TO-LEFT OVERRIDE
+        ("/nope%5Cn", "/nope\\\\n"),  # a typed backslash stays told apart from an escape
+    ],
+)
+def test_control_characters_in_a_path_cannot_forge_a_log_line(client, caplog, sent, logged):
+    caplog.set_level(logging.INFO)
+
+    assert client.get(sent).status_code == 404
+
+    [line] = [line for line in log_lines(caplog) if "helpdesk.requests" in line]
+    assert "\n" not in line and "\r" not in line
+    assert line.isprintable(), line
+    assert f"helpdesk.requests GET {logged} 404 " in line
+
+
+@pytest.mark.django_db
+def test_a_username_with_a_line_break_cannot_forge_a_log_line(client, caplog):
+    caplog.set_level(logging.INFO)
+
+    client.post("/accounts/login/", {"username": f"ghost\n{FORGED}", "password": "x"})
+
+    lines = log_lines(caplog)
+    assert lines
+    for line in lines:
+        assert "\n" not in line and line.isprintable(), line
+    assert not any(line.startswith(FORGED) for line in "\n".join(lines).splitlines())
+
+
+def test_a_traceback_is_indented_under_its_line_and_escaped():
+    [handler] = [h for h in logging.getLogger().handlers if h.get_name() == "stdout"]
+    try:
+        raise ValueError(f"bad input\n{FORGED}\x1b[2K")
+    except ValueError:
+        record = logging.getLogger("django.request").makeRecord(
+            "django.request",
+            logging.ERROR,
+            __file__,
+            1,
+            "Internal Server Error: %s",
+            ("/x\ny",),
+            sys.exc_info(),
+        )
+
+    first, *rest = handler.format(record).split("\n")
+
+    assert first.endswith("ERROR django.request Internal Server Error: /x\\ny")
+    assert rest and all(line.startswith("    ") and line.isprintable() for line in rest), rest
+    assert any(FORGED in line and "\\x1b[2K" in line for line in rest)
 
 
 # --- Error pages (pytest-django runs with DEBUG off) ---------------------------------------------
@@ -560,6 +775,42 @@ def test_reports_page_has_a_strict_csp_and_only_json_script_blocks(
 
     # The figures reach the page as data, for the one static script to draw.
     assert any(attributes.get("type") == "application/json" for attributes in finder.scripts)
+
+
+# --- Private pages are never kept by a browser or a proxy cache ---------------------------------
+
+
+def cache_directives(response) -> set[str]:
+    return {part.strip() for part in response.get("Cache-Control", "").split(",") if part.strip()}
+
+
+@pytest.mark.django_db
+def test_pages_for_a_signed_in_person_are_private_and_not_stored(
+    client, customer, agent, login, make_ticket, make_message
+):
+    ticket = make_ticket(customer)
+    make_message(ticket, agent, "We are on it.")
+    pages = {
+        customer: ["/tickets/", f"/tickets/{ticket.pk}/", "/tickets/new/", "/accounts/profile/"],
+        agent: [
+            "/tickets/?assignee=me",
+            f"/tickets/{ticket.pk}/",
+            "/reports/",
+            "/reports/export.csv",
+            "/reports/data.json",
+            "/admin/tickets/ticket/",
+        ],
+    }
+    for user, urls in pages.items():
+        login(user)
+        for url in urls:
+            response = client.get(url)
+            assert response.status_code == 200, url
+            assert {"private", "no-store"} <= cache_directives(response), (url, response.headers)
+        # A refusal shows a person's page too (their name in the menu).
+        response = client.get("/tickets/999999/")
+        assert response.status_code == 404
+        assert {"private", "no-store"} <= cache_directives(response)
 
 
 # --- Sessions ------------------------------------------------------------------------------------

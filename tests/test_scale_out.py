@@ -22,18 +22,14 @@ from __future__ import annotations
 
 import http.cookiejar
 import json
-import os
 import re
 import secrets
-import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from contextlib import ExitStack, closing
+from contextlib import ExitStack
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -46,105 +42,18 @@ from tickets.demo import DEMO_USERS
 from tickets.models import Ticket
 
 from .seaweedfs import seaweedfs
+from .servers import (
+    REDIS_HOST,
+    REDIS_PORT,
+    free_port,
+    run,
+    server_environment,
+    start_gunicorn,
+    stop,
+    wait_until_healthy,
+)
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-ADMIN_URL = os.environ.get("SCALE_OUT_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 PASSWORDS = {username: password for username, _email, password, _role in DEMO_USERS}
-# Variables of the test process that must not leak into the servers' settings.
-SETTINGS_VARIABLES = {
-    "DEBUG",
-    "SECRET_KEY",
-    "ALLOWED_HOSTS",
-    "DATABASE_URL",
-    "REDIS_URL",
-    "CACHE_KEY_PREFIX",
-    "SESSION_IDLE_TIMEOUT",
-    "SESSION_COOKIE_SECURE",
-    "CSRF_COOKIE_SECURE",
-    "CSRF_TRUSTED_ORIGINS",
-    "SECURE_SSL_REDIRECT",
-    "SECURE_PROXY_SSL_HEADER",
-    "STATIC_ROOT",
-    "BIND",
-    "WEB_CONCURRENCY",
-    "AXES_FAILURE_LIMIT",
-    "ATTACHMENT_ROOT",
-    "ATTACHMENT_STORAGE_URL",
-    "ATTACHMENT_REDIRECT",
-}
-STARTUP_SECONDS = 30
-
-
-# --- What the test needs: PostgreSQL, Redis, free ports ----------------------------------------
-
-
-def _port_answers(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.fixture
-def postgres_admin():
-    """A connection (autocommit) that may create and drop databases, or a skip saying why."""
-    psycopg = pytest.importorskip("psycopg")
-    if not _port_answers("127.0.0.1", 5432):
-        pytest.skip("needs PostgreSQL at 127.0.0.1:5432 (nothing answers there)")
-    try:
-        connection = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.Error as exc:
-        pytest.skip(f"needs PostgreSQL at {ADMIN_URL} (set SCALE_OUT_POSTGRES_URL): {exc}")
-    with connection:
-        yield connection
-
-
-@pytest.fixture
-def redis_db():
-    """The number of an empty Redis database among 10-15, flushed before and after."""
-    redis = pytest.importorskip("redis")
-    if not _port_answers(REDIS_HOST, REDIS_PORT):
-        pytest.skip(f"needs Redis at {REDIS_HOST}:{REDIS_PORT} (nothing answers there)")
-    chosen = None
-    for number in range(10, 16):
-        client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=number, socket_timeout=5)
-        try:
-            if client.dbsize() == 0:
-                chosen = client
-                break
-        except redis.RedisError as exc:
-            pytest.skip(f"needs Redis at {REDIS_HOST}:{REDIS_PORT}: {exc}")
-        client.close()
-    if chosen is None:
-        pytest.skip("needs an empty Redis database among 10-15 (all are in use)")
-    number = chosen.connection_pool.connection_kwargs["db"]
-    chosen.flushdb()
-    try:
-        yield chosen, number
-    finally:
-        chosen.flushdb()
-        chosen.close()
-
-
-@pytest.fixture
-def scale_out_database(postgres_admin):
-    """A new, empty PostgreSQL database; dropped afterwards, even if servers still hold it."""
-    name = f"helpdesk_scaleout_{secrets.token_hex(6)}"
-    postgres_admin.execute(f'CREATE DATABASE "{name}"')
-    parts = urllib.parse.urlsplit(ADMIN_URL)
-    url = urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
-    try:
-        yield url
-    finally:
-        postgres_admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _free_port() -> int:
-    with closing(socket.socket()) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # --- A small browser: one cookie jar, no automatic redirects, form fields from the HTML ----------
@@ -256,52 +165,6 @@ class Browser:
         assert headers["Location"] == f"/tickets/{ticket_id}/"
 
 
-# --- The servers --------------------------------------------------------------------------------
-
-
-def _run(args: list[str], env: dict[str, str]) -> None:
-    result = subprocess.run(  # noqa: S603 (a fixed argument list, no shell)
-        [sys.executable, *args],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """Ask gunicorn to stop (SIGTERM, graceful); kill its process group if it does not."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=25)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-
-
-def _wait_until_healthy(url: str, process: subprocess.Popen, log: Path) -> dict:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    last_error = None
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310
-                return {"http_status": response.status, **json.loads(response.read())}
-        except urllib.error.HTTPError as exc:
-            return {"http_status": exc.code, **json.loads(exc.read())}
-        except OSError as exc:  # not listening yet
-            last_error = exc
-            time.sleep(0.1)  # polling for start-up, not waiting for a result
-    pytest.fail(
-        f"{url} did not answer in {STARTUP_SECONDS}s ({last_error}):\n{log.read_text()[-3000:]}"
-    )
-
-
 def _ticket_messages(database_url: str, ticket_id: int) -> list[tuple[str, str]]:
     import psycopg
 
@@ -331,33 +194,31 @@ def object_storage(tmp_path_factory):
 
 
 def test_two_servers_share_sessions_tickets_and_lockouts(
-    scale_out_database, redis_db, object_storage, tmp_path
+    temporary_postgres_database, redis_db, object_storage, tmp_path
 ):
     started = time.monotonic()
     redis_client, redis_number = redis_db
     prefix = f"scaleout-{secrets.token_hex(4)}"
-    env = {key: value for key, value in os.environ.items() if key not in SETTINGS_VARIABLES}
-    env.update(
+    env = server_environment(
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(48)[:50],
         ALLOWED_HOSTS="127.0.0.1",
         SECURE_SSL_REDIRECT="false",
         SESSION_COOKIE_SECURE="false",
         CSRF_COOKIE_SECURE="false",
-        DATABASE_URL=scale_out_database,
+        DATABASE_URL=temporary_postgres_database,
         REDIS_URL=f"redis://{REDIS_HOST}:{REDIS_PORT}/{redis_number}",
         CACHE_KEY_PREFIX=prefix,
         STATIC_ROOT=str(tmp_path / "static"),
         WEB_CONCURRENCY="2",
         AXES_FAILURE_LIMIT="2",
-        PYTHONUNBUFFERED="1",
         ATTACHMENT_STORAGE_URL=object_storage.storage_url,
         # Where a server would keep files if it did not use S3: nothing may land there.
         ATTACHMENT_ROOT=str(tmp_path / "local-attachments"),
     )
-    _run(["manage.py", "migrate", "--no-input", "-v0"], env)
-    _run(["manage.py", "seed_demo", "--quiet-logins"], env)
-    _run(["manage.py", "collectstatic", "--no-input", "-v0"], env)
+    run(["manage.py", "migrate", "--no-input", "-v0"], env)
+    run(["manage.py", "seed_demo", "--quiet-logins"], env)
+    run(["manage.py", "collectstatic", "--no-input", "-v0"], env)
     prepared = time.monotonic()
 
     servers: dict[str, str] = {}
@@ -366,28 +227,13 @@ def test_two_servers_share_sessions_tickets_and_lockouts(
     health: dict[str, dict] = {}
     with ExitStack() as cleanup:
         for name in ("A", "B"):
-            port = _free_port()
+            port = free_port()
             logs[name] = tmp_path / f"gunicorn-{name}.log"
-            log_file = cleanup.enter_context(logs[name].open("w"))
-            processes[name] = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "--config",
-                    "gunicorn.conf.py",
-                    "helpdesk_site.wsgi:application",
-                ],
-                cwd=BASE_DIR,
-                env={**env, "BIND": f"127.0.0.1:{port}"},
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group, so a stuck one can be killed
-            )
-            cleanup.callback(_stop, processes[name])
+            processes[name] = start_gunicorn(env, port, logs[name])
+            cleanup.callback(stop, processes[name])
             servers[name] = f"http://127.0.0.1:{port}"
         for name in servers:
-            health[name] = _wait_until_healthy(servers[name], processes[name], logs[name])
+            health[name] = wait_until_healthy(servers[name], processes[name], logs[name])
         a, b = servers["A"], servers["B"]
         serving = time.monotonic()
 
@@ -492,17 +338,19 @@ def test_two_servers_share_sessions_tickets_and_lockouts(
     assert all(process.poll() is not None for process in processes.values())
 
     for name in servers:
+        # Redis is the broker too (REDIS_URL): the servers hand mail to it for a worker.
         assert health[name] == {
             "http_status": 200,
             "database": "ok",
             "cache": "ok",
+            "broker": "ok",
             "status": "ok",
         }, name
         status, _headers, body = final_health[name]
         assert status == 200
-        assert json.loads(body) == {"database": "ok", "cache": "ok", "status": "ok"}
+        assert json.loads(body) == {"database": "ok", "cache": "ok", "broker": "ok", "status": "ok"}
 
-    messages = _ticket_messages(scale_out_database, ticket_id)
+    messages = _ticket_messages(temporary_postgres_database, ticket_id)
     assert ("alice", alice_reply) in messages
     assert ("agent", agent_reply) in messages
 
@@ -511,7 +359,7 @@ def test_two_servers_share_sessions_tickets_and_lockouts(
     assert session_keys, "the sessions went through Redis"
     # The failed logins were counted in Redis (axes' cache handler), not in the database.
     assert redis_client.keys(f"{prefix}:*:axes-*"), "the lock-out counts went through Redis"
-    assert _count_rows(scale_out_database, "axes_accessattempt") == 0
+    assert _count_rows(temporary_postgres_database, "axes_accessattempt") == 0
     log_a, log_b = logs["A"].read_text(), logs["B"].read_text()
     assert "helpdesk.requests POST /tickets/new/ 302" in log_a
     assert f"helpdesk.requests POST /tickets/{ticket_id}/reply/ 302" in log_b

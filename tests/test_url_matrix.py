@@ -32,6 +32,8 @@ the URLs that take an id:
   that model that exists, "missing" an id none has.
 - accounts/reset/<uidb64>/<token>/: "own" is a valid link for customer A, "others" A's id with
   a token made for customer B, "missing" the id of no user.
+- accounts/verify/<token>/: "own" is the confirmation link of an account waiting for it,
+  "missing" a link that is not one.
 
 The cast and their objects are made once for the module, in a transaction rolled back at its
 end (like `TestCase.setUpTestData`); each case runs in a savepoint inside it. `to_send` lists the
@@ -60,12 +62,16 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils.encoding import force_bytes
 from django.utils.html import escape
 from django.utils.http import urlsafe_base64_encode
+from post_office.models import STATUS as MAIL_STATUS
+from post_office.models import Email
 
+from accounts.mail import unsubscribe_token
 from accounts.models import AGENTS_GROUP, User
+from accounts.verification import confirmation_token
 from messaging.models import Attachment, Message
 from messaging.services import attachment_remove, message_send
 from messaging.tests.file_helpers import png_upload
-from tickets.models import Ticket, TicketEvent
+from tickets.models import Category, Ticket, TicketEvent
 from tickets.services import ticket_assign, ticket_create
 from tickets.tests.page_helpers import BACKEND, HUGE_ID, reply_data
 
@@ -230,6 +236,8 @@ GROUP_ADMIN: dict[str, AdminView] = {
     "change": ((403, 200), (403, 200), (403, 302), (403, 302)),
     **OBJECT_REDIRECT,
 }
+# Categories are managed by superusers (or whoever is given their permissions); agents have none.
+CATEGORY_ADMIN = GROUP_ADMIN
 TICKET_ADMIN: dict[str, AdminView] = {
     # The triage desk: agents change tickets; nobody adds one here; only superusers delete.
     "changelist": ((200, 200), (200, 200)),
@@ -246,6 +254,16 @@ READ_ONLY_ADMIN: dict[str, AdminView] = {
     "history": ((200, 200), (200, 200), (302, 302), (302, 302)),
     "delete": ((403, 403), (403, 403), (403, 403), (403, 403)),
     "change": ((200, 200), (403, 403), (302, 302), (403, 403)),
+    **OBJECT_REDIRECT,
+}
+OUTBOX_ADMIN: dict[str, AdminView] = {
+    # The outbox (every customer's mail): superusers only, read-only; its one action sends
+    # failed mail again. Nobody adds, edits or deletes a row here.
+    "changelist": ((403, 200), (403, 200)),
+    "add": ((403, 403), (403, 403)),
+    "history": ((403, 200), (403, 200), (302, 302), (302, 302)),
+    "delete": ((403, 403), (403, 403), (403, 403), (403, 403)),
+    "change": ((403, 200), (403, 403), (403, 302), (403, 403)),
     **OBJECT_REDIRECT,
 }
 AXES_ADMIN: dict[str, AdminView] = {
@@ -320,6 +338,24 @@ PUBLIC: dict[str, Row] = {
         missing=(everyone(200), everyone(200)),
     ),
     "accounts/reset/done/": page(get=everyone(200), post=everyone(405)),
+    # The unsubscribe link from an email is the credential too, whoever follows it: a GET asks
+    # to confirm, a POST (the page's button or a mail client's one-click, without a CSRF token)
+    # turns that person's email off; a link that is not ours is a 400 that changes nothing.
+    "accounts/unsubscribe/<str:token>/": targets(
+        own=(everyone(200), everyone(W200)),
+        missing=(everyone(400), everyone(400)),
+    ),
+    # Where registering leads: the same page whether the address was new or had an account.
+    "accounts/register/check-email/": page(get=everyone(200), post=everyone(405)),
+    # A new confirmation link for an address; an empty POST is an invalid form.
+    "accounts/register/send-again/": page(get=everyone(200), post=everyone(400)),
+    # The confirmation link: a page with a button; the button (POST) confirms the address of
+    # the account waiting for it and logs its owner in (or, once confirmed, goes to the login
+    # page). Any other link shows "This link is not valid", and its button is refused.
+    "accounts/verify/<token>/": targets(
+        own=(everyone(200), everyone(W302)),
+        missing=(everyone(200), everyone(400)),
+    ),
     # The admin's own login page: signed-in customers see the form with "not authorised",
     # staff are sent to the admin index.
     "admin/login/": page(
@@ -380,7 +416,7 @@ REPORTS: dict[str, Row] = {
 
 # The admin site: active staff only (everyone else goes to the admin's login page); within it,
 # agents triage tickets and look at users, superusers manage everything.
-ADMIN_APPS = "admin/^(?P<app_label>axes|auth|tickets|accounts|messaging)/$"
+ADMIN_APPS = "admin/^(?P<app_label>axes|auth|tickets|accounts|messaging|post_office)/$"
 ADMIN: dict[str, Row] = {
     "admin/": page(get=in_admin(200, 200), post=in_admin(200, 200)),
     "admin/password_change/": page(get=in_admin(200, 200), post=in_admin(200, 200)),
@@ -413,14 +449,17 @@ ADMIN: dict[str, Row] = {
         tickets=(in_admin(200, 200), in_admin(200, 200)),
         messaging=(in_admin(200, 200), in_admin(200, 200)),
         axes=(in_admin(404, 200), in_admin(404, 200)),
+        post_office=(in_admin(404, 200), in_admin(404, 200)),
     ),
     "admin/(?P<url>.*)$": targets({"no-such-page/": (in_admin(404, 404), in_admin(404, 404))}),
     # Deleting customer A would delete their messages, which nobody may: the page says so.
     **admin_model("accounts", "user", USER_ADMIN, confirmed=(403, 200)),
     **admin_model("auth", "group", GROUP_ADMIN, confirmed=(403, C302)),
     **admin_model("tickets", "ticket", TICKET_ADMIN, confirmed=(403, C302)),
+    **admin_model("tickets", "category", CATEGORY_ADMIN, confirmed=(403, C302)),
     **admin_model("tickets", "ticketevent", READ_ONLY_ADMIN, confirmed=(403, 403)),
     **admin_model("messaging", "message", READ_ONLY_ADMIN, confirmed=(403, 403)),
+    **admin_model("post_office", "email", OUTBOX_ADMIN, confirmed=(403, 403)),
     **admin_model("axes", "accessattempt", AXES_ADMIN, confirmed=(403, C302)),
     **admin_model("axes", "accesslog", AXES_ADMIN, confirmed=(403, C302)),
     **admin_model("axes", "accessfailurelog", AXES_ADMIN, confirmed=(403, C302)),
@@ -525,13 +564,16 @@ def test_the_table_keeps_to_its_own_rules():
                         for actor in ("customer_a", "customer_b"):
                             if answers[actor] not in {404, 405}:
                                 wrong.append(f"{where}: {actor} gets {answers[actor]!r}")
-                    # A missing object is found by nobody (the reset page says "invalid link").
-                    reset = route.startswith("accounts/reset/")
+                    # A missing object is found by nobody (the reset and confirmation pages say
+                    # "invalid link").
+                    reset = route.startswith(("accounts/reset/", "accounts/verify/"))
                     missing = target in {"missing", "huge"}
                     if missing and any(map(_lets_in, column)) and not reset:
                         wrong.append(f"{where}: a missing object is found")
-                    # Anonymous visitors write nothing (but the reset link into a new session).
-                    if isinstance(answers["anonymous"], Write) and not reset:
+                    # Anonymous visitors write nothing (but the reset link into a new session,
+                    # the confirmation link and the unsubscribe link: the links are credentials).
+                    unsubscribe = route.startswith("accounts/unsubscribe/")
+                    if isinstance(answers["anonymous"], Write) and not (reset or unsubscribe):
                         wrong.append(f"{where}: an anonymous visitor writes")
                     # Only a valid form must change the database.
                     if method != FORM and any(getattr(a, "required", False) for a in column):
@@ -639,6 +681,12 @@ class World:
             return self.file_params(target, actor)
         if params == {"uidb64", "token"}:
             return dict(zip(("uidb64", "token"), self.reset_link(target), strict=True))
+        if params == {"token"} and route.startswith("accounts/unsubscribe/"):
+            customer_a = self.users["customer_a"]
+            return {"token": unsubscribe_token(customer_a) if target == "own" else "1:not-ours"}
+        if params == {"token"}:
+            pending = self.users["pending"]
+            return {"token": confirmation_token(pending) if target == "own" else "not-a-link"}
         if params == {"content_type_id", "object_id"}:
             ticket_type = ContentType.objects.get_for_model(Ticket).pk
             pk = self.tickets["a"].pk if target == "own" else MISSING_ID
@@ -676,7 +724,11 @@ def _build_world() -> World:
         "admin": _user("admin", superuser=True),
         "inactive": _user("inactive_customer"),
         "inactive_agent": _user("inactive_agent", staff=True),
+        # Registered, waiting for the link emailed to them.
+        "pending": _user("pending_customer"),
     }
+    users["pending"].email_verified_at = None
+    users["pending"].save(update_fields=["email_verified_at"])
     tickets = {
         "a": ticket_create(reporter=users["customer_a"], title="A's printer", description="."),
         "b": ticket_create(reporter=users["customer_b"], title="B's printer", description="."),
@@ -724,8 +776,16 @@ def _build_world() -> World:
         "accounts.user": users["customer_a"],
         "auth.group": Group.objects.get(name=AGENTS_GROUP),
         "tickets.ticket": tickets["a"],
+        "tickets.category": Category.objects.create(name="Printers"),
         "tickets.ticketevent": event,
         "messaging.message": message,
+        "post_office.email": Email.objects.create(
+            from_email="helpdesk@localhost",
+            to=["customer_a@example.com"],
+            subject="[#1] A's printer",
+            message="On it",
+            status=MAIL_STATUS.failed,
+        ),
         "axes.accessattempt": AccessAttempt.objects.create(
             **axes_fields, get_data="", post_data="", failures_since_start=1
         ),
@@ -747,7 +807,7 @@ def world(django_db_setup, django_db_blocker):
 # --- Requests and the database -----------------------------------------------------------------
 
 # Every row of these tables is compared; every other table by its number of rows.
-WATCHED_ROWS = (User, Group, Ticket, TicketEvent, Message, Attachment)
+WATCHED_ROWS = (User, Group, Ticket, TicketEvent, Message, Attachment, Category)
 
 
 @functools.cache

@@ -17,7 +17,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.defaultfilters import filesizeformat
@@ -36,10 +36,17 @@ from messaging.models import Attachment, Message
 from messaging.selectors import files_by_message, with_files
 from messaging.services import attachment_remove, attachments_delete_with, message_send
 
-from .models import StaleTicketError, Ticket, TicketEvent
+from .models import Category, StaleTicketError, Tag, Ticket, TicketEvent
 from .pagination import CappedCountAdminMixin
 from .selectors import ticket_timeline
-from .services import ticket_assign, ticket_set_priority, ticket_update
+from .services import (
+    parse_tags,
+    ticket_add_tag,
+    ticket_assign,
+    ticket_set_category,
+    ticket_set_priority,
+    ticket_update,
+)
 
 User = get_user_model()
 
@@ -66,6 +73,21 @@ class AssigneeFilter(admin.SimpleListFilter):
             # An agent's id; anything else ("abc", "²", a number past the id column) is no one's.
             agent_id = as_object_id(value)
             return queryset.filter(assignee_id=agent_id) if agent_id else queryset.none()
+        return queryset
+
+
+class TagFilter(admin.SimpleListFilter):
+    title = "tag"
+    parameter_name = "tag"
+
+    def lookups(self, request, model_admin):
+        return [
+            (name, name) for name in Tag.objects.order_by("name").values_list("name", flat=True)
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(tags__name__iexact=self.value())
         return queryset
 
 
@@ -119,6 +141,12 @@ class TicketAdminForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
         help_text="Sent to the reporter when you save.",
     )
+    tag_text = forms.CharField(
+        label="Tags",
+        required=False,
+        max_length=2000,
+        help_text="Separated by commas; a new name makes a new tag.",
+    )
     reply_files = AttachmentsField(label="Files for the reply")
     internal_note = forms.CharField(
         label="Internal note",
@@ -139,13 +167,14 @@ class TicketAdminForm(forms.ModelForm):
 
     class Meta:
         model = Ticket
-        fields = ["priority", "assignee"]
+        fields = ["priority", "assignee", "category"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["new_status"].initial = self.instance.status
             self.fields["seen_version"].initial = self.instance.version
+            self.fields["tag_text"].initial = ", ".join(self.instance.tag_names)
             self.fields["remove_files"].choices = [
                 (pk, f"{name} ({filesizeformat(size)})")
                 for pk, name, size in Attachment.objects.filter(ticket=self.instance.pk)
@@ -203,6 +232,13 @@ class TicketAdminForm(forms.ModelForm):
         assignee = cleaned.get("assignee")
         if assignee is not None and not (assignee.is_staff and assignee.is_active):
             self.add_error("assignee", f"{assignee.username} is not an active staff member.")
+        try:
+            cleaned["tag_list"] = parse_tags(cleaned.get("tag_text", ""))
+        except ValidationError as exc:
+            self.add_error("tag_text", exc)
+        category = cleaned.get("category")
+        if category is not None and not category.active and category.pk != current.category_id:
+            self.add_error("category", f"The category {category.name} is no longer offered.")
         return cleaned
 
 
@@ -225,6 +261,8 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
         "status",
         "priority",
         AssigneeFilter,
+        "category",
+        TagFilter,
         AwaitingFirstResponseFilter,
         ("created_at", admin.DateFieldListFilter),
     ]
@@ -257,7 +295,17 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
         (None, {"fields": ["web_page", "title", "description_text", "reporter"]}),
         (
             "Triage",
-            {"fields": ["new_status", "priority", "assignee", "seen_version", "submission"]},
+            {
+                "fields": [
+                    "new_status",
+                    "priority",
+                    "assignee",
+                    "category",
+                    "tag_text",
+                    "seen_version",
+                    "submission",
+                ]
+            },
         ),
         ("Reply", {"fields": ["reply", "reply_files", "internal_note", "note_files"]}),
         ("Files", {"fields": ["remove_files"]}),
@@ -280,6 +328,8 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
         "close_tickets",
         "reopen_tickets",
         "set_priority",
+        "set_category",
+        "add_tag",
     ]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
@@ -381,6 +431,9 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
                     assignee=data["assignee"],
                     change_assignee="assignee" in changed,
                     priority=data["priority"] if "priority" in changed else None,
+                    category=data["category"],
+                    change_category="category" in changed,
+                    tags=data["tag_list"] if "tag_text" in changed else None,
                 )
                 if data.get("reply"):
                     message_send(
@@ -508,6 +561,35 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
             request, queryset, PriorityActionForm, "set_priority", "Set the priority", apply
         )
 
+    @admin.action(description="Add a tag…", permissions=["change"])
+    def add_tag(self, request, queryset):
+        def apply(data: dict) -> None:
+            name = data["tag"]
+            self._bulk(
+                request,
+                queryset,
+                f"Tagged {name}:",
+                lambda t: ticket_add_tag(ticket=t, name=name, by=request.user),
+            )
+
+        return self._with_choice(request, queryset, TagActionForm, "add_tag", "Add a tag", apply)
+
+    @admin.action(description="Set category…", permissions=["change"])
+    def set_category(self, request, queryset):
+        def apply(data: dict) -> None:
+            category = data["category"]
+            verb = f"Put in {category.name}:" if category else "Took the category off"
+            self._bulk(
+                request,
+                queryset,
+                verb,
+                lambda t: ticket_set_category(ticket=t, category=category, by=request.user),
+            )
+
+        return self._with_choice(
+            request, queryset, CategoryActionForm, "set_category", "Set the category", apply
+        )
+
     def _with_choice(self, request, queryset, form_class, action: str, title: str, apply):
         """An action that needs a choice: its page first, then `apply` with the choice."""
         form = form_class(request.POST if "apply" in request.POST else None)
@@ -545,6 +627,60 @@ class AssignActionForm(forms.Form):
 
 class PriorityActionForm(forms.Form):
     priority = forms.ChoiceField(choices=Ticket.Priority.choices)
+
+
+class TagActionForm(forms.Form):
+    tag = forms.CharField(label="Tag", max_length=Tag.MAX_LENGTH)
+
+    def clean_tag(self) -> str:
+        names = parse_tags(self.cleaned_data["tag"])
+        if len(names) != 1:
+            raise ValidationError("Give one tag (no commas).")
+        return names[0]
+
+
+class CategoryActionForm(forms.Form):
+    category = forms.ModelChoiceField(
+        queryset=Category.objects.filter(active=True),
+        required=False,
+        empty_label="No category",
+        label="Category",
+    )
+
+
+@admin.register(Category)
+class CategoryAdmin(AdminInputMixin, admin.ModelAdmin):
+    """Categories are retired (not active) rather than deleted once tickets use them."""
+
+    list_display = ["name", "active", "default_assignee", "open_tickets"]
+    list_filter = ["active"]
+    search_fields = ["name"]
+    autocomplete_fields = ["default_assignee"]
+    fields = ["name", "active", "default_assignee"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("default_assignee")
+            .annotate(
+                open_count=Count(
+                    "tickets",
+                    filter=Q(tickets__status__in=[Ticket.Status.OPEN, Ticket.Status.ACTIVE]),
+                )
+            )
+        )
+
+    @admin.display(description="open tickets", ordering="open_count")
+    def open_tickets(self, category: Category) -> int:
+        return category.open_count
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in self.autocomplete_fields:
+            kwargs["widget"] = IdAutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(TicketEvent)

@@ -27,7 +27,7 @@ from messaging.models import Attachment, Message
 from messaging.sample_files import error_dialog_png, pdf_bytes
 from messaging.services import attachment_add
 
-from .models import Ticket, TicketEvent
+from .models import Category, Ticket, TicketEvent
 
 User = get_user_model()
 
@@ -73,6 +73,22 @@ TOPICS = [
     ),
     ("Please add me to the sales mailing list", "I moved to the sales team last week."),
 ]
+# The demo's categories, and which one each topic is in. Billing goes to erin by default.
+DEMO_CATEGORIES = ["Access", "Billing", "Hardware", "Network", "Website"]
+DEMO_DEFAULT_ASSIGNEES = {"Billing": "erin"}
+TOPIC_CATEGORIES = {
+    "Cannot log in to the portal": "Access",
+    "Invoice shows the wrong amount": "Billing",
+    "Printer on floor 2 is offline": "Hardware",
+    "VPN disconnects every few minutes": "Network",
+    "Request: new laptop for a new hire": "Hardware",
+    "Email attachments are blocked": "Network",
+    "Password reset link expired": "Access",
+    "Shared drive is very slow": "Network",
+    "Export to CSV misses columns": "Website",
+    "Two-factor codes are not accepted": "Access",
+    "Website contact form does nothing": "Website",
+}
 STAFF_REPLIES = [
     "Thanks for reporting this. I am looking into it now.",
     "Could you tell me which browser and version you are using?",
@@ -119,6 +135,23 @@ def ensure_demo_users() -> dict[str, list]:
                 user.groups.add(agents_group)
         by_role[role].append(user)
     return by_role
+
+
+def ensure_demo_categories() -> dict[str, Category]:
+    """The demo's categories, created once (an existing one of the same name is kept as it is)."""
+    categories = {}
+    for name in DEMO_CATEGORIES:
+        category = Category.objects.filter(name__iexact=name).first()
+        if category is None:
+            assignee = DEMO_DEFAULT_ASSIGNEES.get(name)
+            category = Category.objects.create(
+                name=name,
+                default_assignee=User.objects.filter(username=assignee, is_staff=True).first()
+                if assignee
+                else None,
+            )
+        categories[category.name] = category
+    return categories
 
 
 def ensure_bulk_customers(count: int) -> list:
@@ -188,13 +221,22 @@ def reset_demo_data(*, dry_run: bool = False) -> dict[str, int]:
     return counts
 
 
-def build_story(rng: random.Random, *, reporter, agents: list, now: datetime, days: int) -> Story:
+def build_story(
+    rng: random.Random,
+    *,
+    reporter,
+    agents: list,
+    now: datetime,
+    days: int,
+    categories: dict[str, Category] | None = None,
+) -> Story:
     """Lay out one ticket's history, all of it in the past, and derive its fields from it."""
     created = now - timedelta(seconds=rng.randint(60, days * 86400))
     title, description = rng.choice(TOPICS)
     ticket = Ticket(
         title=title,
         description=description,
+        category=(categories or {}).get(TOPIC_CATEGORIES.get(title, "")),
         priority=rng.choices(
             [p for p, _ in PRIORITY_WEIGHTS], weights=[w for _, w in PRIORITY_WEIGHTS]
         )[0],
@@ -207,6 +249,7 @@ def build_story(rng: random.Random, *, reporter, agents: list, now: datetime, da
     assignee = None
     clock = created
     first_response = last_staff_reply = closed_at = None
+    last_public_by = Ticket.Party.NOBODY
     last_activity = created
     version = 1
 
@@ -231,7 +274,7 @@ def build_story(rng: random.Random, *, reporter, agents: list, now: datetime, da
         version += 1
 
     def say(sender, content: str, at: datetime, *, internal: bool = False) -> None:
-        nonlocal first_response, last_staff_reply, last_activity, version
+        nonlocal first_response, last_staff_reply, last_activity, last_public_by, version
         staff = sender.is_staff and sender.pk != reporter.pk
         story.messages.append(
             Message(
@@ -246,6 +289,7 @@ def build_story(rng: random.Random, *, reporter, agents: list, now: datetime, da
         if internal:
             return
         last_activity = at
+        last_public_by = Ticket.Party.STAFF if staff else Ticket.Party.CUSTOMER
         if staff:
             first_response = first_response or at
             last_staff_reply = at
@@ -303,6 +347,7 @@ def build_story(rng: random.Random, *, reporter, agents: list, now: datetime, da
     ticket.assignee = assignee
     ticket.first_response_at = first_response
     ticket.last_staff_reply_at = last_staff_reply
+    ticket.last_public_by = last_public_by
     ticket.closed_at = closed_at
     ticket.last_activity_at = last_activity
     ticket.modified_at = clock
@@ -322,6 +367,7 @@ def create_tickets(
     seed: int = 2026,
     chunk: int = 5000,
     now: datetime | None = None,
+    categories: dict[str, Category] | None = None,
 ) -> tuple[int, int, int]:
     """Write `count` tickets with their messages and events; returns the three row counts."""
     rng = random.Random(seed)
@@ -329,7 +375,14 @@ def create_tickets(
     totals = [0, 0, 0]
     for start in range(0, count, chunk):
         stories = [
-            build_story(rng, reporter=rng.choice(customers), agents=agents, now=now, days=days)
+            build_story(
+                rng,
+                reporter=rng.choice(customers),
+                agents=agents,
+                now=now,
+                days=days,
+                categories=categories,
+            )
             for _ in range(min(chunk, count - start))
         ]
         with transaction.atomic():

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 
 from messaging.forms import AttachmentsField
 
-from .models import Ticket
+from .models import Category, Tag, Ticket, TicketQuerySet
 
 User = get_user_model()
 
@@ -31,7 +31,7 @@ class TicketCreateForm(HiddenFieldErrorsMixin, forms.ModelForm):
 
     class Meta:
         model = Ticket
-        fields = ["title", "description", "priority"]
+        fields = ["title", "description", "category", "priority"]
         widgets = {
             "title": forms.TextInput(attrs={"autofocus": True, "maxlength": 200}),
             "description": forms.Textarea(attrs={"rows": 8, "maxlength": 20_000}),
@@ -39,10 +39,18 @@ class TicketCreateForm(HiddenFieldErrorsMixin, forms.ModelForm):
         help_texts = {
             "title": "A short summary, up to 200 characters.",
             "description": "What happened, what you expected, and anything you already tried.",
+            "category": "Optional: what it is about, if one fits.",
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Only the categories offered now; none at all hides the field.
+        offered = Category.objects.filter(active=True)
+        if offered.exists():
+            self.fields["category"].queryset = offered
+            self.fields["category"].empty_label = "Not sure"
+        else:
+            del self.fields["category"]
         if not self.is_bound:
             self.initial.setdefault("client_token", uuid.uuid4())
 
@@ -58,9 +66,7 @@ class StatusForm(_TicketChangeForm):
 
 
 class PriorityForm(_TicketChangeForm):
-    priority = forms.ChoiceField(
-        choices=Ticket.Priority.choices, widget=forms.Select(attrs={"class": "form-select"})
-    )
+    priority = forms.ChoiceField(choices=Ticket.Priority.choices)
 
 
 class AssignForm(_TicketChangeForm):
@@ -69,7 +75,6 @@ class AssignForm(_TicketChangeForm):
         queryset=User.objects.staff().order_by("username").only("pk", "username"),
         required=False,
         empty_label="Unassigned",
-        widget=forms.Select(attrs={"class": "form-select"}),
     )
 
 
@@ -77,7 +82,7 @@ class ReplyForm(HiddenFieldErrorsMixin, forms.Form):
     content = forms.CharField(
         label="Your reply",
         max_length=10_000,
-        widget=forms.Textarea(attrs={"rows": 5, "maxlength": 10_000}),
+        widget=forms.Textarea(attrs={"rows": 5, "maxlength": 10_000, "class": "form-control"}),
     )
     client_token = forms.UUIDField(widget=forms.HiddenInput)
     files = AttachmentsField()
@@ -86,7 +91,9 @@ class ReplyForm(HiddenFieldErrorsMixin, forms.Form):
         super().__init__(*args, **kwargs)
         if allow_internal:
             self.fields["is_internal"] = forms.BooleanField(
-                label="Internal note (staff only; the reporter does not see it)", required=False
+                label="Internal note (staff only; the reporter does not see it)",
+                required=False,
+                widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
             )
             self.fields["files"].help_text += " An internal note's files are internal too."
         if not self.is_bound:
@@ -96,10 +103,36 @@ class ReplyForm(HiddenFieldErrorsMixin, forms.Form):
 class TicketFilterForm(forms.Form):
     STATUS_CHOICES = [("", "Not closed"), *Ticket.Status.choices, ("all", "All")]
     ASSIGNEE_CHOICES = [("", "Anyone"), ("me", "Assigned to me"), ("none", "Unassigned")]
-    SELECT = forms.Select(attrs={"class": "form-select form-select-sm"})
+    WAITING_CHOICES = [
+        ("", "Any"),
+        ("replied", "Customer replied"),
+        ("customer", "Waiting on customer"),
+    ]
 
-    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False, widget=SELECT)
+    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
     priority = forms.ChoiceField(
-        choices=[("", "Any priority"), *Ticket.Priority.choices], required=False, widget=SELECT
+        choices=[("", "Any priority"), *Ticket.Priority.choices], required=False
     )
-    assignee = forms.ChoiceField(choices=ASSIGNEE_CHOICES, required=False, widget=SELECT)
+    assignee = forms.ChoiceField(choices=ASSIGNEE_CHOICES, required=False)
+    category = forms.ChoiceField(required=False)
+    waiting = forms.ChoiceField(choices=WAITING_CHOICES, required=False, label="Last reply")
+    tag = forms.CharField(required=False, max_length=Tag.MAX_LENGTH, strip=True)
+    sort = forms.ChoiceField(
+        choices=[(key, key) for key in TicketQuerySet.SORTS],
+        required=False,
+        widget=forms.HiddenInput,
+    )
+
+    def __init__(self, *args, staff: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Staff filter by category: every one, retired ones too (their tickets stay in them).
+        categories = (
+            list(Category.objects.order_by("name").values_list("pk", "name")) if staff else []
+        )
+        if categories:
+            self.fields["category"].choices = [("", "Any category"), *categories]
+        else:
+            del self.fields["category"]
+        if not staff:
+            del self.fields["waiting"]
+            del self.fields["tag"]

@@ -9,6 +9,7 @@ from django.core.validators import (
 )
 from django.db import models, transaction
 from django.db.models import Case, Q, Value, When
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
@@ -29,6 +30,14 @@ def unseen_reply(last_staff_reply_at, reporter_seen_at) -> bool:
     return reporter_seen_at is None or reporter_seen_at < last_staff_reply_at
 
 
+def waiting_on_customer(status: str, last_public_by: str) -> bool:
+    return status != "closed" and last_public_by == "staff"
+
+
+def customer_replied(status: str, last_public_by: str, last_staff_reply_at) -> bool:
+    return status != "closed" and last_public_by == "customer" and last_staff_reply_at is not None
+
+
 class TicketQuerySet(models.QuerySet):
     def visible_to(self, user) -> TicketQuerySet:
         """The tickets a user may see: staff see all, customers their own, others none."""
@@ -45,13 +54,99 @@ class TicketQuerySet(models.QuerySet):
     def unassigned(self) -> TicketQuerySet:
         return self.filter(assignee__isnull=True)
 
+    def waiting_on_customer(self) -> TicketQuerySet:
+        return self.not_closed().filter(last_public_by=Ticket.Party.STAFF)
+
+    def customer_replied(self) -> TicketQuerySet:
+        return self.not_closed().filter(
+            last_public_by=Ticket.Party.CUSTOMER, last_staff_reply_at__isnull=False
+        )
+
     def for_agent(self, user) -> TicketQuerySet:
         return self.filter(assignee=user)
 
-    def for_list(self) -> TicketQuerySet:
-        """A list page's order: most recent activity first. Counted as it is (no joins); a
-        page of it is read as rows by tickets.selectors.list_rows."""
-        return self.order_by("-last_activity_at", "-pk")
+    # A list's orders, by the key in its URL (?sort=): the column, then newest activity, then id.
+    # "priority" and "status" put the most urgent and the least advanced first.
+    SORTS = {
+        "-activity": ("-last_activity_at", "-pk"),
+        "activity": ("last_activity_at", "pk"),
+        "-created": ("-created_at", "-pk"),
+        "created": ("created_at", "pk"),
+        "priority": ("priority_rank", "-last_activity_at", "-pk"),
+        "-priority": ("-priority_rank", "-last_activity_at", "-pk"),
+        "status": ("status_rank", "-last_activity_at", "-pk"),
+        "-status": ("-status_rank", "-last_activity_at", "-pk"),
+    }
+    DEFAULT_SORT = "-activity"
+
+    def for_list(self, sort: str = DEFAULT_SORT) -> TicketQuerySet:
+        """A list page's order (SORTS; most recent activity first by default). Counted as it
+        is (no joins); a page of it is read as rows by tickets.selectors.list_rows."""
+        return self.order_by(*self.SORTS[sort])
+
+
+class Category(models.Model):
+    """What a ticket is about (billing, access, ...): chosen by the reporter or by staff.
+
+    Managed in the admin. An inactive category is not offered any more but stays on the tickets
+    that have it. A category with a default assignee hands each new ticket in it to them.
+    """
+
+    name = models.CharField(max_length=80, validators=[MinLengthValidator(1)])
+    active = models.BooleanField(default=True, help_text="Offered on the new-ticket form.")
+    default_assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        null=True,
+        blank=True,
+        limit_choices_to={"is_staff": True, "is_active": True},
+        help_text="New tickets in this category are assigned to them.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+        constraints = [
+            models.CheckConstraint(condition=~Q(name=""), name="category_name_not_empty"),
+            models.UniqueConstraint(
+                Lower("name"),
+                name="category_name_unique",
+                violation_error_message="There is already a category with this name.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        self.name = (self.name or "").strip()
+        try:
+            ProhibitNullCharactersValidator()(self.name)
+        except ValidationError as exc:
+            raise ValidationError({"name": exc.error_list}) from None
+
+
+class Tag(models.Model):
+    """A free label staff put on tickets ("vip", "outage-2026-12"); created by using it."""
+
+    MAX_LENGTH = 40
+
+    name = models.CharField(max_length=MAX_LENGTH, validators=[MinLengthValidator(1)])
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(name=""), name="tag_name_not_empty"),
+            models.UniqueConstraint(
+                Lower("name"),
+                name="tag_name_unique",
+                violation_error_message="There is already a tag with this name.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Ticket(models.Model):
@@ -59,6 +154,11 @@ class Ticket(models.Model):
         OPEN = "open", "Open"
         ACTIVE = "active", "Active"
         CLOSED = "closed", "Closed"
+
+    class Party(models.TextChoices):
+        NOBODY = "", "Nobody yet"
+        STAFF = "staff", "Staff"
+        CUSTOMER = "customer", "Customer"
 
     class Priority(models.TextChoices):
         LOW = "low", "Low"
@@ -98,6 +198,13 @@ class Ticket(models.Model):
         blank=True,
         limit_choices_to={"is_staff": True},
     )
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="tickets", null=True, blank=True
+    )
+    # Set by staff through ticket_set_tags (an event each). `tag_names` is a copy of the names,
+    # sorted, kept by the same service, so that pages show them without another query.
+    tags = models.ManyToManyField(Tag, related_name="tickets", blank=True, through="TicketTag")
+    tag_names = models.JSONField(default=list, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     modified_at = models.DateTimeField(default=timezone.now, editable=False)
     # Any public message or status change; the lists are ordered by it.
@@ -107,6 +214,11 @@ class Ticket(models.Model):
     # The latest public staff reply, and when the reporter last looked: "new reply" marker.
     last_staff_reply_at = models.DateTimeField(null=True, blank=True, editable=False)
     reporter_seen_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Who wrote the latest public message: staff (the ticket waits on its customer) or the
+    # customer (after a staff reply: "customer replied"). Kept by message_send.
+    last_public_by = models.CharField(
+        max_length=8, choices=Party.choices, default=Party.NOBODY, blank=True, editable=False
+    )
     closed_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Bumped by every change; forms carry it so a change made on a stale page is refused.
     version = models.PositiveIntegerField(default=1, editable=False)
@@ -179,6 +291,22 @@ class Ticket(models.Model):
             # and sorting all the matching tickets.
             models.Index(fields=["-last_activity_at", "-id"], name="ticket_recent"),
             models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
+            # "Waiting on customer" and "customer replied": the open work by who wrote last.
+            models.Index(
+                fields=["last_public_by", "status", "-last_activity_at"],
+                name="ticket_waiting_list",
+            ),
+            # The lists sorted by priority or by status (the rank columns), newest activity next.
+            models.Index(
+                fields=["priority_rank", "-last_activity_at", "-id"], name="ticket_priority_sort"
+            ),
+            models.Index(
+                fields=["status_rank", "-last_activity_at", "-id"], name="ticket_status_sort"
+            ),
+            # A list filtered by category, newest activity first.
+            models.Index(
+                fields=["category", "status", "-last_activity_at"], name="ticket_category_list"
+            ),
             # The report's workload (tickets not closed per assignee): the open work only, not
             # every ticket ever assigned.
             models.Index(
@@ -232,6 +360,16 @@ class Ticket(models.Model):
     def has_unseen_reply(self) -> bool:
         """A public staff reply the reporter has not opened the ticket to see yet."""
         return unseen_reply(self.last_staff_reply_at, self.reporter_seen_at)
+
+    @property
+    def waiting_on_customer(self) -> bool:
+        """Not closed, and the latest public message is staff's."""
+        return waiting_on_customer(self.status, self.last_public_by)
+
+    @property
+    def customer_replied(self) -> bool:
+        """Not closed, and the customer wrote last, after a staff reply."""
+        return customer_replied(self.status, self.last_public_by, self.last_staff_reply_at)
 
     @property
     def is_closed(self) -> bool:
@@ -327,7 +465,7 @@ class Ticket(models.Model):
                 to_value=new_status,
                 created_at=now,
             )
-            notifications.notify_status_changed(locked, old_status=old_status, by=by)
+            notifications.notify_status_changed(locked, old_status=old_status, by=by, event=event)
             self._copy_state_from(locked)
         return event
 
@@ -337,14 +475,35 @@ class Ticket(models.Model):
                 setattr(self, field.attname, getattr(other, field.attname))
 
 
+class TicketTag(models.Model):
+    """A tag on a ticket."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE)
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "tag"], name="tickettag_unique"),
+        ]
+        indexes = [
+            # A list filtered by a tag: its tickets.
+            models.Index(fields=["tag", "ticket"], name="tickettag_tag"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id} {self.tag_id}"
+
+
 class TicketEvent(models.Model):
-    """The audit trail: one row per status, assignment or priority change, and per file staff
-    removed from the conversation."""
+    """The audit trail: one row per status, assignment, priority, category or tag change, and
+    per file staff removed from the conversation."""
 
     class Kind(models.TextChoices):
         STATUS = "status", "Status"
         ASSIGNMENT = "assignment", "Assignment"
         PRIORITY = "priority", "Priority"
+        CATEGORY = "category", "Category"
+        TAG = "tag", "Tag"
         FILE_REMOVED = "file_removed", "File removed"
 
     # A removed file's event: `from_value` is its name, `to_value` says where it was. The
@@ -369,7 +528,9 @@ class TicketEvent(models.Model):
         ordering = ["created_at", "pk"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind__in=["status", "assignment", "priority", "file_removed"]),
+                condition=Q(
+                    kind__in=["status", "assignment", "priority", "category", "tag", "file_removed"]
+                ),
                 name="ticketevent_kind_valid",
             ),
         ]
@@ -422,6 +583,14 @@ def describe_event(kind: str, from_value: str, to_value: str) -> str:
         if not to_value:
             return f"unassigned {from_value}"
         return f"assigned the ticket to {to_value}"
+    if kind == TicketEvent.Kind.TAG:
+        return f"tagged the ticket {to_value}" if to_value else f"removed the tag {from_value}"
+    if kind == TicketEvent.Kind.CATEGORY:
+        if not to_value:
+            return f"removed the category {from_value}"
+        if not from_value:
+            return f"set the category to {to_value}"
+        return f"changed the category from {from_value} to {to_value}"
     labels = dict(Ticket.Priority.choices)
     return (
         f"changed the priority from {labels.get(from_value, from_value)} "

@@ -1,32 +1,54 @@
-"""Email notifications: who hears about what.
+"""Email notifications: who hears about what, and what each email carries.
 
-Mail goes out after the transaction commits (`transaction.on_commit`), so a change that is rolled
-back sends nothing, and a failing mail server is logged without failing the request or losing the
+Each email is written to the outbox (tickets/outbox.py) in the transaction of the change that
+caused it, and sent by a worker after the commit: a change that is rolled back sends nothing,
+and a mail server or broker that is down delays the mail, never loses it, and never fails the
 change. Never for internal notes; never to the person who made the change; never to a user who
-turned notifications off on their profile page.
+turned notifications off (on their profile page, or with the link in any email).
+
+What customers hear about: public replies on their ticket, and their ticket closed or reopened
+by someone else (not its becoming active). Staff: new tickets, a reporter's replies, and a
+ticket assigned to them.
+
+Every email of a ticket has the same subject (`[#12] Title`, `Re: ` before all but the first)
+and answers the ticket's own Message-ID (In-Reply-To, References), so mail clients show a
+ticket's emails as one conversation; its Message-ID and plus address are signed
+(tickets/mail_ids.py); and an email to a user has a one-click List-Unsubscribe (RFC 8058).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
-from functools import partial
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 
-logger = logging.getLogger(__name__)
+from accounts.mail import unsubscribe_token
+
+from . import mail_ids, outbox
+from .tasks import send_after_commit
+
+
+@dataclass(frozen=True)
+class Recipient:
+    address: str
+    # None for an address of HELPDESK_STAFF_EMAILS, which belongs to no user.
+    user: object | None = None
 
 
 def ticket_url(ticket) -> str:
     return f"{settings.SITE_URL}{ticket.get_absolute_url()}"
 
 
-def addresses(users: Iterable, *, exclude=None) -> list[str]:
-    """The email addresses of the users who want mail, without the one who acted."""
+def unsubscribe_url(user) -> str:
+    return f"{settings.SITE_URL}{reverse('accounts:unsubscribe', args=[unsubscribe_token(user)])}"
+
+
+def recipients(users: Iterable, *, exclude=None) -> list[Recipient]:
+    """The users who want mail, once each, without the one who acted."""
     exclude_pk = getattr(exclude, "pk", None)
     seen: set[str] = set()
     result = []
@@ -37,18 +59,18 @@ def addresses(users: Iterable, *, exclude=None) -> list[str]:
             continue
         if user.email.lower() not in seen:
             seen.add(user.email.lower())
-            result.append(user.email)
+            result.append(Recipient(user.email, user))
     return result
 
 
-def staff_addresses(*, exclude=None) -> list[str]:
+def staff_recipients(*, exclude=None) -> list[Recipient]:
     """Who hears about unassigned work: HELPDESK_STAFF_EMAILS if set, or else every agent."""
     configured = list(settings.HELPDESK_STAFF_EMAILS)
     if configured:
         excluded = (getattr(exclude, "email", "") or "").lower()
-        return [address for address in configured if address.lower() != excluded]
+        return [Recipient(address) for address in configured if address.lower() != excluded]
     staff = get_user_model().objects.staff().filter(notify_by_email=True).order_by("pk")
-    return addresses(staff, exclude=exclude)
+    return recipients(staff, exclude=exclude)
 
 
 def ticket_context(ticket) -> dict:
@@ -60,43 +82,68 @@ def ticket_context(ticket) -> dict:
         "priority": ticket.get_priority_display(),
         "url": ticket_url(ticket),
         "site_url": settings.SITE_URL,
+        "reply_by_mail": bool(settings.HELPDESK_EMAIL),
     }
 
 
-def send_after_commit(template: str, recipients: list[str], context: dict) -> None:
-    """Send `emails/<template>` (subject, text and HTML) to each recipient once committed."""
-    if recipients:
-        transaction.on_commit(partial(_send, template, list(recipients), dict(context)))
+def subject(ticket_id: int, title: str, *, follow_up: bool) -> str:
+    # One line, whatever a title contains (a header cannot hold a line break).
+    line = " ".join(f"[#{ticket_id}] {title}".split())
+    return f"Re: {line}" if follow_up else line
 
 
-def _send(template: str, recipients: list[str], context: dict) -> None:
-    try:
-        subject = render_to_string(f"emails/{template}_subject.txt", context)
-        # One line, whatever a title contains (a header cannot hold a line break).
-        subject = " ".join(subject.split())
-        text = render_to_string(f"emails/{template}.txt", context)
-        html = render_to_string(f"emails/{template}.html", context)
-        # One email per recipient, so nobody sees the others' addresses.
-        emails = []
-        for address in recipients:
-            email = EmailMultiAlternatives(subject, text, to=[address])
-            email.attach_alternative(html, "text/html")
-            emails.append(email)
-        get_connection().send_messages(emails)
-    except Exception:
-        # The change is saved already; a mail problem must not turn it into an error page.
-        logger.exception(
-            "Could not send the %s email for ticket #%s to %d recipient(s)",
-            template,
-            context.get("ticket_id"),
-            len(recipients),
+def queue_ticket_email(
+    template: str,
+    to: list[Recipient],
+    context: dict,
+    *,
+    message_id: int = 0,
+    event_id: int | None = None,
+) -> list[int]:
+    """Write `emails/<template>` (text and HTML) to each recipient into the outbox, to be sent
+    after the commit: about the ticket's message `message_id` (0: the ticket itself, the first
+    email of its thread) or its event `event_id`. Returns the outbox ids."""
+    if not to:
+        return []
+    ticket_id = context["ticket_id"]
+    root = mail_ids.thread_root(ticket_id)
+    this_id = mail_ids.message_id(ticket_id, message_id=message_id, event_id=event_id)
+    follow_up = this_id != root
+    headers = {}
+    if follow_up:
+        headers.update({"In-Reply-To": root, "References": root})
+    reply_to = mail_ids.reply_address(ticket_id)
+    if reply_to:
+        headers["Reply-To"] = reply_to
+    mails = []
+    # One email per recipient, so nobody sees the others' addresses, each with its own link.
+    for recipient in to:
+        personal = dict(headers)
+        link = None
+        if recipient.user is not None:
+            link = unsubscribe_url(recipient.user)
+            personal["List-Unsubscribe"] = f"<{link}>"
+            personal["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        full_context = {**context, "unsubscribe_url": link}
+        mails.append(
+            outbox.Mail(
+                to=recipient.address,
+                subject=subject(ticket_id, context["title"], follow_up=follow_up),
+                text=render_to_string(f"emails/{template}.txt", full_context),
+                html=render_to_string(f"emails/{template}.html", full_context),
+                message_id=this_id,
+                headers=personal,
+            )
         )
+    ids = outbox.queue(mails)
+    send_after_commit(ids)
+    return ids
 
 
 def notify_ticket_created(ticket) -> None:
-    send_after_commit(
+    queue_ticket_email(
         "ticket_created",
-        staff_addresses(exclude=ticket.reporter),
+        staff_recipients(exclude=ticket.reporter),
         {
             **ticket_context(ticket),
             "reporter": ticket.reporter.username,
@@ -105,28 +152,33 @@ def notify_ticket_created(ticket) -> None:
     )
 
 
-def notify_status_changed(ticket, *, old_status: str, by) -> None:
-    """The reporter hears about every status change they did not make themselves."""
-    labels = dict(ticket.Status.choices)
-    send_after_commit(
+def notify_status_changed(ticket, *, old_status: str, by, event) -> None:
+    """The reporter hears that their ticket was closed or reopened, unless they did it."""
+    closed = ticket.status == ticket.Status.CLOSED
+    reopened = old_status == ticket.Status.CLOSED and ticket.status == ticket.Status.OPEN
+    if not (closed or reopened):
+        return
+    queue_ticket_email(
         "status_changed",
-        addresses([ticket.reporter], exclude=by),
+        recipients([ticket.reporter], exclude=by),
         {
             **ticket_context(ticket),
-            "old_status": labels.get(old_status, old_status),
+            "closed": closed,
             "actor": by.username if by is not None else "The help desk",
         },
+        event_id=event.pk,
     )
 
 
-def notify_assigned(ticket, *, by) -> None:
+def notify_assigned(ticket, *, by, event) -> None:
     """The new assignee hears that the ticket is theirs now (unless they took it)."""
-    send_after_commit(
+    queue_ticket_email(
         "ticket_assigned",
-        addresses([ticket.assignee], exclude=by),
+        recipients([ticket.assignee], exclude=by),
         {
             **ticket_context(ticket),
             "actor": by.username if by is not None else "The help desk",
             "reporter": ticket.reporter.username,
         },
+        event_id=event.pk,
     )

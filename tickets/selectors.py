@@ -7,7 +7,16 @@ import logging
 from django.db.models import F, QuerySet
 from django.http import Http404
 
-from .models import MAX_ID, Ticket, TicketEvent, describe_event, unseen_reply
+from .models import (
+    MAX_ID,
+    Ticket,
+    TicketEvent,
+    TicketQuerySet,
+    customer_replied,
+    describe_event,
+    unseen_reply,
+    waiting_on_customer,
+)
 
 logger = logging.getLogger("helpdesk.access")
 
@@ -17,7 +26,11 @@ def get_ticket_for(user, pk: int) -> Ticket:
     if not isinstance(pk, int) or pk < 1 or pk > MAX_ID:
         raise Http404("No such ticket.")
     try:
-        return Ticket.objects.visible_to(user).select_related("reporter", "assignee").get(pk=pk)
+        return (
+            Ticket.objects.visible_to(user)
+            .select_related("reporter", "assignee", "category")
+            .get(pk=pk)
+        )
     except Ticket.DoesNotExist:
         # Missing, or someone else's: the same 404 either way, and a line in the log.
         logger.info("ticket %s refused to user=%s", pk, getattr(user, "pk", None) or "-")
@@ -26,9 +39,10 @@ def get_ticket_for(user, pk: int) -> Ticket:
 
 def list_rows(tickets: QuerySet, *, viewer) -> list[dict]:
     """A page of a list's tickets (a slice of for_list()) as dicts named after what the list
-    shows, with their reporters' and assignees' names, in one query, and the two markers as
-    `viewer` sees them: `new_reply` (their own ticket has a staff reply they have not opened)
-    and `awaiting_first_response` (for staff: not closed, no staff reply yet).
+    shows, with their reporters' and assignees' names, in one query, and the markers as
+    `viewer` sees them: `new_reply` (their own ticket has a staff reply they have not opened);
+    for staff, `awaiting_first_response` (not closed, no staff reply yet), `customer_replied`
+    and `waiting_on_customer` (not closed, and who wrote the latest public message).
 
     Only the columns shown, so a ticket's description and the users' other fields (password
     hashes included) stay in the database. A new column is one more name here and a cell in
@@ -40,35 +54,49 @@ def list_rows(tickets: QuerySet, *, viewer) -> list[dict]:
             "title",
             "status",
             "priority",
+            "created_at",
             "last_activity_at",
             "first_response_at",
             "last_staff_reply_at",
             "reporter_seen_at",
+            "last_public_by",
+            "tag_names",
             "reporter_id",
             "assignee_id",
             reporter_name=F("reporter__username"),
             assignee_name=F("assignee__username"),
+            category_name=F("category__name"),
         )
     )
     for row in rows:
         row["new_reply"] = row["reporter_id"] == viewer.pk and unseen_reply(
             row["last_staff_reply_at"], row["reporter_seen_at"]
         )
+        staff = viewer.is_staff
         row["awaiting_first_response"] = (
-            viewer.is_staff and row["first_response_at"] is None and row["status"] != "closed"
+            staff and row["first_response_at"] is None and row["status"] != "closed"
+        )
+        row["customer_replied"] = staff and customer_replied(
+            row["status"], row["last_public_by"], row["last_staff_reply_at"]
+        )
+        row["waiting_on_customer"] = staff and waiting_on_customer(
+            row["status"], row["last_public_by"]
         )
     return rows
 
 
-def ticket_timeline(ticket: Ticket, *, viewer=None) -> list[dict]:
+def ticket_timeline(ticket: Ticket, *, staff: bool = True) -> list[dict]:
     """A ticket's events, oldest first, as its page shows them, in one query: when
-    (`created_at`), who (`actor_name`, None for the system) and what (`description`). A
-    `viewer` who is not staff does not see the removal of an internal note's file."""
-    events = ticket.events.order_by("created_at", "pk")
-    if viewer is not None and not viewer.is_staff:
-        events = events.exclude(kind=TicketEvent.Kind.FILE_REMOVED, to_value=TicketEvent.FROM_NOTE)
+    (`created_at`), who (`actor_name`, None for the system) and what (`description`).
+    Not `staff`: without tag events (tags are the staff's own) or the removal of an internal
+    note's file."""
+    events = ticket.events.all()
+    if not staff:
+        events = events.exclude(kind=TicketEvent.Kind.TAG).exclude(
+            kind=TicketEvent.Kind.FILE_REMOVED, to_value=TicketEvent.FROM_NOTE
+        )
     rows = list(
-        events.values(
+        events.order_by("created_at", "pk").values(
             "created_at", "kind", "from_value", "to_value", actor_name=F("actor__username")
         )
     )
@@ -77,10 +105,22 @@ def ticket_timeline(ticket: Ticket, *, viewer=None) -> list[dict]:
     return rows
 
 
-def ticket_list_for(user, *, status: str = "", assignee: str = "", priority: str = "") -> QuerySet:
+def ticket_list_for(
+    user,
+    *,
+    status: str = "",
+    assignee: str = "",
+    priority: str = "",
+    category: str = "",
+    waiting: str = "",
+    tag: str = "",
+    sort: str = TicketQuerySet.DEFAULT_SORT,
+) -> QuerySet:
     """The list page's tickets. `status` is a status, "all", or "" for everything not closed.
 
-    `assignee` (staff only) is "", "me" or "none".
+    For staff: `assignee` is "", "me" or "none"; `category` a category's id; `waiting` is "",
+    "customer" (waiting on the customer) or "replied" (the customer replied); `tag` a tag's
+    name, in any case. `sort` is a key of TicketQuerySet.SORTS.
     """
     tickets = Ticket.objects.visible_to(user)
     if status == "all":
@@ -94,6 +134,14 @@ def ticket_list_for(user, *, status: str = "", assignee: str = "", priority: str
             tickets = tickets.for_agent(user)
         elif assignee == "none":
             tickets = tickets.unassigned()
+        if waiting == "customer":
+            tickets = tickets.waiting_on_customer()
+        elif waiting == "replied":
+            tickets = tickets.customer_replied()
+        if tag:
+            tickets = tickets.filter(tags__name__iexact=tag)
     if priority:
         tickets = tickets.filter(priority=priority)
-    return tickets.for_list()
+    if category:
+        tickets = tickets.filter(category_id=category)
+    return tickets.for_list(sort or TicketQuerySet.DEFAULT_SORT)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 import uuid
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import AGENTS_GROUP
 
-from .models import Ticket, TicketEvent
+from .models import Category, Tag, Ticket, TicketEvent
 from .notifications import notify_assigned, notify_ticket_created
 
 User = get_user_model()
@@ -23,11 +26,21 @@ def ticket_create(
     title: str,
     description: str,
     priority: str = Ticket.Priority.NORMAL,
+    category: Category | None = None,
     client_token: uuid.UUID | None = None,
 ) -> Ticket:
-    """Report a new ticket. A repeated submit of the same form (same token) returns the first."""
+    """Report a new ticket. A repeated submit of the same form (same token) returns the first.
+
+    A ticket in a category with a default assignee is assigned to them by the system (an
+    assignment event with no actor), in the same transaction.
+    """
     if not reporter.is_authenticated or not reporter.is_active:
         raise PermissionDenied("Only signed-in users can report tickets.")
+    if category is not None and not category.active:
+        raise ValidationError(
+            {"category": f"The category {category.name} is no longer offered; choose another."},
+            code="inactive_category",
+        )
     if client_token is not None:
         existing = Ticket.objects.filter(client_token=client_token).first()
         if existing is not None:
@@ -41,6 +54,7 @@ def ticket_create(
         title=(title or "").strip(),
         description=(description or "").strip(),
         priority=priority,
+        category=category,
         created_at=now,
         modified_at=now,
         last_activity_at=now,
@@ -52,6 +66,9 @@ def ticket_create(
         with transaction.atomic():
             ticket.save()
             notify_ticket_created(ticket)
+            default = _default_assignee(category)
+            if default is not None:
+                ticket_assign(ticket=ticket, assignee=default, by=None)
     except IntegrityError:
         # The same form raced itself in; the first one won.
         existing = Ticket.objects.filter(client_token=client_token, reporter=reporter).first()
@@ -59,6 +76,14 @@ def ticket_create(
             raise
         return existing
     return ticket
+
+
+def _default_assignee(category: Category | None) -> User | None:
+    """The category's default assignee, if they can still take tickets."""
+    if category is None or category.default_assignee_id is None:
+        return None
+    assignee = category.default_assignee
+    return assignee if assignee.is_active and assignee.is_staff else None
 
 
 def _require_staff(user: User, action: str) -> None:
@@ -103,7 +128,7 @@ def ticket_assign(
             locked.update_status(Ticket.Status.ACTIVE, by=by)
         if assignee is not None:
             # After the status change, so the email shows the ticket as it now is (active).
-            notify_assigned(locked, by=by)
+            notify_assigned(locked, by=by, event=event)
         ticket._copy_state_from(locked)
     return event
 
@@ -137,16 +162,145 @@ def ticket_set_priority(
     return event
 
 
+def ticket_set_category(
+    *,
+    ticket: Ticket,
+    category: Category | None,
+    by: User,
+    expected_version: int | None = None,
+) -> TicketEvent | None:
+    """Put the ticket in a category, or in none (staff only), with an event. None when it is
+    already there. An inactive category stays on the tickets that have it but is not given to
+    others."""
+    _require_staff(by, "change the category")
+    with transaction.atomic():
+        locked = ticket.lock()
+        if locked.category_id == (category.pk if category else None):
+            ticket._copy_state_from(locked)
+            return None
+        locked.check_version(expected_version)
+        if category is not None and not category.active:
+            raise ValidationError(
+                f"The category {category.name} is no longer offered.", code="inactive_category"
+            )
+        old = locked.category.name if locked.category_id else ""
+        now = timezone.now()
+        locked.category = category
+        locked.save(update_fields=["category", *locked.touch(by=by, at=now, activity=False)])
+        event = TicketEvent.objects.create(
+            ticket=locked,
+            actor=by,
+            kind=TicketEvent.Kind.CATEGORY,
+            from_value=old,
+            to_value=category.name if category else "",
+            created_at=now,
+        )
+        ticket._copy_state_from(locked)
+    return event
+
+
+def parse_tags(text: str) -> list[str]:
+    """Tag names from what a person typed, comma-separated: trimmed, inner spaces collapsed,
+    empty ones and repeats (in any case) dropped, in the order given. ValidationError names
+    each one that cannot be a tag (too long, or with control characters)."""
+    names: dict[str, str] = {}
+    problems = []
+    for part in (text or "").split(","):
+        name = re.sub(r"\s+", " ", part).strip()
+        if not name:
+            continue
+        if any(unicodedata.category(ch) in {"Cc", "Cf"} for ch in name):
+            problems.append(f"“{name[:20]}” has characters a tag cannot have.")
+        elif len(name) > Tag.MAX_LENGTH:
+            problems.append(f"“{name[:20]}…” is longer than {Tag.MAX_LENGTH} characters.")
+        else:
+            names.setdefault(name.casefold(), name)
+    if problems:
+        raise ValidationError(problems, code="invalid_tag")
+    return list(names.values())
+
+
+def _tag_named(name: str) -> Tag:
+    """The tag called `name` in any case, made if there is none (two at once: one wins)."""
+    tag = Tag.objects.filter(name__iexact=name).first()
+    if tag is not None:
+        return tag
+    try:
+        with transaction.atomic():
+            return Tag.objects.create(name=name)
+    except IntegrityError:
+        return Tag.objects.get(name__iexact=name)
+
+
+def ticket_set_tags(
+    *, ticket: Ticket, names: list[str], by: User, expected_version: int | None = None
+) -> list[TicketEvent]:
+    """Make the ticket's tags exactly `names` (staff only): an event for each tag put on or
+    taken off, none when nothing changes. Names are matched in any case; new ones are made."""
+    _require_staff(by, "tag tickets")
+    wanted = {name.casefold(): name for name in names}
+    with transaction.atomic():
+        locked = ticket.lock()
+        current = {tag.name.casefold(): tag for tag in locked.tags.all()}
+        added = [wanted[key] for key in wanted if key not in current]
+        removed = [current[key] for key in current if key not in wanted]
+        if not added and not removed:
+            ticket._copy_state_from(locked)
+            return []
+        locked.check_version(expected_version)
+        now = timezone.now()
+        changes = []  # (from, to): a tag taken off, a tag put on
+        if removed:
+            locked.tags.remove(*removed)
+            changes += [(tag.name, "") for tag in removed]
+        for name in added:
+            tag = _tag_named(name)
+            locked.tags.add(tag)
+            changes.append(("", tag.name))
+        events = TicketEvent.objects.bulk_create(
+            TicketEvent(
+                ticket=locked,
+                actor=by,
+                kind=TicketEvent.Kind.TAG,
+                from_value=old,
+                to_value=new,
+                created_at=now,
+            )
+            for old, new in changes
+        )
+        locked.tag_names = tag_names_of(locked)
+        locked.save(update_fields=["tag_names", *locked.touch(by=by, at=now, activity=False)])
+        ticket._copy_state_from(locked)
+    return events
+
+
+def tag_names_of(ticket: Ticket) -> list[str]:
+    """The ticket's tags' names as Ticket.tag_names keeps them: sorted, in any case."""
+    return sorted(ticket.tags.values_list("name", flat=True), key=str.casefold)
+
+
+def ticket_add_tag(*, ticket: Ticket, name: str, by: User) -> TicketEvent | None:
+    """Put one more tag on the ticket (the list's and the admin's bulk action)."""
+    with transaction.atomic():
+        locked = ticket.lock()  # the tags as they are now, not as the caller read them
+        events = ticket_set_tags(ticket=locked, names=[*locked.tag_names, name], by=by)
+        ticket._copy_state_from(locked)
+    return events[0] if events else None
+
+
 def ticket_mark_seen(*, ticket: Ticket, user: User) -> None:
     """Record that the reporter has looked at the ticket (clears the "new reply" marker).
 
-    Not a change to the ticket: no version bump, no event, one UPDATE without a lock.
+    Not a change to the ticket: no version bump, no event, one UPDATE without a lock, and only
+    when there is a reply to mark. The UPDATE itself checks that the reply is still unseen, so a
+    second tab holding an older copy of the ticket writes nothing.
     """
     if user.pk != ticket.reporter_id or not ticket.has_unseen_reply:
         return
     now = timezone.now()
-    Ticket.objects.filter(pk=ticket.pk).update(reporter_seen_at=now)
-    ticket.reporter_seen_at = now
+    unseen = Q(reporter_seen_at__isnull=True) | Q(reporter_seen_at__lt=F("last_staff_reply_at"))
+    if Ticket.objects.filter(unseen, pk=ticket.pk).update(reporter_seen_at=now):
+        ticket.reporter_seen_at = now
 
 
 def ticket_update(
@@ -158,12 +312,16 @@ def ticket_update(
     assignee: User | None = None,
     change_assignee: bool = False,
     priority: str | None = None,
+    category: Category | None = None,
+    change_category: bool = False,
+    tags: list[str] | None = None,
 ) -> list[TicketEvent]:
     """Apply several triage changes from one form at once: all of them, or none.
 
     The version the form saw is checked once, under the row lock, before anything is changed;
-    then the assignment, the priority and the status go through their own services (so each
-    writes its own event). Status is applied last, so "assign and close" closes the ticket.
+    then the assignment, the priority, the category, the tags (`tags`: the whole new set) and
+    the status go through their own services (so each writes its own events). Status is
+    applied last, so "assign and close" closes the ticket.
     """
     _require_staff(by, "change tickets")
     events: list[TicketEvent | None] = []
@@ -174,6 +332,10 @@ def ticket_update(
             events.append(ticket_assign(ticket=locked, assignee=assignee, by=by))
         if priority is not None:
             events.append(ticket_set_priority(ticket=locked, priority=priority, by=by))
+        if change_category:
+            events.append(ticket_set_category(ticket=locked, category=category, by=by))
+        if tags is not None:
+            events.extend(ticket_set_tags(ticket=locked, names=tags, by=by))
         if status is not None:
             events.append(locked.update_status(status, by=by))
         ticket._copy_state_from(locked)

@@ -7,7 +7,7 @@ JSON Lines (``--format jsonl``): one JSON object per line::
     {"key": "8c0e…",                      the ticket's stable identity (a UUID, see below)
      "id": 17,                            its id in the exported database (informative)
      "title": "…", "description": "…", "status": "open|active|closed",
-     "priority": "low|normal|high|urgent",
+     "priority": "low|normal|high|urgent", "category": "Billing" or null, "tags": ["vip"],
      "reporter": "alice", "assignee": "erin" or null, "modified_by": "erin" or null,
      "created_at": "2026-01-31T09:15:02.123456+00:00", "modified_at": …,
      "last_activity_at": …, "first_response_at": … or null, "last_staff_reply_at": … or null,
@@ -17,7 +17,8 @@ JSON Lines (``--format jsonl``): one JSON object per line::
                          "is_active": true, "is_staff": false, "is_agent": false}, …},
      "messages": [{"key": "…", "sender": "erin", "receiver": "alice" or null,
                    "content": "…", "is_internal": false, "created_at": …}, …],
-     "events": [{"actor": "erin" or null, "kind": "status|assignment|priority|file_removed",
+     "events": [{"actor": "erin" or null,
+                 "kind": "status|assignment|priority|category|tag|file_removed",
                  "from": "open", "to": "active", "created_at": …}, …],
      "attachments": [{"message": "<message key>" or null (sent with the ticket),
                       "name": "screenshot.png", "size": 48213, "sha256": "9f86…",
@@ -34,6 +35,11 @@ read as having none.
 
 CSV (``--format csv``): a header row, then one row per ticket with the same fields as columns;
 null is an empty cell, and ``users``, ``messages`` and ``events`` hold the JSON shown above.
+Every cell is exactly as stored, so a cell a customer typed as ``=HYPERLINK(...)`` is a formula
+to a spreadsheet that opens the file. ``--spreadsheet-safe`` writes a copy for reading in a
+spreadsheet instead: a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+return gets a ``'`` in front (shown as text, not run). That copy is not a backup: imported, its
+changed cells would be stored with the ``'``.
 
 Users are named by username; every user a record names is in its ``users`` map, so each record
 can be imported on its own into an empty database. Times are ISO 8601 in UTC.
@@ -60,6 +66,9 @@ Import rules:
 - A ticket that is here already is skipped, unless the record's ``version`` is higher (a later
   export of the same ticket): then the ticket's fields are updated from the record and the
   messages and events it does not have yet are added.
+- A category is matched by name (case-insensitively); a missing one is created, offered. A
+  record without ``category`` (a file from before categories) has none. Tags likewise: the
+  ticket gets exactly the record's ``tags`` (none when the record has no ``tags``).
 - A user is matched by username (case-insensitively); a missing one is created with the
   record's email, names and staff flags and an unusable password (they set one through
   "forgot password"). ``is_superuser`` is never imported; ``is_agent`` puts them in the Agents
@@ -94,7 +103,8 @@ from accounts.models import AGENTS_GROUP, User
 from messaging import attachments as attachment_files
 from messaging.models import Attachment, Message
 
-from .models import Ticket, TicketEvent
+from .models import Category, Tag, Ticket, TicketEvent
+from .services import parse_tags
 
 FORMATS = ("jsonl", "csv")
 TICKET_TEXT_FIELDS = ["title", "description", "status", "priority"]
@@ -113,6 +123,8 @@ NULLABLE_USERS = {"assignee", "modified_by"}
 CSV_COLUMNS = [
     "key",
     *TICKET_TEXT_FIELDS,
+    "category",
+    "tags",
     *TICKET_USER_FIELDS,
     *TICKET_TIME_FIELDS,
     "version",
@@ -121,9 +133,9 @@ CSV_COLUMNS = [
     "events",
     "attachments",
 ]
-JSON_COLUMNS = {"users", "messages", "events", "attachments"}
-# Written by exports made before attachments existed: read as an empty list.
-OPTIONAL_COLUMNS = {"attachments"}
+JSON_COLUMNS = {"users", "messages", "events", "attachments", "tags"}
+# Not written by exports made before categories, tags or attachments existed: read as none.
+OPTIONAL_COLUMNS = {"attachments", "category", "tags"}
 
 
 # --- Identity ----------------------------------------------------------------------------------
@@ -160,7 +172,7 @@ def tickets_for_export(since: datetime | None = None) -> QuerySet[Ticket]:
     if since is not None:
         tickets = tickets.filter(created_at__gte=since)
     return (
-        tickets.select_related("reporter", "assignee", "modified_by")
+        tickets.select_related("reporter", "assignee", "modified_by", "category")
         .prefetch_related(
             Prefetch(
                 "messages",
@@ -212,6 +224,8 @@ def ticket_record(ticket: Ticket, *, agent_ids: set[int]) -> dict[str, Any]:
     record: dict[str, Any] = {"key": str(key), "id": ticket.pk}
     for field_name in TICKET_TEXT_FIELDS:
         record[field_name] = getattr(ticket, field_name)
+    record["category"] = ticket.category.name if ticket.category_id else None
+    record["tags"] = list(ticket.tag_names)
     for field_name in TICKET_USER_FIELDS:
         record[field_name] = name(getattr(ticket, field_name))
     for field_name in TICKET_TIME_FIELDS:
@@ -279,16 +293,21 @@ def export_tickets(
     format: str,
     since: datetime | None = None,
     files_dir: Path | None = None,
+    spreadsheet_safe: bool = False,
 ) -> ExportResult:
     """Write the tickets created on or after `since` (all without it) to `stream`, and the bytes
     of their attachments to `files_dir` (one file per content, named by its SHA-256).
 
-    `format` is "jsonl" or "csv" (open a CSV stream with newline=""). Reads only. Returns how
-    many tickets, messages, events and attachments were written. Raises ValueError when there
-    are files to write and no `files_dir`, or a stored file is not what its record says.
+    `format` is "jsonl" or "csv" (open a CSV stream with newline=""). `spreadsheet_safe` (CSV
+    only) puts a ' before every cell a spreadsheet would read as a formula; the file is then
+    for reading, not for import. Reads only. Returns how many tickets, messages, events and
+    attachments were written. Raises ValueError when there are files to write and no
+    `files_dir`, or a stored file is not what its record says.
     """
     if format not in FORMATS:
         raise ValueError(f"Unknown format {format!r}: use one of {', '.join(FORMATS)}.")
+    if spreadsheet_safe and format != "csv":
+        raise ValueError("spreadsheet_safe applies to the csv format only.")
     result = ExportResult()
     writer = None
     if format == "csv":
@@ -302,7 +321,10 @@ def export_tickets(
         if writer is None:
             stream.write(json.dumps(record, ensure_ascii=False) + "\n")
         else:
-            writer.writerow(_csv_row(record))
+            row = _csv_row(record)
+            if spreadsheet_safe:
+                row = {column: spreadsheet_text(value) for column, value in row.items()}
+            writer.writerow(row)
         result.tickets += 1
         result.messages += len(record["messages"])
         result.events += len(record["events"])
@@ -346,6 +368,17 @@ def _csv_row(record: dict[str, Any]) -> dict[str, Any]:
             value = json.dumps(value, ensure_ascii=False)
         row[column] = "" if value is None else value
     return row
+
+
+# What a spreadsheet reads as the start of a formula (OWASP's list for CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(value: Any) -> Any:
+    """`value`, with a ' in front when it is text a spreadsheet would run as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return f"'{value}"
+    return value
 
 
 # --- Import ------------------------------------------------------------------------------------
@@ -462,7 +495,9 @@ def _csv_record(row: dict[str, str]) -> dict[str, Any] | RecordError:
         value = row.get(column)
         if column in OPTIONAL_COLUMNS and value is None:
             continue
-        if column in JSON_COLUMNS:
+        if column == "tags" and not value:
+            record[column] = []
+        elif column in JSON_COLUMNS:
             try:
                 record[column] = json.loads(value or "")
             except json.JSONDecodeError as exc:
@@ -562,6 +597,12 @@ class _Importer:
             name: _get(record, name, (str, type(None)) if name in NULLABLE_USERS else str)
             for name in TICKET_USER_FIELDS
         }
+        category = record.get("category")
+        if not isinstance(category, (str, type(None))):
+            raise RecordError("category must be a name or null")
+        tag_names = record.get("tags", [])
+        if not isinstance(tag_names, list) or not all(isinstance(n, str) for n in tag_names):
+            raise RecordError("tags must be a list of names")
         user_specs = _get(record, "users", dict)
         messages = _get(record, "messages", list)
         events = _get(record, "events", list)
@@ -590,15 +631,53 @@ class _Importer:
             setattr(ticket, name, value)
         for name, username in usernames.items():
             setattr(ticket, name, user(username, name))
+        ticket.category = self.resolve_category(category)
         # The users are this database's own, just resolved; and an assignee need not be staff
         # any more (an agent who left keeps their closed tickets), so limit_choices_to is moot.
         ticket.full_clean(exclude=["client_token", *TICKET_USER_FIELDS], validate_unique=False)
         ticket.save()
 
+        self.set_tags(ticket, tag_names)
         counts.messages = self.add_messages(ticket, key, messages, user)
         counts.events = self.add_events(ticket, events, user)
         counts.attachments = self.add_attachments(ticket, key, files, user)
+        self.set_last_public_by(ticket)
         return counts
+
+    @staticmethod
+    def set_tags(ticket: Ticket, names: list[str]) -> None:
+        """The ticket's tags are the record's (matched or made by name, in any case)."""
+        try:
+            names = parse_tags(",".join(names))
+        except ValidationError as exc:
+            raise RecordError(f"tags: {describe_validation_error(exc)}") from None
+        tags = []
+        for name in names:
+            tag = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name)
+            tags.append(tag)
+        ticket.tags.set(tags)
+        ticket.tag_names = sorted((tag.name for tag in tags), key=str.casefold)
+        ticket.save(update_fields=["tag_names"])
+
+    @staticmethod
+    def set_last_public_by(ticket: Ticket) -> None:
+        """Who wrote the latest public message, from the messages now here (not in a record:
+        it follows from them, as message_send keeps it)."""
+        latest = (
+            ticket.messages.filter(is_internal=False)
+            .order_by("-created_at", "-pk")
+            .values_list("sender_id", "sender__is_staff")
+            .first()
+        )
+        if latest is None:
+            party = Ticket.Party.NOBODY
+        elif latest[1] and latest[0] != ticket.reporter_id:
+            party = Ticket.Party.STAFF
+        else:
+            party = Ticket.Party.CUSTOMER
+        if ticket.last_public_by != party:
+            ticket.last_public_by = party
+            ticket.save(update_fields=["last_public_by"])
 
     @staticmethod
     def find_ticket(key: uuid.UUID, source_id: Any) -> Ticket | None:
@@ -690,6 +769,23 @@ class _Importer:
             new.append(event)
         TicketEvent.objects.bulk_create(new)
         return len(new)
+
+    @staticmethod
+    def resolve_category(name: str | None) -> Category | None:
+        """The category called `name` here (any case), created if there is none."""
+        if not name or not name.strip():
+            return None
+        name = name.strip()
+        found = Category.objects.filter(name__iexact=name).first()
+        if found is not None:
+            return found
+        category = Category(name=name)
+        try:
+            category.full_clean()
+        except ValidationError as exc:
+            raise RecordError(f"category “{name}”: {describe_validation_error(exc)}") from None
+        category.save()
+        return category
 
     def add_attachments(self, ticket: Ticket, key: uuid.UUID, files: list, user) -> int:
         """The attachments this ticket lacks, their bytes from the files folder, checked."""

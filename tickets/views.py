@@ -21,7 +21,7 @@ from .forms import (
     TicketCreateForm,
     TicketFilterForm,
 )
-from .models import StaleTicketError, Ticket
+from .models import StaleTicketError, Ticket, TicketQuerySet
 from .pagination import CappedPaginator
 from .selectors import get_ticket_for, list_rows, ticket_list_for, ticket_timeline
 from .services import ticket_assign, ticket_mark_seen, ticket_set_priority
@@ -44,13 +44,14 @@ def _form_error_text(form) -> str:
 @login_required
 @require_safe
 def ticket_list(request: HttpRequest) -> HttpResponse:
-    filter_form = TicketFilterForm(request.GET)
+    staff = request.user.is_staff
+    filter_form = TicketFilterForm(request.GET, staff=staff)
     status_code = 200
     if filter_form.is_valid():
         filters = {key: value for key, value in filter_form.cleaned_data.items() if value}
     else:
         messages.error(request, f"That filter is not valid: {_form_error_text(filter_form)}")
-        filter_form = TicketFilterForm()
+        filter_form = TicketFilterForm(staff=staff)
         filters = {}
         status_code = 400
     tickets = ticket_list_for(request.user, **filters)
@@ -66,20 +67,59 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
         reason = f"That page of tickets does not exist: there {count}."
         if paginator.capped:
             reason += (
-                f" A list shows its {paginator.limit:,} tickets with the most recent activity:"
+                f" A list shows the first {paginator.limit:,} tickets in its order:"
                 " filter it to see others."
             )
         return render(request, "404.html", {"reason": reason}, status=404)
     query = request.GET.copy()
     query.pop("page", None)
+    sort = filters.get("sort") or TicketQuerySet.DEFAULT_SORT
     context = {
         "page": page,
         "tickets": list_rows(page.object_list, viewer=request.user),
-        "is_staff": request.user.is_staff,
+        "is_staff": staff,
         "filter_form": filter_form,
         "query": query.urlencode(),
+        "sort_label": SORT_LABELS[sort],
+        "sort_links": _sort_links(query, sort),
     }
     return render(request, "tickets/list.html", context, status=status_code)
+
+
+# What each order is called under the list.
+SORT_LABELS = {
+    "-activity": "most recent activity first",
+    "activity": "least recent activity first",
+    "-created": "newest first",
+    "created": "oldest first",
+    "priority": "most urgent first",
+    "-priority": "least urgent first",
+    "status": "open, then active, then closed",
+    "-status": "closed, then active, then open",
+}
+# The list's sortable columns, and the order a first click on each gives.
+SORT_COLUMNS = {
+    "status": "status",
+    "priority": "priority",
+    "created": "-created",
+    "activity": "-activity",
+}
+
+
+def _sort_links(query, sort: str) -> dict[str, dict]:
+    """For each sortable column: the query string its header links to (the same filters, that
+    column's order; the sorted column's turns it around) and its aria-sort state."""
+    links = {}
+    for column, first in SORT_COLUMNS.items():
+        sorted_here = sort.lstrip("-") == column
+        target = (sort[1:] if sort.startswith("-") else f"-{sort}") if sorted_here else first
+        linked = query.copy()
+        linked["sort"] = target
+        state = "none"
+        if sorted_here:
+            state = "descending" if sort.startswith("-") else "ascending"
+        links[column] = {"query": linked.urlencode(), "state": state}
+    return links
 
 
 @login_required
@@ -97,6 +137,7 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
                     title=form.cleaned_data["title"],
                     description=form.cleaned_data["description"],
                     priority=form.cleaned_data["priority"],
+                    category=form.cleaned_data.get("category"),
                     client_token=form.cleaned_data.get("client_token"),
                     files=form.cleaned_data["files"],
                 )
@@ -118,7 +159,7 @@ def _render_detail(
         "ticket": ticket,
         "conversation": with_files(Message.receive(ticket, user).entries(), files),
         "ticket_files": files.get(None, []),
-        "events": ticket_timeline(ticket, viewer=user),
+        "events": ticket_timeline(ticket, staff=user.is_staff),
         "reply_form": reply_form or ReplyForm(allow_internal=user.is_staff),
         "next_statuses": ticket.allowed_statuses_for(user),
         "is_staff": user.is_staff,
@@ -134,7 +175,9 @@ def _render_detail(
 @require_safe
 def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = get_ticket_for(request.user, pk)
-    ticket_mark_seen(ticket=ticket, user=request.user)
+    if request.method == "GET":
+        # Only a GET: a HEAD shows the reporter nothing, so it must not mark the reply seen.
+        ticket_mark_seen(ticket=ticket, user=request.user)
     return _render_detail(request, ticket)
 
 

@@ -317,3 +317,33 @@ class TestSuperusersManage:
         assert confirm.context["protected"]
         assert response.status_code == 200
         assert User.objects.filter(pk=customer.pk).exists()
+
+
+def test_a_superuser_confirms_an_address_by_hand(login, admin_user, customer):
+    User.objects.filter(pk=customer.pk).update(email_verified_at=None)
+    client = login(admin_user)
+    page = client.get(f"{CHANGELIST}{customer.pk}/change/")
+    form = page.context["adminform"].form
+    data = {
+        name: value
+        for name, value in form.initial.items()
+        if value is not None and name not in {"password", "groups", "user_permissions"}
+    }
+    data.update(
+        {
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+            "email_verified_at_0": "2026-12-01",
+            "email_verified_at_1": "09:00:00",
+            "is_active": "on",
+            "notify_by_email": "on",
+        }
+    )
+    data.pop("date_joined", None)
+    data.pop("last_login", None)
+
+    response = client.post(f"{CHANGELIST}{customer.pk}/change/", data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    customer.refresh_from_db()
+    assert customer.email_verified_at is not None

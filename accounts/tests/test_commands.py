@@ -198,6 +198,29 @@ def test_it_promotes_an_existing_customer_without_asking_for_a_password(customer
     )
 
 
+def test_promoting_a_customer_who_never_confirmed_their_address_confirms_it(customer, typed):
+    User.objects.filter(pk=customer.pk).update(email_verified_at=None)
+    typed()
+
+    run("create_agent", "customer", "--email", "customer@example.com")
+
+    customer.refresh_from_db()
+    assert customer.email_verified_at is not None
+
+
+def test_a_new_agents_address_is_confirmed(db, password_file):
+    run(
+        "create_agent",
+        "maya",
+        "--email",
+        "maya@example.com",
+        "--password-file",
+        password_file(NEW_PASSWORD),
+    )
+
+    assert User.objects.get(username="maya").email_verified_at is not None
+
+
 def test_promoting_with_a_password_file_changes_the_password(customer, password_file):
     out, _ = run(
         "create_agent",

@@ -1,8 +1,13 @@
 """django-axes: five failures for one username from one address lock that pair out."""
 
+import hashlib
+from datetime import timedelta
+
 from axes.models import AccessAttempt
 from django.urls import reverse
+from django.utils import timezone
 
+from accounts.models import LoginCheck
 from conftest import PASSWORD
 
 LOGIN_URL = reverse("accounts:login")
@@ -10,8 +15,13 @@ ATTACKER = "10.0.0.1"
 ELSEWHERE = "10.0.0.2"
 
 
-def attempt(client, password, *, username="customer", address=ATTACKER):
-    return client.post(LOGIN_URL, {"username": username, "password": password}, REMOTE_ADDR=address)
+def attempt(client, password, *, username="customer", address=ATTACKER, **headers):
+    return client.post(
+        LOGIN_URL,
+        {"username": username, "password": password},
+        REMOTE_ADDR=address,
+        **headers,
+    )
 
 
 def fail_five_times(client, username="customer"):
@@ -110,4 +120,100 @@ def test_four_failures_then_success_resets_the_count(client, customer):
     # A fresh run of four failures does not lock the account.
     for n in range(4):
         assert attempt(client, f"wrong-password-{n}").status_code == 400
+    assert attempt(client, PASSWORD).status_code == 302
+
+
+# --- Behind a proxy: the client's address comes from the proxies FORWARDED_ALLOW_IPS lists -----
+
+PROXY = "10.0.0.5"
+VICTIM = "203.0.113.20"
+
+
+def through_the_proxy(client, password, *, client_address, sent=None, username="customer"):
+    """A login sent through the proxy, which appends the address it got the request from to
+    whatever X-Forwarded-For the client sent."""
+    forwarded = f"{sent}, {client_address}" if sent else client_address
+    return attempt(
+        client, password, username=username, address=PROXY, HTTP_X_FORWARDED_FOR=forwarded
+    )
+
+
+def test_behind_a_listed_proxy_an_attacker_locks_out_only_their_own_address(
+    client, customer, settings
+):
+    settings.FORWARDED_ALLOW_IPS = [PROXY]
+    for n in range(5):
+        through_the_proxy(client, f"wrong-password-{n}", client_address=ATTACKER)
+    assert through_the_proxy(client, PASSWORD, client_address=ATTACKER).status_code == 429
+
+    response = through_the_proxy(client, PASSWORD, client_address=VICTIM)
+
+    assert response.status_code == 302
+    assert int(client.session["_auth_user_id"]) == customer.pk
+    assert AccessAttempt.objects.get().ip_address == ATTACKER
+
+
+def test_behind_a_listed_proxy_a_forged_header_does_not_get_round_the_lock(
+    client, customer, settings
+):
+    settings.FORWARDED_ALLOW_IPS = [PROXY]
+    for n in range(5):
+        # Each time claiming to be someone else: the proxy's own entry is the one read.
+        through_the_proxy(client, f"wrong-{n}", client_address=ATTACKER, sent=f"198.51.100.{n}")
+
+    response = through_the_proxy(client, PASSWORD, client_address=ATTACKER, sent=VICTIM)
+
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_without_a_listed_proxy_the_header_is_ignored(client, customer, settings):
+    """A direct deployment (or a request from an address that is not a listed proxy): the
+    header a client sends decides nothing, so changing it does not get round the lock."""
+    settings.FORWARDED_ALLOW_IPS = [PROXY]
+    for n in range(5):
+        attempt(client, f"wrong-{n}", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")
+
+    response = attempt(client, PASSWORD, HTTP_X_FORWARDED_FOR=VICTIM)
+
+    assert response.status_code == 429
+    assert AccessAttempt.objects.get().ip_address == ATTACKER
+    # ... and the victim's address, written in a header by the attacker, is not locked.
+    assert through_the_proxy(client, PASSWORD, client_address=VICTIM).status_code == 302
+
+
+# --- The count and the check in one step (accounts/lockout.py; the race: test_lockout_race.py) --
+
+
+def test_every_login_gives_its_place_back(client, customer):
+    for n in range(3):
+        attempt(client, f"wrong-password-{n}")
+    attempt(client, PASSWORD)
+
+    assert not LoginCheck.objects.exists()
+
+
+def test_a_login_that_ends_neither_way_gives_its_place_back_too(client, customer):
+    """The admin checks a customer's right password, then refuses them: no failure, no login.
+    Were its place kept, ten of these would lock the customer out."""
+    for _ in range(10):
+        response = client.post(
+            "/admin/login/",
+            {"username": "customer", "password": PASSWORD},
+            REMOTE_ADDR=ATTACKER,
+        )
+        assert response.status_code == 200
+        assert "_auth_user_id" not in client.session
+
+    assert not LoginCheck.objects.exists()
+    assert attempt(client, PASSWORD).status_code == 302
+
+
+def test_a_place_left_by_a_stopped_server_is_forgotten(client, customer):
+    key = hashlib.sha256(f"customer\n{ATTACKER}".encode()).hexdigest()
+    LoginCheck.objects.create(key=key, in_progress=5)
+    assert attempt(client, PASSWORD).status_code == 429  # five logins are being checked
+
+    LoginCheck.objects.filter(key=key).update(updated_at=timezone.now() - timedelta(minutes=6))
+
     assert attempt(client, PASSWORD).status_code == 302

@@ -90,6 +90,13 @@ class TestPasswordReset:
         assert "/accounts/reset/" in mail.outbox[0].body
         assert "customer" in mail.outbox[0].body
 
+    def test_the_email_says_it_is_automatic(self, client, customer):
+        self.request_reset(client, "customer@example.com")
+
+        [email] = mail.outbox
+        assert email.message()["Auto-Submitted"] == "auto-generated"
+        assert "\n" not in email.subject
+
     def test_the_email_address_is_matched_in_any_case(self, client, customer):
         self.request_reset(client, "CUSTOMER@Example.com")
 
@@ -142,3 +149,15 @@ class TestPasswordReset:
         self.request_reset(client, "customer@example.com")
 
         assert mail.outbox == []
+
+
+def test_a_new_password_of_only_spaces_is_refused(login, customer):
+    response = login(customer).post(
+        CHANGE_URL,
+        {"old_password": PASSWORD, "new_password1": " " * 16, "new_password2": " " * 16},
+    )
+
+    assert response.status_code == 400
+    assert "only spaces" in " ".join(response.context["form"].errors["new_password2"])
+    customer.refresh_from_db()
+    assert customer.check_password(PASSWORD)

@@ -2,6 +2,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import User
+from accounts.verification import confirm_email
 
 REGISTER_URL = reverse("accounts:register")
 LOGIN_URL = reverse("accounts:login")
@@ -26,15 +27,16 @@ def test_it_shows_the_form(client, db):
     assert 'name="password1"' in response.content.decode()
 
 
-def test_it_creates_the_account_logs_in_and_opens_a_new_ticket(client, db):
+def test_it_creates_the_account_and_asks_to_confirm_the_address(client, db):
     response = register(client)
 
     assert response.status_code == 302
-    assert response["Location"] == reverse("tickets:create")
+    assert response["Location"] == reverse("accounts:check_email")
     user = User.objects.get(username="alice")
     assert user.email == "alice@example.com"
     assert user.role == "customer"
-    assert int(client.session["_auth_user_id"]) == user.pk
+    assert user.email_verified_at is None
+    assert "_auth_user_id" not in client.session
 
 
 def test_it_stores_a_bcrypt_sha256_hash(client, db, real_hashers):
@@ -50,8 +52,7 @@ def test_a_100_byte_password_registers_and_logs_in(client, db, real_hashers):
 
     response = register(client, password=password)
     assert response.status_code == 302
-    client.post(reverse("accounts:logout"))
-    assert "_auth_user_id" not in client.session
+    confirm_email(User.objects.get(username="alice"))  # as the link in the email does
 
     response = client.post(LOGIN_URL, {"username": "alice", "password": password})
 
@@ -117,13 +118,12 @@ def test_a_taken_username_is_refused_on_the_username_field(client, customer, use
     assert User.objects.filter(username__iexact="customer").count() == 1
 
 
-def test_a_taken_email_is_refused_on_the_email_field(client, customer):
+def test_a_taken_email_is_answered_as_a_new_one(client, customer):
+    """Nobody learns which addresses have accounts (test_email_confirmation.py has the rest)."""
     response = register(client, username="newcomer", email="Customer@Example.com")
 
-    assert response.status_code == 400
-    form = response.context["form"]
-    assert form.errors["email"] == ["A user with that email address already exists."]
-    assert not form.non_field_errors()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("accounts:check_email")
     assert not User.objects.filter(username="newcomer").exists()
 
 
@@ -142,3 +142,13 @@ def test_extra_fields_cannot_make_a_staff_account(client, db):
     user = User.objects.get(username="alice")
     assert not user.is_staff
     assert not user.is_superuser
+
+
+@pytest.mark.parametrize("password", [" " * 12, "\t" * 12, " \u00a0\u2003\n" * 4])
+def test_a_password_of_only_blank_characters_is_refused(client, db, password):
+    response = register(client, password=password)
+
+    assert response.status_code == 400
+    errors = " ".join(response.context["form"].errors["password1"])
+    assert "only spaces" in errors
+    assert not User.objects.exists()

@@ -1,7 +1,8 @@
 """Who hears about a new message on a ticket, and what the email says.
 
-Mail goes out from `transaction.on_commit`; each test runs the action inside
-`django_capture_on_commit_callbacks(execute=True)` so the callbacks run as they would on commit.
+Each email is an outbox row written with the message, sent by a task after the commit (eager in
+tests); each test runs the action inside `django_capture_on_commit_callbacks(execute=True)` so
+the callbacks run as they would on commit.
 """
 
 import logging
@@ -12,6 +13,7 @@ from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.urls import reverse
+from post_office.models import STATUS, Email
 
 from messaging.models import Message
 from tests.mail_helpers import html_of, recipients
@@ -54,7 +56,7 @@ def test_staff_reply_goes_to_the_reporter_only(
     assert recipients() == ["customer@example.com"]
 
 
-def test_staff_reply_email_has_the_id_text_link_and_status(
+def test_staff_reply_email_is_the_reply_with_the_ticket_link_below_it(
     settings, assigned_ticket, agent, make_message, django_capture_on_commit_callbacks
 ):
     settings.SITE_URL = "https://desk.example.com"
@@ -64,13 +66,30 @@ def test_staff_reply_email_has_the_id_text_link_and_status(
 
     [email] = mail.outbox
     link = f"https://desk.example.com/tickets/{assigned_ticket.pk}/"
-    assert email.subject == f"[#{assigned_ticket.pk}] New reply: {assigned_ticket.title}"
-    assert "Have you tried turning it off and on?" in email.body
-    assert link in email.body
+    assert email.subject == f"Re: [#{assigned_ticket.pk}] {assigned_ticket.title}"
+    # The reply first (so that answering it by mail makes sense), then who wrote it and where.
+    assert email.body.startswith("Have you tried turning it off and on?\n")
+    assert email.body.index(link) > email.body.index("Have you tried turning it off and on?")
+    assert (
+        f'agent replied on ticket #{assigned_ticket.pk}, "{assigned_ticket.title}".' in email.body
+    )
+    assert f"Reply on the ticket: {link}" in email.body
     assert "Status: Active" in email.body
     html = html_of(email)
-    assert "Have you tried turning it off and on?" in html
-    assert f'href="{link}"' in html
+    assert html.index("Have you tried turning it off and on?") < html.index(f'href="{link}"')
+
+
+def test_with_a_help_desk_address_the_email_says_a_reply_by_mail_works(
+    settings, assigned_ticket, agent, make_message, django_capture_on_commit_callbacks
+):
+    settings.HELPDESK_EMAIL = "support@desk.example.com"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        make_message(assigned_ticket, agent, "Fixed?")
+
+    [email] = mail.outbox
+    assert "Reply to this email, or on the ticket: " in email.body
+    assert email.extra_headers["Reply-To"].startswith(f"support+t{assigned_ticket.pk}.")
 
 
 def test_staff_reply_is_not_sent_to_its_staff_sender(
@@ -115,8 +134,9 @@ def test_reporter_reply_goes_to_the_assignee_only(
 
     assert recipients() == ["agent@example.com"]
     [email] = mail.outbox
-    assert email.subject == f"[#{assigned_ticket.pk}] customer replied: {assigned_ticket.title}"
-    assert "Still broken." in email.body
+    assert email.subject == f"Re: [#{assigned_ticket.pk}] {assigned_ticket.title}"
+    assert email.body.startswith("Still broken.")
+    assert f"customer wrote on ticket #{assigned_ticket.pk}" in email.body
     assert f"/tickets/{assigned_ticket.pk}/" in email.body
 
 
@@ -287,7 +307,7 @@ def test_a_rolled_back_message_sends_nothing(
     assert not Message.objects.filter(content="This never happened.").exists()
 
 
-def test_a_failing_mail_server_does_not_fail_the_reply(
+def test_a_failing_mail_server_does_not_fail_the_reply_and_the_mail_waits_for_a_retry(
     settings, caplog, login, ticket, agent, django_capture_on_commit_callbacks
 ):
     settings.EMAIL_BACKEND = f"{__name__}.RefusingMailServer"
@@ -295,7 +315,7 @@ def test_a_failing_mail_server_does_not_fail_the_reply(
     data = {"content": "We are looking into it.", "client_token": str(uuid.uuid4())}
 
     with (
-        caplog.at_level(logging.ERROR, logger="tickets.notifications"),
+        caplog.at_level(logging.WARNING, logger="tickets.outbox"),
         django_capture_on_commit_callbacks(execute=True) as callbacks,
     ):
         response = login(agent).post(url, data)
@@ -304,11 +324,20 @@ def test_a_failing_mail_server_does_not_fail_the_reply(
     assert response["Location"] == ticket.get_absolute_url()
     assert len(callbacks) == 1
     assert Message.objects.filter(ticket=ticket, content="We are looking into it.").count() == 1
-    [record] = [r for r in caplog.records if r.name == "tickets.notifications"]
-    assert record.levelno == logging.ERROR
-    assert f"#{ticket.pk}" in record.getMessage()
-    assert isinstance(record.exc_info[1], ConnectionRefusedError)
     assert mail.outbox == []
+    # Not lost: the email waits in the outbox for its next try, with the server's answer.
+    [email] = Email.objects.all()
+    assert email.to == ["customer@example.com"]
+    assert email.status == STATUS.requeued
+    assert email.number_of_retries == 1
+    [attempt] = email.logs.all()
+    assert attempt.exception_type == "ConnectionRefusedError"
+    assert "Connection refused" in attempt.message
+    [record] = [r for r in caplog.records if r.name == "tickets.outbox"]
+    assert record.levelno == logging.WARNING
+    assert f"Email #{email.pk} was not sent (ConnectionRefusedError)" in record.getMessage()
+    # No address and no content in the log.
+    assert "customer@example.com" not in record.getMessage()
 
 
 def test_title_and_message_are_escaped_in_the_html_part(
@@ -326,7 +355,7 @@ def test_title_and_message_are_escaped_in_the_html_part(
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in html
     # The plain-text part and the subject show what was typed (no HTML there to escape for).
     assert "<script>alert(2)</script>" in email.body
-    assert email.subject == f"[#{ticket.pk}] New reply: <script>alert(1)</script>"
+    assert email.subject == f"Re: [#{ticket.pk}] <script>alert(1)</script>"
 
 
 def test_a_title_with_a_line_break_gives_a_one_line_reply_subject(
@@ -338,6 +367,6 @@ def test_a_title_with_a_line_break_gives_a_one_line_reply_subject(
         make_message(ticket, agent, "Hi")
 
     [email] = mail.outbox
-    assert email.subject == f"[#{ticket.pk}] New reply: a Bcc: x@evil.example"
+    assert email.subject == f"Re: [#{ticket.pk}] a Bcc: x@evil.example"
     assert email.to == ["customer@example.com"]
     assert email.message()["Bcc"] is None

@@ -182,7 +182,7 @@ class TestDownload:
         assert response["Content-Disposition"] == 'inline; filename="photo.png"'
         assert response["X-Content-Type-Options"] == "nosniff"
         assert response["Content-Security-Policy"] == FILE_CSP
-        assert response["Cache-Control"] == "private, no-cache"
+        assert response["Cache-Control"] == "private, no-cache, no-store"
         assert response["ETag"] == f'"{file.sha256}"'
         assert b"".join(response.streaming_content) == png_bytes()
 
@@ -218,7 +218,7 @@ class TestDownload:
             file_url(file), headers={"if-none-match": f'"{file.sha256}"'}
         )
         assert response.status_code == 304
-        assert response["Cache-Control"] == "private, no-cache"
+        assert response["Cache-Control"] == "private, no-cache, no-store"
 
     def test_a_file_missing_from_the_storage_is_a_404(self, login, ticket, customer, caplog):
         message = message_send(ticket=ticket, sender=customer, content="x", files=[png_upload()])

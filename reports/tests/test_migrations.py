@@ -6,10 +6,11 @@ import importlib
 import inspect
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from reports import rollup
+from reports import rollup, sqlite_indexes
 from tickets.models import Ticket
 
 
@@ -83,3 +84,18 @@ def test_from_scratch_0001_counts_with_the_triggers_of_its_day(customer, make_ti
     assert rollup.missing_triggers() == []
     assert rollup.differences() == []
     assert Ticket.objects.count() == 2
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite only: PostgreSQL alters in place")
+def test_migrate_puts_back_the_report_indexes_a_table_rebuild_dropped(db):
+    with connection.cursor() as cursor:
+        cursor.execute("DROP INDEX ticket_resolution_time")
+        cursor.execute("DROP INDEX report_event_changes")
+
+    call_command("migrate", verbosity=0)  # nothing to apply; post_migrate still runs
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        present = {name for (name,) in cursor.fetchall()}
+    assert set(sqlite_indexes.INDEXES) <= present
+    assert sqlite_indexes.ensure_indexes() == []

@@ -16,8 +16,8 @@ from django.utils import timezone
 from accounts.models import User
 from reports import selectors
 from reports.periods import Period, site_tz
-from tickets.models import Ticket
-from tickets.services import ticket_assign
+from tickets.models import Category, Ticket
+from tickets.services import ticket_assign, ticket_set_category
 
 from .conftest import NOW, PERIOD, D, H, utc
 
@@ -599,6 +599,24 @@ def test_created_by_status_and_priority(history, customer, agent):
         "by_priority": [("low", 1), ("normal", 1), ("high", 1), ("urgent", 1)],
         "awaiting": 3,  # the two open and the active one: none has a first response
     }
+
+
+def test_created_by_category(history, customer, agent):
+    zeta, alpha, empty = (Category.objects.create(name=n) for n in ("zeta", "Alpha", "Empty"))
+    history.ticket(customer, utc(2025, 1, 6), category=zeta)
+    history.ticket(customer, utc(2025, 1, 7), category=alpha)
+    moved = history.ticket(customer, utc(2025, 1, 8), category=zeta)
+    ticket_set_category(ticket=moved, category=alpha, by=agent)  # counts where it is now
+    history.ticket(customer, utc(2025, 1, 9))
+    history.ticket(customer, utc(2025, 1, 13), category=empty)  # outside
+
+    with CaptureQueriesContext(connection) as queries:
+        rows = selectors.created_by_category(PERIOD)
+
+    assert rows == [("Alpha", 2), ("zeta", 1), ("(no category)", 1)]
+    assert len(queries) == 2
+    empty_period = Period.from_dates(date(2024, 1, 1), date(2024, 1, 2))
+    assert selectors.created_by_category(empty_period) == []
 
 
 # --- users -----------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ CHART_IDS = [
     "workload",
     "by-status",
     "by-priority",
+    "by-category",
     "registrations",
 ]
 HOSTILE = "<script>alert(1)</script>"

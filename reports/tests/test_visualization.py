@@ -23,6 +23,7 @@ CHART_IDS = [
     "workload",
     "by-status",
     "by-priority",
+    "by-category",
     "registrations",
 ]
 NO_DATA_KEYS = ["frt_median", "frt_p90", "resolution_median", "resolution_p90", "reopen_rate"]

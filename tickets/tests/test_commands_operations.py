@@ -2,6 +2,7 @@
 import_tickets (their services are in tickets/housekeeping.py, tickets/services.py and
 tickets/transfer.py)."""
 
+import csv
 import json
 from datetime import timedelta
 from io import StringIO
@@ -354,6 +355,63 @@ def test_since_must_be_a_date(db, tmp_path):
     with pytest.raises(CommandError, match="not a date"):
         run("export_tickets", "--since", "last tuesday", "--output", str(tmp_path / "x.jsonl"))
     assert not (tmp_path / "x.jsonl").exists()
+
+
+FORMULAS = ['=HYPERLINK("http://evil.example")', "+1+2", "-3+4", "@SUM(A1)", "\tcmd", "\rcmd"]
+
+
+def read_csv(path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as stream:
+        return list(csv.DictReader(stream))
+
+
+@pytest.fixture
+def formula_tickets(make_ticket, make_message, customer, agent):
+    tickets = [make_ticket(customer, title=f"Title {n}") for n in range(len(FORMULAS))]
+    for ticket, formula in zip(tickets, FORMULAS, strict=True):
+        # Written directly, as an import does: the pages strip a leading tab or line break.
+        Ticket.objects.filter(pk=ticket.pk).update(description=formula)
+    make_message(tickets[0], agent, "=1+1")
+    return tickets
+
+
+def test_the_csv_backup_keeps_every_cell_exactly_as_stored(formula_tickets, tmp_path):
+    path = tmp_path / "backup.csv"
+
+    run("export_tickets", "--format", "csv", "--output", str(path))
+
+    rows = read_csv(path)
+    assert [row["description"] for row in rows] == FORMULAS
+    assert json.loads(rows[0]["messages"])[0]["content"] == "=1+1"
+
+
+def test_spreadsheet_safe_prefixes_cells_a_spreadsheet_would_run(formula_tickets, tmp_path):
+    path = tmp_path / "for-a-spreadsheet.csv"
+
+    out, _ = run("export_tickets", "--format", "csv", "--spreadsheet-safe", "--output", str(path))
+
+    rows = read_csv(path)
+    assert [row["description"] for row in rows] == [f"'{formula}" for formula in FORMULAS]
+    # Cells that start with anything else are as stored.
+    assert [row["title"] for row in rows] == [f"Title {n}" for n in range(len(FORMULAS))]
+    assert {row["status"] for row in rows} == {"open"}
+    assert rows[0]["created_at"][:4].isdigit()
+    assert json.loads(rows[0]["messages"])[0]["content"] == "=1+1"  # inside a JSON cell
+    assert out.startswith(f"Exported {len(FORMULAS)} tickets")
+
+
+def test_spreadsheet_safe_is_for_csv_only(db, tmp_path):
+    with pytest.raises(CommandError, match="--spreadsheet-safe"):
+        run("export_tickets", "--spreadsheet-safe", "--output", str(tmp_path / "x.jsonl"))
+    assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_the_help_says_the_csv_is_exact_and_what_spreadsheet_safe_changes():
+    command = load_command_class("tickets", "export_tickets")
+    text = " ".join(command.create_parser("manage.py", "export_tickets").format_help().split())
+    assert "exactly as stored" in text
+    assert "--spreadsheet-safe" in text
+    assert "not for import_tickets" in text
 
 
 def test_export_to_standard_output_puts_the_summary_on_standard_error(help_desk):

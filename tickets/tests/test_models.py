@@ -225,7 +225,7 @@ def test_the_system_closing_a_ticket_tells_the_reporter_it_was_the_help_desk(
     with django_capture_on_commit_callbacks(execute=True):
         ticket.update_status(CLOSED, by=None)
     [email] = [m for m in mailoutbox if m.to == [customer.email]]
-    assert "The help desk changed the status" in email.body
+    assert "The help desk closed your ticket" in email.body
 
 
 def test_a_page_opened_before_a_system_change_is_stale(ticket, agent):

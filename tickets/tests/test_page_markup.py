@@ -81,7 +81,7 @@ class TestListRows:
         assert HOSTILE not in html
         assert f'<a href="/tickets/{ticket.pk}/">{ESCAPED}</a>' in row
         assert "3\xa0hours ago</time>" in row
-        assert row.count("<td") == 5
+        assert row.count("<td") == 6
         assert "Awaiting first response" not in row
         assert "Unassigned" not in row
 
@@ -120,7 +120,7 @@ class TestListRows:
         assert "agent<b>" not in rows["Someone has it"]
         assert "Awaiting first response" not in rows["Someone has it"]
         assert "Awaiting first response" not in rows["Closed unanswered"]
-        assert all(row.count("<td") == 7 for row in rows.values())
+        assert all(row.count("<td") == 8 for row in rows.values())
 
     def test_the_last_activity_is_in_the_site_time_zone(self, settings, customer, ticket):
         settings.TIME_ZONE = "Europe/Paris"
@@ -301,10 +301,12 @@ class TestReplyForm:
         assert response.status_code == 400
         html = response.content.decode()
         assert re.search(
-            r'<textarea name="content"[^>]*class="textarea form-control is-invalid"', html
+            r'<textarea name="content"[^>]*class="form-control" required aria-invalid="true" '
+            r'aria-describedby="id_content_error"',
+            html,
         )
         assert re.search(
-            r'<div id="id_content_error" class="invalid-feedback">\s*<p[^>]*><strong>'
+            r'<div id="id_content_error" class="invalid-feedback d-block">\s*<p[^>]*><strong>'
             r"This field is required.</strong></p>",
             html,
         )

@@ -10,7 +10,7 @@ import pytest
 
 from accounts.models import User
 from messaging.models import Message
-from tickets.models import Ticket, TicketEvent
+from tickets.models import Category, Tag, Ticket, TicketEvent
 from tickets.transfer import CSV_COLUMNS, content_digest, import_tickets
 
 T0 = "2026-03-02T09:00:00+00:00"
@@ -39,6 +39,8 @@ def make_record(**changes) -> dict:
         "description": "Smoke everywhere.",
         "status": "active",
         "priority": "high",
+        "category": "Printers",
+        "tags": ["vip", "Toner"],
         "reporter": "zoe",
         "assignee": "max",
         "modified_by": "max",
@@ -240,7 +242,7 @@ def test_a_bad_csv_row_is_reported_by_the_line_it_starts_on(db):
         row = {}
         for column in CSV_COLUMNS:
             value = record.get(column, [])  # a record made before attachments has none
-            if column in {"users", "messages", "events", "attachments"}:
+            if column in {"users", "messages", "events", "attachments", "tags"}:
                 value = json.dumps(value)
             row[column] = "" if value is None else value
         writer.writerow(row)
@@ -269,3 +271,50 @@ def test_the_content_digest_ignores_ids_but_not_content(make_ticket, customer):
     assert before["tickets"] == 1
     Ticket.objects.filter(pk=ticket.pk).update(title="Something else")
     assert content_digest()["sha256"] != before["sha256"]
+
+
+def test_a_category_is_matched_by_name_or_made_and_an_older_file_has_none(db):
+    Category.objects.create(name="printers", active=False)
+    older = make_record()
+    del older["category"]
+
+    result = import_tickets(
+        jsonl(make_record(), make_record(category="Network"), older), format="jsonl"
+    )
+
+    assert result.imported == 3
+    names = [t.category and t.category.name for t in Ticket.objects.order_by("pk")]
+    assert names == ["printers", "Network", None]
+    assert list(Category.objects.order_by("name").values_list("name", "active")) == [
+        ("Network", True),
+        ("printers", False),
+    ]
+
+
+def test_a_category_that_is_not_a_name_is_refused(db):
+    result = import_tickets(jsonl(make_record(category=["x"])), format="jsonl")
+
+    assert result.imported == 0
+    assert [reason for _, reason in result.failed] == ["category must be a name or null"]
+
+
+def test_tags_are_matched_by_name_or_made_and_an_older_file_has_none(db):
+    Tag.objects.create(name="VIP")
+    older = make_record()
+    del older["tags"]
+
+    result = import_tickets(jsonl(make_record(), older), format="jsonl")
+
+    assert result.imported == 2
+    first, second = Ticket.objects.order_by("pk")
+    assert first.tag_names == ["Toner", "VIP"]
+    assert sorted(first.tags.values_list("name", flat=True)) == ["Toner", "VIP"]
+    assert (second.tag_names, second.tags.count()) == ([], 0)
+
+
+@pytest.mark.parametrize("tags", ["vip", [1], ["x" * 41]])
+def test_tags_that_are_not_names_are_refused(db, tags):
+    result = import_tickets(jsonl(make_record(tags=tags)), format="jsonl")
+
+    assert result.imported == 0
+    assert "tags" in result.failed[0][1]

@@ -5,10 +5,12 @@ from pathlib import Path
 
 import pytest
 from django.contrib.staticfiles import finders
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from messaging.models import Message
 from tickets.models import Ticket
-from tickets.services import ticket_assign, ticket_set_priority
+from tickets.services import ticket_assign, ticket_mark_seen, ticket_set_priority
 
 from .page_helpers import client_for, db_state, flash_messages, reply_data
 
@@ -63,6 +65,74 @@ class TestDetailPage:
         choices = set(re.findall(r'<option value="\d*"(?: selected)?>([^<]+)</option>', select))
         assert choices == {"Unassigned", "agent", "other_agent"}
         assert f'<option value="{agent.pk}">agent</option>' in select
+
+
+class TestOpeningMarksTheReplySeen:
+    """The reporter opening their ticket clears its "New reply" marker: one UPDATE, only when
+    there is something to mark, and never on a HEAD (which shows nothing)."""
+
+    @staticmethod
+    def updates(queries) -> list[str]:
+        return [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+
+    def test_a_get_marks_an_unseen_reply_seen_with_one_update(
+        self, login, customer, agent, ticket, make_message, django_assert_max_num_queries
+    ):
+        make_message(ticket, agent, "Try turning it off and on again.")
+        client = login(customer)
+
+        with django_assert_max_num_queries(20) as queries:
+            assert client.get(detail_url(ticket)).status_code == 200
+
+        [update] = self.updates(queries)
+        assert "reporter_seen_at" in update
+        ticket.refresh_from_db()
+        assert ticket.reporter_seen_at is not None
+        assert not ticket.has_unseen_reply
+
+    def test_a_head_writes_nothing(self, login, customer, agent, ticket, make_message):
+        make_message(ticket, agent, "Try turning it off and on again.")
+        client = login(customer)
+
+        with CaptureQueriesContext(connection) as queries:
+            response = client.head(detail_url(ticket))
+
+        assert response.status_code == 200
+        assert self.updates(queries) == []
+        ticket.refresh_from_db()
+        assert ticket.reporter_seen_at is None
+        assert ticket.has_unseen_reply
+
+    def test_opening_again_with_nothing_new_writes_nothing(
+        self, login, customer, agent, ticket, make_message
+    ):
+        make_message(ticket, agent, "Try turning it off and on again.")
+        client = login(customer)
+        client.get(detail_url(ticket))
+        ticket.refresh_from_db()
+        seen_at = ticket.reporter_seen_at
+
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(detail_url(ticket)).status_code == 200
+
+        assert self.updates(queries) == []
+        ticket.refresh_from_db()
+        assert ticket.reporter_seen_at == seen_at
+
+    def test_the_update_writes_only_a_ticket_whose_reply_is_still_unseen(
+        self, customer, agent, ticket, make_message
+    ):
+        """Two tabs: the second one's stale copy of the ticket does not write again."""
+        make_message(ticket, agent, "Try turning it off and on again.")
+        first, second = Ticket.objects.get(pk=ticket.pk), Ticket.objects.get(pk=ticket.pk)
+        ticket_mark_seen(ticket=first, user=customer)
+
+        with CaptureQueriesContext(connection) as queries:
+            ticket_mark_seen(ticket=second, user=customer)
+
+        # The one UPDATE finds no row still unseen: the first tab's time stays.
+        assert len(self.updates(queries)) == 1
+        assert Ticket.objects.get(pk=ticket.pk).reporter_seen_at == first.reporter_seen_at
 
 
 class TestTimeline:

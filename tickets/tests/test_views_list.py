@@ -150,7 +150,7 @@ class TestMyTickets:
         # The most recently active three, in two pages; the count stops at the fourth.
         assert listed(first) + listed(last) == [ticket.pk for ticket in reversed(tickets)][:3]
         content = first.content.decode()
-        assert "More than 3 tickets: the 3 with the most recent activity are listed" in content
+        assert "More than 3 tickets: the first 3, most recent activity first, are listed" in content
         assert "Page 1 of 2+" in content
         count = next(statement for statement in sql if "COUNT(" in statement)
         assert "LIMIT 4" in count

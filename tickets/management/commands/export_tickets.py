@@ -28,13 +28,24 @@ class Command(BaseCommand):
     help = (
         "Export tickets with their messages, events and the users they name, for a backup or a "
         "move to another database (read back with import_tickets). jsonl: one ticket per line; "
-        "csv: one row per ticket, messages and events as JSON columns. The format is described "
-        "in tickets/transfer.py."
+        "csv: one row per ticket, messages and events as JSON columns, every cell exactly as "
+        "stored, so a cell someone typed as =HYPERLINK(...) runs as a formula if a spreadsheet "
+        "opens the file: for a spreadsheet, add --spreadsheet-safe. The format is described in "
+        "tickets/transfer.py."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--format", choices=FORMATS, default="jsonl", help="jsonl (default) or csv."
+        )
+        parser.add_argument(
+            "--spreadsheet-safe",
+            action="store_true",
+            help=(
+                "csv only: put a ' before every cell that starts with =, +, -, @, a tab or a "
+                "carriage return, so that a spreadsheet shows it as text instead of running it. "
+                "The file is then for reading, not for import_tickets (those cells change)."
+            ),
         )
         parser.add_argument(
             "--since",
@@ -63,10 +74,26 @@ class Command(BaseCommand):
         since: datetime | None,
         output: str,
         files: Path | None,
+        spreadsheet_safe: bool,
         **options,
     ):
+        if spreadsheet_safe and format != "csv":
+            raise CommandError("--spreadsheet-safe applies to --format csv only.")
+
+        def export(stream):
+            try:
+                return export_tickets(
+                    stream,
+                    format=format,
+                    since=since,
+                    files_dir=files,
+                    spreadsheet_safe=spreadsheet_safe,
+                )
+            except ValueError as exc:
+                raise CommandError(f"{exc} (--files DIR)" if files is None else str(exc)) from None
+
         if output == "-":
-            result = self.export(self.stdout, format, since, files)
+            result = export(self.stdout)
             summary_to = self.stderr
         else:
             path = Path(output)
@@ -76,7 +103,7 @@ class Command(BaseCommand):
             partial = path.with_name(f".{path.name}.partial")
             try:
                 with partial.open("w", encoding="utf-8", newline="") as stream:
-                    result = self.export(stream, format, since, files)
+                    result = export(stream)
                 os.replace(partial, path)
             except (OSError, CommandError) as exc:
                 partial.unlink(missing_ok=True)
@@ -92,10 +119,3 @@ class Command(BaseCommand):
             f"Exported {result.tickets} tickets ({result.messages} messages, {result.events} "
             f"events{attached}) as {format} to {where}."
         )
-
-    @staticmethod
-    def export(stream, format: str, since: datetime | None, files: Path | None):
-        try:
-            return export_tickets(stream, format=format, since=since, files_dir=files)
-        except ValueError as exc:
-            raise CommandError(f"{exc} (--files DIR)" if files is None else str(exc)) from None

@@ -7,6 +7,7 @@ from tickets.demo import (
     add_demo_files,
     create_tickets,
     ensure_bulk_customers,
+    ensure_demo_categories,
     ensure_demo_users,
     reset_demo_data,
 )
@@ -90,6 +91,7 @@ class Command(BaseCommand):
                 return
 
         users = ensure_demo_users()
+        categories = ensure_demo_categories()
         existing = Ticket.objects.count()
         wanted = DEMO_TICKETS if tickets is None else tickets
         to_make = max(0, wanted - existing) if (tickets is not None or existing == 0) else 0
@@ -103,6 +105,7 @@ class Command(BaseCommand):
             agents=users["agent"],
             days=days,
             seed=seed + existing,
+            categories=categories,
         )
         if made[0]:
             # A conversation with a picture and a PDF, to see attachments on.

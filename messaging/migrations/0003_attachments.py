@@ -9,8 +9,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0001_initial'),
-        ('tickets', '0010_attachments'),
+        ('messaging', '0002_backfill_last_public_by'),
+        ('tickets', '0014_file_removed_event'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,158 @@
+"""Confirming the email address of an account someone made for themselves.
+
+The register page makes the account and emails its address a link; until the link is followed
+(and its button pressed: a mail scanner that opens links confirms nothing), the account cannot
+log in (REGISTRATION_EMAIL_VERIFICATION=mandatory, the default) or can (=optional). Accounts
+made by staff, by commands or by an import are confirmed when they are made.
+
+The link carries a signed token (django.core.signing, with a timestamp): the account's id and a
+digest of its address, so it stops working when the address changes, and after
+EMAIL_CONFIRMATION_DAYS. Nothing is stored for it.
+
+The emails go out after the transaction commits, as every email here does, and at most
+ACCOUNT_EMAILS_PER_ADDRESS an hour to one address (accounts/ratelimits.py). Links are built from
+SITE_URL, like the ticket emails', never from the request's Host header.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import logging
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from .ratelimits import may_email
+
+logger = logging.getLogger(__name__)
+
+SALT = "accounts.confirm-email"
+
+
+def confirmation_required() -> bool:
+    """Whether an account must confirm its address before it can log in."""
+    return settings.REGISTRATION_EMAIL_VERIFICATION == "mandatory"
+
+
+def _address_digest(email: str) -> str:
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:16]
+
+
+def confirmation_token(user) -> str:
+    return signing.dumps({"u": user.pk, "e": _address_digest(user.email)}, salt=SALT)
+
+
+class Link(enum.Enum):
+    VALID = "valid"
+    CONFIRMED_ALREADY = "confirmed already"
+    EXPIRED = "expired"
+    INVALID = "invalid"
+
+
+def read_confirmation_token(token: str):
+    """(what the link is, the account it confirms or None)."""
+    max_age = timedelta(days=settings.EMAIL_CONFIRMATION_DAYS)
+    try:
+        data = signing.loads(token, salt=SALT, max_age=max_age)
+    except signing.SignatureExpired:
+        return Link.EXPIRED, None
+    except signing.BadSignature:
+        return Link.INVALID, None
+    if not isinstance(data, dict) or not isinstance(data.get("u"), int):
+        return Link.INVALID, None
+    user = get_user_model()._default_manager.filter(pk=data["u"], is_active=True).first()
+    if user is None or data.get("e") != _address_digest(user.email):
+        return Link.INVALID, None
+    if user.email_verified_at is not None:
+        return Link.CONFIRMED_ALREADY, user
+    return Link.VALID, user
+
+
+def confirm_email(user) -> None:
+    """The account's address is its owner's (they followed the link, or chose a new password
+    from a reset email): it may log in. Idempotent."""
+    if user.email_verified_at is None:
+        now = timezone.now()
+        type(user)._default_manager.filter(pk=user.pk, email_verified_at__isnull=True).update(
+            email_verified_at=now
+        )
+        user.email_verified_at = now
+        logger.info("email address confirmed for user=%s", user.pk)
+
+
+def _link(name: str, *args) -> str:
+    return f"{settings.SITE_URL}{reverse(name, args=args)}"
+
+
+def _send_after_commit(template: str, address: str, context: dict) -> None:
+    if not may_email(address):
+        return
+    transaction.on_commit(partial(_send, template, address, context))
+
+
+def _send(template: str, address: str, context: dict) -> None:
+    from .mail import AUTOMATIC_HEADERS  # mail imports the models, which import this module
+
+    try:
+        subject = " ".join(render_to_string(f"emails/{template}_subject.txt", context).split())
+        body = render_to_string(f"emails/{template}.txt", context)
+        EmailMessage(subject, body, to=[address], headers=AUTOMATIC_HEADERS).send()
+    except Exception:
+        # The account is saved already; a mail problem must not turn into an error page.
+        logger.exception("Could not send the %s email", template)
+
+
+def send_confirmation_link(user) -> None:
+    """Email the account's address a link that confirms it."""
+    _send_after_commit(
+        "confirm_email",
+        user.email,
+        {
+            "username": user.username,
+            "link": _link("accounts:verify_email", confirmation_token(user)),
+            "days": settings.EMAIL_CONFIRMATION_DAYS,
+            "site_url": settings.SITE_URL,
+        },
+    )
+
+
+def send_already_registered(user) -> None:
+    """Someone registered with the address of an account that exists: its owner hears of it
+    (and, if they never confirmed it, gets a new link), and the page says nothing more than it
+    says for a new account."""
+    confirmed = user.email_verified_at is not None
+    _send_after_commit(
+        "already_registered",
+        user.email,
+        {
+            "username": user.username,
+            "login_url": _link("accounts:login"),
+            "reset_url": _link("accounts:password_reset"),
+            "link": None if confirmed else _link("accounts:verify_email", confirmation_token(user)),
+            "days": settings.EMAIL_CONFIRMATION_DAYS,
+            "site_url": settings.SITE_URL,
+        },
+    )
+
+
+def send_link_again(email: str) -> None:
+    """A new link for the account with this address, if it waits to be confirmed. Says nothing
+    either way: the page answers the same for any address."""
+    user = (
+        get_user_model()
+        ._default_manager.filter(
+            email__iexact=email.strip(), is_active=True, email_verified_at__isnull=True
+        )
+        .first()
+    )
+    if user is not None:
+        send_confirmation_link(user)
