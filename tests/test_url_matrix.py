@@ -377,6 +377,8 @@ CUSTOMER: dict[str, Row] = {
     "tickets/": page(get=signed_in(200), post=signed_in(405)),
     # Anyone signed in reports a ticket (staff too, for a caller).
     "tickets/new/": page(get=signed_in(200), post=signed_in(400), form=signed_in(C302)),
+    # Staff change the ticked tickets; an empty form changes nothing and goes back to the list.
+    "tickets/bulk/": page(get=signed_in(405), post=staff(302), form=staff(C302)),
     # The reporter opening their ticket marks its replies as seen (a write, for them only).
     "tickets/<int:pk>/": ticket_page(get=(LOGIN, W200, W200, 200, 200, LOGIN), post=signed_in(405)),
     # The reporter and staff reply, and close (the form closes the ticket).
@@ -857,6 +859,10 @@ def outcome(response, path: str) -> Outcome:
 # The pages' own valid forms (the FORM answers): what changes the ticket (or makes one), if the
 # actor may. `version` is the ticket's as it is now (1 for an id no ticket has).
 VALID_FORMS: dict[str, Callable[[World, int], dict]] = {
+    "tickets/bulk/": lambda world, version: {
+        "tickets": [world.tickets["a"].pk],
+        "action": "priority:urgent",
+    },
     "tickets/new/": lambda world, version: {
         "title": "Reported through the access matrix",
         "description": "It beeps.",
@@ -1106,7 +1112,10 @@ def test_a_form_without_the_pages_csrf_token_is_refused(route, world, db):
 
     assert refused.status_code == 403
     assert changes(before, snapshot()) == []
-    shown_on = re.match(r"/tickets/(\d+/|new/)", path).group(0)
+    # The bulk action's form is on the list; every other on the page it is sent to.
+    shown_on = (
+        "/tickets/" if route == "tickets/bulk/" else re.match(r"/tickets/(\d+/|new/)", path)[0]
+    )
     page = client.get(shown_on)
     token = _form_token(page.content.decode(), None if path == shown_on else path)
     assert token is not None, f"the form sent to {path} on {shown_on} carries no CSRF token"

@@ -36,6 +36,7 @@ from messaging.models import Attachment, Message
 from messaging.selectors import files_by_message, with_files
 from messaging.services import attachment_remove, attachments_delete_with, message_send
 
+from .bulk import apply_to_each
 from .models import Category, StaleTicketError, Tag, Ticket, TicketEvent
 from .pagination import CappedCountAdminMixin
 from .selectors import ticket_timeline
@@ -486,26 +487,9 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
 
     def _bulk(self, request: HttpRequest, queryset: QuerySet, verb: str, change) -> None:
         """Apply `change(ticket)` to each ticket; report what was done, skipped and refused."""
-        done, unchanged, refused = [], [], []
-        for ticket in queryset.select_related("reporter", "assignee").order_by("pk"):
-            try:
-                result = change(ticket)
-            except (ValidationError, PermissionDenied) as exc:
-                reason = " ".join(getattr(exc, "messages", [str(exc)]))
-                refused.append(f"#{ticket.pk}: {reason}")
-            else:
-                (done if result is not None else unchanged).append(ticket.pk)
-        if done:
-            self.message_user(
-                request,
-                f"{verb} {len(done)} ticket{'s' if len(done) != 1 else ''}.",
-                messages.SUCCESS,
-            )
-        if unchanged:
-            ids = ", ".join(f"#{pk}" for pk in unchanged)
-            self.message_user(request, f"Already so, left alone: {ids}.", messages.INFO)
-        for line in refused:
-            self.message_user(request, f"Refused {line}", messages.WARNING)
+        tickets = queryset.select_related("reporter", "assignee").order_by("pk")
+        for level, text in apply_to_each(tickets, change).report(verb):
+            self.message_user(request, text, level)
 
     @admin.action(description="Assign to me", permissions=["change"])
     def assign_to_me(self, request, queryset):

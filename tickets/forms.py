@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from messaging.forms import AttachmentsField
 
 from .models import Category, Tag, Ticket, TicketQuerySet
+from .services import parse_tags
 
 User = get_user_model()
 
@@ -123,16 +124,75 @@ class TicketFilterForm(forms.Form):
         widget=forms.HiddenInput,
     )
 
-    def __init__(self, *args, staff: bool = False, **kwargs):
+    def __init__(self, *args, staff: bool = False, categories=(), **kwargs):
+        """`categories`: (id, name) of every one, retired ones too (their tickets stay in
+        them), for staff's category filter; none, no filter."""
         super().__init__(*args, **kwargs)
-        # Staff filter by category: every one, retired ones too (their tickets stay in them).
-        categories = (
-            list(Category.objects.order_by("name").values_list("pk", "name")) if staff else []
-        )
-        if categories:
+        if staff and categories:
             self.fields["category"].choices = [("", "Any category"), *categories]
         else:
             del self.fields["category"]
         if not staff:
             del self.fields["waiting"]
             del self.fields["tag"]
+
+
+class BulkActionForm(forms.Form):
+    """The staff list's action on the tickets ticked on its page."""
+
+    MAX_TICKETS = 100
+
+    tickets = forms.ModelMultipleChoiceField(
+        queryset=Ticket.objects.only("pk"),
+        error_messages={"required": "Tick the tickets to change first."},
+    )
+    action = forms.ChoiceField(error_messages={"required": "Choose what to do with them."})
+    tag = forms.CharField(required=False, max_length=Tag.MAX_LENGTH, strip=True)
+    # Where the list was, to go back to it.
+    next = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, agents=(), categories=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = [
+            ("", "Choose an action…"),
+            (
+                "Assign",
+                [("take", "Take them (assign to me)")]
+                + [(f"assign:{pk}", f"Assign to {name}") for pk, name in agents]
+                + [("assign:", "Unassign")],
+            ),
+            ("Status", [("close", "Close"), ("reopen", "Reopen")]),
+            (
+                "Priority",
+                [
+                    (f"priority:{value}", f"Priority {label.lower()}")
+                    for value, label in Ticket.Priority.choices
+                ],
+            ),
+            (
+                "Category",
+                [(f"category:{pk}", f"Put in {name}") for pk, name in categories]
+                + [("category:", "No category")],
+            ),
+            ("Tag", [("tag", "Add the tag typed beside")]),
+        ]
+
+    def clean_tickets(self):
+        tickets = self.cleaned_data["tickets"]
+        if len(tickets) > self.MAX_TICKETS:
+            raise forms.ValidationError(f"At most {self.MAX_TICKETS} tickets at once.")
+        return tickets
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("action") == "tag":
+            try:
+                names = parse_tags(cleaned.get("tag", ""))
+            except forms.ValidationError as exc:
+                self.add_error("tag", exc)
+            else:
+                if len(names) != 1:
+                    self.add_error("tag", "Type one tag to add (no commas).")
+                else:
+                    cleaned["tag"] = names[0]
+        return cleaned

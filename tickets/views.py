@@ -5,26 +5,37 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import InvalidPage
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from accounts.models import User
 from messaging.models import Message
 from messaging.selectors import files_by_message, with_files
 from messaging.services import ticket_create_with_files
 
+from .bulk import apply_to_each
 from .forms import (
     AssignForm,
+    BulkActionForm,
     PriorityForm,
     ReplyForm,
     StatusForm,
     TicketCreateForm,
     TicketFilterForm,
 )
-from .models import StaleTicketError, Ticket, TicketQuerySet
+from .models import Category, StaleTicketError, Ticket, TicketQuerySet
 from .pagination import CappedPaginator
 from .selectors import get_ticket_for, list_rows, ticket_list_for, ticket_timeline
-from .services import ticket_assign, ticket_mark_seen, ticket_set_priority
+from .services import (
+    ticket_add_tag,
+    ticket_assign,
+    ticket_mark_seen,
+    ticket_set_category,
+    ticket_set_priority,
+)
 
 STATUS_DONE = {
     Ticket.Status.OPEN: "The ticket is open again.",
@@ -45,13 +56,15 @@ def _form_error_text(form) -> str:
 @require_safe
 def ticket_list(request: HttpRequest) -> HttpResponse:
     staff = request.user.is_staff
-    filter_form = TicketFilterForm(request.GET, staff=staff)
+    # Staff filter by category and act on several tickets: the choices, read once.
+    categories = list(Category.objects.order_by("name").values_list("pk", "name")) if staff else []
+    filter_form = TicketFilterForm(request.GET, staff=staff, categories=categories)
     status_code = 200
     if filter_form.is_valid():
         filters = {key: value for key, value in filter_form.cleaned_data.items() if value}
     else:
         messages.error(request, f"That filter is not valid: {_form_error_text(filter_form)}")
-        filter_form = TicketFilterForm(staff=staff)
+        filter_form = TicketFilterForm(staff=staff, categories=categories)
         filters = {}
         status_code = 400
     tickets = ticket_list_for(request.user, **filters)
@@ -83,6 +96,13 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
         "sort_label": SORT_LABELS[sort],
         "sort_links": _sort_links(query, sort),
     }
+    if staff:
+        agents = User.objects.staff().order_by("username").values_list("pk", "username")
+        bulk_form = BulkActionForm(
+            initial={"next": request.get_full_path()}, agents=agents, categories=categories
+        )
+        context["bulk_form"] = bulk_form
+        context["bulk_choices"] = bulk_form.fields["action"].choices
     return render(request, "tickets/list.html", context, status=status_code)
 
 
@@ -287,3 +307,53 @@ def ticket_priority(request: HttpRequest, pk: int) -> HttpResponse:
         return f"Priority is {ticket.get_priority_display().lower()}."
 
     return _change(request, pk, PriorityForm, apply, staff_action="change the priority")
+
+
+@login_required
+@require_POST
+def ticket_bulk(request: HttpRequest) -> HttpResponse:
+    """The staff list's action on the tickets ticked on its page: each ticket through its own
+    service (tickets.bulk); then back to the list, which says what was done and refused."""
+    if not request.user.is_staff:
+        raise Http404("No such page.")  # staff pages are not there for customers
+    agents = User.objects.staff().values_list("pk", "username")
+    categories = Category.objects.values_list("pk", "name")
+    form = BulkActionForm(request.POST, agents=agents, categories=categories)
+    back = request.POST.get("next", "")
+    if not back.startswith("/") or not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = reverse("tickets:list")
+    if not form.is_valid():
+        messages.error(request, f"Nothing was changed: {_form_error_text(form)}")
+        return redirect(back)
+    verb, change = _bulk_change(request.user, form.cleaned_data)
+    ticked = [ticket.pk for ticket in form.cleaned_data["tickets"]]
+    tickets = Ticket.objects.filter(pk__in=ticked).select_related("reporter", "assignee")
+    for level, text in apply_to_each(tickets.order_by("pk"), change).report(verb):
+        messages.add_message(request, level, text)
+    return redirect(back)
+
+
+def _bulk_change(user, data: dict) -> tuple[str, Callable[[Ticket], object]]:
+    """What the chosen action says it did, and the service call it makes on each ticket."""
+    action, _, value = data["action"].partition(":")
+    if action == "take":
+        return "Assigned to you:", lambda t: ticket_assign(ticket=t, assignee=user, by=user)
+    if action == "assign":
+        agent = User.objects.get(pk=value) if value else None
+        verb = f"Assigned to {agent.username}:" if agent else "Unassigned"
+        return verb, lambda t: ticket_assign(ticket=t, assignee=agent, by=user)
+    if action in ("close", "reopen"):
+        status = Ticket.Status.CLOSED if action == "close" else Ticket.Status.OPEN
+        verb = "Closed" if action == "close" else "Reopened"
+        return verb, lambda t: t.update_status(status, by=user)
+    if action == "priority":
+        verb = f"Set the priority to {Ticket.Priority(value).label.lower()} on"
+        return verb, lambda t: ticket_set_priority(ticket=t, priority=value, by=user)
+    if action == "category":
+        category = Category.objects.get(pk=value) if value else None
+        verb = f"Put in {category.name}:" if category else "Took the category off"
+        return verb, lambda t: ticket_set_category(ticket=t, category=category, by=user)
+    tag = data["tag"]
+    return f"Tagged {tag}:", lambda t: ticket_add_tag(ticket=t, name=tag, by=user)

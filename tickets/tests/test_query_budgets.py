@@ -20,8 +20,8 @@ SMALL, LARGE = 5, 50
 
 # Session, user, count, rows: the list pages.
 LIST_BUDGET = 4
-# The same and the category filter's categories.
-STAFF_LIST_BUDGET = 5
+# The same, the categories (filter and bulk action) and the agents (bulk action).
+STAFF_LIST_BUDGET = 6
 # Session, user, ticket, the "seen" update, messages, their files, events.
 CUSTOMER_DETAIL_BUDGET = 7
 # Session, user, ticket, messages, their files, events, the assignee choices (staff see no
