@@ -25,7 +25,7 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.functional import cached_property
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 
@@ -75,6 +75,38 @@ class AssigneeFilter(admin.SimpleListFilter):
             agent_id = as_object_id(value)
             return queryset.filter(assignee_id=agent_id) if agent_id else queryset.none()
         return queryset
+
+
+class StatusFilter(admin.SimpleListFilter):
+    """Status, with closed tickets only when asked: the queue is the open work. The parameter
+    is the one Django's own status filter used, so older links still work."""
+
+    title = "status"
+    parameter_name = "status__exact"
+
+    def lookups(self, request, model_admin):
+        return [*Ticket.Status.choices, ("all", "All, closed too")]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset.not_closed()
+        if self.value() == "all":
+            return queryset
+        return queryset.filter(status=self.value())
+
+    def choices(self, changelist):
+        # Where Django's filters offer "All" (no parameter), this one offers "Not closed".
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": "Not closed",
+        }
+        for value, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": title,
+            }
 
 
 class TagFilter(admin.SimpleListFilter):
@@ -249,7 +281,7 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "title",
-        "status",
+        "status_badge",
         "priority",
         "reporter",
         "assignee",
@@ -259,7 +291,7 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
     ]
     list_display_links = ["id", "title"]
     list_filter = [
-        "status",
+        StatusFilter,
         "priority",
         AssigneeFilter,
         "category",
@@ -372,6 +404,14 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
         return deleted, model_count, perms_needed, protected
 
     # --- columns -------------------------------------------------------------------------
+
+    @admin.display(description="status", ordering="status_rank")
+    def status_badge(self, ticket: Ticket) -> str:
+        return format_html(
+            '<span class="status-badge status-{}">{}</span>',
+            ticket.status,
+            ticket.get_status_display(),
+        )
 
     @admin.display(description="age", ordering="created_at")
     def age(self, ticket: Ticket) -> str:
@@ -486,10 +526,21 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
     # --- actions: each ticket is changed on its own, all or nothing ----------------------
 
     def _bulk(self, request: HttpRequest, queryset: QuerySet, verb: str, change) -> None:
-        """Apply `change(ticket)` to each ticket; report what was done, skipped and refused."""
+        """Apply `change(ticket)` to each ticket; report what was done, skipped and refused,
+        and link the changed tickets that the list, as filtered, no longer shows."""
         tickets = queryset.select_related("reporter", "assignee").order_by("pk")
-        for level, text in apply_to_each(tickets, change).report(verb):
+        result = apply_to_each(tickets, change)
+        for level, text in result.report(verb):
             self.message_user(request, text, level)
+        # `queryset` is the list's own, filtered, limited to the ticked tickets: asked again.
+        gone = sorted(set(result.done) - set(queryset.values_list("pk", flat=True)))
+        if gone:
+            links = format_html_join(
+                ", ",
+                '<a href="{}">#{}</a>',
+                ((reverse("admin:tickets_ticket_change", args=[pk]), pk) for pk in gone),
+            )
+            self.message_user(request, format_html("No longer in this list: {}.", links))
 
     @admin.action(description="Assign to me", permissions=["change"])
     def assign_to_me(self, request, queryset):

@@ -7,6 +7,9 @@ from tickets.models import Ticket, TicketEvent
 from .page_helpers import db_state, flash_messages
 
 CHANGELIST = "/admin/tickets/ticket/"
+# The whole list: an action applies to the selected tickets that the list shows, and it shows
+# closed ones only when asked.
+ALL_TICKETS = f"{CHANGELIST}?status__exact=all"
 
 
 def action_data(action: str, *tickets: Ticket, **extra) -> dict:
@@ -174,7 +177,7 @@ class TestStatusActions:
         closed_events = events_of(closed_ticket)
 
         response = login(agent).post(
-            CHANGELIST, action_data("close_tickets", open_ticket, active_ticket, closed_ticket)
+            ALL_TICKETS, action_data("close_tickets", open_ticket, active_ticket, closed_ticket)
         )
 
         assert flash_messages(response) == [
@@ -194,7 +197,7 @@ class TestStatusActions:
         self, login, agent, open_ticket, active_ticket, closed_ticket
     ):
         response = login(agent).post(
-            CHANGELIST, action_data("reopen_tickets", open_ticket, active_ticket, closed_ticket)
+            ALL_TICKETS, action_data("reopen_tickets", open_ticket, active_ticket, closed_ticket)
         )
 
         assert flash_messages(response) == [
@@ -216,7 +219,7 @@ class TestStatusActions:
         closed_events = events_of(closed_ticket)
 
         response = login(agent).post(
-            CHANGELIST, action_data("mark_active", open_ticket, closed_ticket)
+            ALL_TICKETS, action_data("mark_active", open_ticket, closed_ticket)
         )
 
         assert flash_messages(response) == [
@@ -326,3 +329,23 @@ class TestDeleteAction:
         assert not Ticket.objects.filter(pk=open_ticket.pk).exists()
         assert not Message.objects.filter(ticket_id=open_ticket.pk).exists()
         assert not TicketEvent.objects.filter(ticket_id=open_ticket.pk).exists()
+
+
+class TestLeavingTheFilter:
+    def test_tickets_an_action_moves_out_of_the_list_are_linked(
+        self, login, agent, open_ticket, active_ticket
+    ):
+        triage = f"{CHANGELIST}?assignee=none"
+
+        response = login(agent).post(triage, action_data("assign_to_me", open_ticket))
+
+        assert flash_messages(response) == [
+            "Assigned to you: 1 ticket.",
+            f'No longer in this list: <a href="/admin/tickets/ticket/{open_ticket.pk}/change/">'
+            f"#{open_ticket.pk}</a>.",
+        ]
+
+    def test_tickets_still_in_the_list_are_not(self, login, agent, open_ticket, active_ticket):
+        response = login(agent).post(ALL_TICKETS, action_data("close_tickets", open_ticket))
+
+        assert flash_messages(response) == ["Closed 1 ticket."]

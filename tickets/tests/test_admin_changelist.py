@@ -52,7 +52,7 @@ class TestColumns:
         columns = [
             "id",
             "title",
-            "status",
+            "status_badge",
             "priority",
             "reporter",
             "assignee",
@@ -65,7 +65,7 @@ class TestColumns:
         for column in columns:
             assert f"column-{column}" in html, column
         # The row itself: status and priority labels, people, and the "awaits" icon.
-        assert 'class="field-status">Active<' in html
+        assert 'class="field-status_badge"><span class="status-badge status-active">Active<' in html
         assert 'class="field-priority">High<' in html
         assert 'class="field-reporter nowrap">customer<' in html
         assert 'class="field-assignee nowrap">agent<' in html
@@ -108,7 +108,7 @@ class TestOrdering:
         open_high = make(4, "open", "high")
         active_urgent = make(6, "active", "urgent")
 
-        ids = result_ids(login(agent).get(CHANGELIST))
+        ids = result_ids(login(agent).get(f"{CHANGELIST}?status__exact=all"))
 
         assert ids == [
             open_urgent_old.pk,
@@ -126,11 +126,31 @@ class TestOrdering:
         first = make_at(make_ticket, customer, days_ago=2)
         second = make_at(make_ticket, customer, days_ago=1)
         client = login(agent)
-        assert result_ids(client.get(CHANGELIST)) == [first.pk, second.pk]
+        assert result_ids(client.get(f"{CHANGELIST}?status__exact=all")) == [first.pk, second.pk]
 
         first.update_status(Ticket.Status.CLOSED, by=agent)
 
-        assert result_ids(client.get(CHANGELIST)) == [second.pk, first.pk]
+        assert result_ids(client.get(f"{CHANGELIST}?status__exact=all")) == [second.pk, first.pk]
+
+
+class TestStatus:
+    def test_closed_tickets_only_when_asked_and_status_in_colour(
+        self, login, agent, customer, make_ticket
+    ):
+        open_one = make_ticket(customer, title="Open one")
+        closed = make_ticket(customer, title="Closed one")
+        closed.update_status("closed", by=agent)
+        client = login(agent)
+
+        response = client.get(CHANGELIST)
+        assert result_ids(response) == [open_one.pk]
+        html = response.content.decode()
+        assert re.search(r'<a href="\?"[^>]*>Not closed</a>', html) or "Not closed" in html
+        assert '<span class="status-badge status-open">Open</span>' in html
+        assert "css/admin-tickets" in html
+        everything = client.get(f"{CHANGELIST}?status__exact=all")
+        assert sorted(result_ids(everything)) == [open_one.pk, closed.pk]
+        assert result_ids(client.get(f"{CHANGELIST}?status__exact=closed")) == [closed.pk]
 
 
 class TestFilters:
@@ -157,9 +177,11 @@ class TestFilters:
             ("status__exact=closed", {"closed"}),
             ("priority__exact=urgent", {"new"}),
             ("priority__exact=low", {"mine"}),
-            ("priority__exact=normal", {"theirs", "closed"}),
+            ("priority__exact=normal", {"theirs"}),  # closed tickets only when asked
+            ("priority__exact=normal&status__exact=all", {"theirs", "closed"}),
             ("assignee=me", {"mine"}),
-            ("assignee=none", {"new", "answered", "closed"}),
+            ("assignee=none", {"new", "answered"}),
+            ("assignee=none&status__exact=all", {"new", "answered", "closed"}),
             ("awaiting=yes", {"new", "mine", "theirs"}),
             ("awaiting=no", {"answered"}),
             ("status__exact=active&assignee=me", {"mine"}),

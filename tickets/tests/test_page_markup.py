@@ -120,7 +120,7 @@ class TestListRows:
         assert "agent<b>" not in rows["Someone has it"]
         assert "Awaiting first response" not in rows["Someone has it"]
         assert "Awaiting first response" not in rows["Closed unanswered"]
-        assert all(row.count("<td") == 8 for row in rows.values())
+        assert all(row.count("<td") == 9 for row in rows.values())  # a box to tick, and 8 columns
 
     def test_the_last_activity_is_in_the_site_time_zone(self, settings, customer, ticket):
         settings.TIME_ZONE = "Europe/Paris"
