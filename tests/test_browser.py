@@ -336,7 +336,9 @@ def test_agent_triages_in_the_admin(browser, live_server, customer, make_user, m
     page.locator("#tickets-ticket").get_by_role("link", name="Tickets").click()
     page.wait_for_url(f"{url}/admin/tickets/ticket/")
     filters = page.locator("#changelist-filter")
-    filters.locator("details", has_text="By status").get_by_role("link", name="Open").click()
+    filters.locator("details", has_text="By status").get_by_role(
+        "link", name="Open", exact=True
+    ).click()
     page.wait_for_url(re.compile(r"status__exact=open"))
     filters.get_by_role("link", name="Unassigned").click()
     page.wait_for_url(re.compile(r"assignee=none"))
@@ -360,7 +362,9 @@ def test_agent_triages_in_the_admin(browser, live_server, customer, make_user, m
 
     # It is now in "assigned to me", active.
     filters.get_by_role("link", name="Assigned to me").click()
-    filters.locator("details", has_text="By status").get_by_role("link", name="Active").click()
+    filters.locator("details", has_text="By status").get_by_role(
+        "link", name="Active", exact=True
+    ).click()
     page.wait_for_url(re.compile(r"status__exact=active"))
     assert results.count() == 1
     row_text = results.first.inner_text()
@@ -414,7 +418,9 @@ def test_agent_triages_in_the_admin(browser, live_server, customer, make_user, m
         agent.pk
     }
     journey.step(page, "closed")
-    filters.locator("details", has_text="By status").get_by_role("link", name="Closed").click()
+    filters.locator("details", has_text="By status").get_by_role(
+        "link", name="Closed", exact=True
+    ).click()
     page.wait_for_url(re.compile(r"status__exact=closed"))
     assert results.count() == 1
     assert "VPN drops every ten minutes" in results.first.inner_text()
