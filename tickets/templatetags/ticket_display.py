@@ -47,6 +47,12 @@ def iso(value) -> str:
 
 
 @register.filter(expects_localtime=True)
+def day(value) -> str:
+    """The day alone: "28 Nov 2026"."""
+    return value.strftime("%d %b %Y") if value else ""
+
+
+@register.filter(expects_localtime=True)
 def moment(value) -> str:
     """As a person reads it: "28 Nov 2026, 14:05 UTC"."""
     return value.strftime("%d %b %Y, %H:%M %Z") if value else ""
