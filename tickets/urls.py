@@ -9,6 +9,7 @@ app_name = "tickets"
 urlpatterns = [
     path("", views.ticket_list, name="list"),
     path("new/", views.ticket_new, name="create"),
+    path("customers/", views.customer_search, name="customers"),
     path("<int:pk>/", views.ticket_detail, name="detail"),
     path("<int:pk>/reply/", views.ticket_reply, name="reply"),
     path("<int:pk>/status/", views.ticket_status, name="status"),
