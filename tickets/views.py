@@ -5,10 +5,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import InvalidPage
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from accounts.decorators import staff_required
 from messaging.models import Message
 from messaging.selectors import files_by_message, with_files
 from messaging.services import ticket_create_with_files, ticket_open_for_with_files
@@ -166,13 +167,11 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
     return render(request, "tickets/new.html", {"form": form}, status=400)
 
 
-@login_required
+@staff_required
 @require_safe
 def customer_search(request: HttpRequest) -> JsonResponse:
-    """The customer box's suggestions (staff only: anyone else gets a 404, as if there were no
-    such page): {"results": [{"username", "email", "name"}, ...]} for ?q=."""
-    if not (request.user.is_active and request.user.is_staff):
-        raise Http404("No such page.")
+    """The customer box's suggestions (staff only): {"results": [{"username", "email",
+    "name"}, ...]} for ?q=."""
     rows = customer_suggestions(request.GET.get("q", ""))
     results = [
         {
