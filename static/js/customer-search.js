@@ -8,8 +8,8 @@
   function enhance(input) {
     var list = document.getElementById(input.getAttribute("list"));
     if (!list) return;
-    var pending = null;
-    var lastAsked = null;
+    var asked = 0;
+    var lastText = null;
 
     function show(results) {
       list.replaceChildren();
@@ -23,16 +23,16 @@
 
     input.addEventListener("input", function () {
       var text = input.value.trim();
-      if (text === lastAsked) return;
-      lastAsked = text;
-      if (pending) pending.abort();
+      if (text === lastText) return;
+      lastText = text;
+      // Answers can come back out of order: only the latest question's is shown.
+      var question = ++asked;
       if (!text) { show([]); return; }
-      pending = new AbortController();
       var url = input.dataset.customerSearch + "?q=" + encodeURIComponent(text);
-      fetch(url, { signal: pending.signal, credentials: "same-origin", headers: { Accept: "application/json" } })
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (response) { return response.ok ? response.json() : { results: [] }; })
-        .then(function (data) { show(data.results || []); })
-        .catch(function (error) { if (error.name !== "AbortError") show([]); });
+        .catch(function () { return { results: [] }; })
+        .then(function (data) { if (question === asked) show(data.results || []); });
     });
   }
 

@@ -227,7 +227,8 @@ def test_staff_open_a_ticket_for_an_existing_customer(agent, customer):
         f"Ticket #{ticket.pk} was opened for customer (customer@example.com)."
     ]
     page = client.get(f"/tickets/{ticket.pk}/").content.decode()
-    assert "opened the ticket for customer" in page
+    assert "agent opened the ticket for customer" in page
+    assert "customer reported the ticket" not in page
 
 
 def test_staff_open_a_ticket_for_a_new_address_with_files(agent):
