@@ -21,6 +21,20 @@ class UserQuerySet(models.QuerySet):
     def staff(self) -> UserQuerySet:
         return self.filter(is_staff=True, is_active=True)
 
+    def customers(self) -> UserQuerySet:
+        """Active accounts that are not staff: who a ticket can be opened for."""
+        return self.filter(is_staff=False, is_active=True)
+
+    def starting_with(self, text: str) -> UserQuerySet:
+        """Accounts whose username, email address, first or last name begins with `text`, in
+        any case. A prefix, never a substring: a person types the start of what they know."""
+        return self.filter(
+            models.Q(username__istartswith=text)
+            | models.Q(email__istartswith=text)
+            | models.Q(first_name__istartswith=text)
+            | models.Q(last_name__istartswith=text)
+        )
+
 
 class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):
     def get_by_natural_key(self, username: str) -> User:
@@ -116,8 +130,9 @@ class User(AbstractUser):
     )
 
     email = models.EmailField("email address", unique=True)
-    # Set when the account is made by staff, a command or an import; empty for an account
-    # someone registered until they follow the link emailed to them (accounts/verification.py).
+    # Set when the account is made by a command or an import; empty for an account someone
+    # registered until they follow the link emailed to them (accounts/verification.py), and for
+    # one an agent made for a customer (an address typed in) until its owner chooses a password.
     email_verified_at = models.DateTimeField(
         "email address confirmed",
         null=True,

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from .backends import find_user_by_login
 from .models import AGENTS_GROUP, User
+
+# The longest username made from an address, leaving room for a "-12" that makes it unique.
+_MADE_USERNAME_LENGTH = 140
 
 
 def agent_create_or_promote(
@@ -74,3 +80,86 @@ def user_unsubscribe(*, user: User) -> None:
     repeat; one UPDATE, so a profile form saved at the same time cannot undo it unseen."""
     User.objects.filter(pk=user.pk).update(notify_by_email=False)
     user.notify_by_email = False
+
+
+def customer_find_or_create(*, identifier: str) -> tuple[User, bool]:
+    """The customer a member of staff means by `identifier`: the account with that username or
+    email address (either in any case), or, for an address no account has, a new account made
+    for it. Returns the user and whether it was made.
+
+    A new account has a username taken from the address (unique: "alice", "alice-2", ...), no
+    usable password and an unconfirmed address: its owner logs in after choosing a password with
+    "forgot password", whose link confirms the address. Raises ValidationError with a readable
+    message for a username no account has, an address that is not one, a staff member or a
+    deactivated account (a ticket is opened for a customer).
+    """
+    identifier = (identifier or "").strip()
+    if not identifier:
+        raise ValidationError("Enter the customer's username or email address.", code="required")
+    user = find_user_by_login(identifier)
+    created = False
+    if user is None:
+        if "@" not in identifier:
+            raise ValidationError(
+                f"No customer has the username “{identifier[:150]}”. Type their email address "
+                "instead to make them an account.",
+                code="unknown_customer",
+            )
+        user = _customer_create(email=identifier)
+        created = user is not None
+        # None: the address was taken meanwhile, by whoever made it at the same moment.
+        user = user or find_user_by_login(identifier)
+    if user.is_staff:
+        raise ValidationError(
+            f"{user.username} is staff: a ticket is opened for a customer. Leave the customer "
+            "empty to report it yourself.",
+            code="staff_customer",
+        )
+    if not user.is_active:
+        raise ValidationError(
+            f"{user.username}'s account is deactivated; an administrator can reactivate it.",
+            code="inactive_customer",
+        )
+    return user, created
+
+
+def _customer_create(*, email: str) -> User | None:
+    """A new customer account for `email` (checked), or None when the address has one already
+    (made at the same moment by another request)."""
+    email = User.objects.normalize_email(email)
+    try:
+        validate_email(email)
+        User._meta.get_field("email").run_validators(email)
+    except ValidationError:
+        raise ValidationError(
+            f"“{email[:254]}” is not an email address.", code="invalid_email"
+        ) from None
+    base = _username_from(email)
+    # One query for the names already taken around it, then the first free one.
+    taken = {
+        name.casefold()
+        for name in User.objects.filter(username__istartswith=base).values_list(
+            "username", flat=True
+        )
+    }
+    candidates = [base, *(f"{base}-{n}" for n in range(2, len(taken) + 3))]
+    for username in (name for name in candidates if name.casefold() not in taken):
+        user = User(username=username, email=email, email_verified_at=None)
+        user.set_unusable_password()
+        user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
+        try:
+            with transaction.atomic():
+                user.save()
+        except IntegrityError:
+            if User.objects.filter(email__iexact=email).exists():
+                return None
+            continue  # the name was taken meanwhile: the next one
+        return user
+    raise ValidationError("Could not make a username for this address; try again.")
+
+
+def _username_from(email: str) -> str:
+    """The start of the address, as a username may be written ("j.doe+help"), or "customer"."""
+    local = User.normalize_username(email.rpartition("@")[0])
+    kept = re.sub(r"[^\w.+-]", "", local)
+    return kept[:_MADE_USERNAME_LENGTH].strip(".-+") or "customer"

@@ -3,7 +3,9 @@
 The register page makes the account and emails its address a link; until the link is followed
 (and its button pressed: a mail scanner that opens links confirms nothing), the account cannot
 log in (REGISTRATION_EMAIL_VERIFICATION=mandatory, the default) or can (=optional). Accounts
-made by staff, by commands or by an import are confirmed when they are made.
+made by commands or by an import are confirmed when they are made. One an agent makes for a
+customer (a ticket opened for an address without an account) is not: it has no password either,
+and choosing one through "forgot password" confirms it (the reset link went to the address).
 
 The link carries a signed token (django.core.signing, with a timestamp): the account's id and a
 digest of its address, so it stops working when the address changes, and after

@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from tickets.models import Ticket, TicketEvent
-from tickets.services import ticket_create
+from tickets.services import ticket_create, ticket_open_for
 
 from . import attachments
 from .attachments import CheckedFile
@@ -203,13 +203,27 @@ def ticket_create_with_files(*, files: Sequence[Upload] = (), **fields) -> Ticke
     nothing. A repeated submit (same client token) returns the first ticket and stores no file
     a second time."""
     checked = check_files(files)
-    reporter = fields["reporter"]
     with transaction.atomic():
         ticket = ticket_create(**fields)
-        if checked and not Attachment.objects.filter(ticket=ticket, message=None).exists():
-            for upload in checked:
-                attachment_add(ticket=ticket, message=None, upload=upload, by=reporter)
+        _add_ticket_files(ticket, checked, by=fields["reporter"])
     return ticket
+
+
+def ticket_open_for_with_files(*, files: Sequence[Upload] = (), **fields) -> Ticket:
+    """tickets.services.ticket_open_for, with the agent's `files` on the new ticket, all or
+    nothing (the customer's account too, when one is made), as ticket_create_with_files."""
+    checked = check_files(files)
+    with transaction.atomic():
+        ticket = ticket_open_for(**fields)
+        _add_ticket_files(ticket, checked, by=fields["agent"])
+    return ticket
+
+
+def _add_ticket_files(ticket: Ticket, checked: list[CheckedFile], *, by) -> None:
+    # A repeated submit returned the first ticket: its files are stored already.
+    if checked and not Attachment.objects.filter(ticket=ticket, message=None).exists():
+        for upload in checked:
+            attachment_add(ticket=ticket, message=None, upload=upload, by=by)
 
 
 def attachments_delete_with(tickets: QuerySet[Ticket]) -> None:

@@ -1,4 +1,5 @@
-"""Three journeys in a real browser: a customer, an agent in the admin, and the report page.
+"""Four journeys in a real browser: a customer, an agent opening tickets for callers, an agent in
+the admin, and the report page.
 
 Runs Debian's Chromium through Playwright for Python. Skipped, with the reason, where Chromium
 is not installed (`.ci/run` installs it). Each journey fails on any console error, page error,
@@ -118,7 +119,9 @@ def _log_in(page, url: str, username: str, password: str = PASSWORD) -> None:
     page.goto(f"{url}/accounts/login/")
     page.get_by_label("Username or email").fill(username)
     page.locator("#id_password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+    # Until the page it goes to has loaded: leaving it sooner aborts its scripts' requests.
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
 
 
 def _events(ticket: Ticket) -> list[tuple[str, str, str]]:
@@ -430,6 +433,54 @@ def test_agent_triages_in_the_admin(browser, live_server, customer, make_user, m
     done.refresh_from_db()
     assert (taken.assignee, taken.status) == (colleague, Ticket.Status.ACTIVE)
     assert done.status == Ticket.Status.CLOSED
+
+
+def test_agent_opens_tickets_for_callers(browser, live_server, agent, make_user, mailoutbox):
+    """An agent opens a ticket for a customer picked from the Customer box's suggestions, then
+    one for a caller without an account (typed as an email address)."""
+    alice = make_user("alice")
+    alice.first_name, alice.last_name = "Alice", "Liddell"
+    alice.save()
+    make_user("alicia", staff=True)  # staff: never suggested
+    journey = Journey(browser, live_server.url, "open-for-customer")
+    url = journey.url
+    page = journey.new_page()
+    _log_in(page, url, "agent")
+    page.goto(f"{url}/tickets/new/")
+    box = page.get_by_label("Customer")
+    assert box.evaluate("element => element === document.activeElement")
+
+    # The suggestions: customers whose name, username or address begins with what is typed.
+    box.press_sequentially("ali")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#customer-suggestions option').length === 1"
+    )
+    option = page.locator("#customer-suggestions option")
+    assert option.get_attribute("value") == "alice"
+    assert option.get_attribute("label") == "Alice Liddell · alice@example.com"
+    box.fill("alice")
+    page.get_by_label("Title").fill("Cannot print invoices")
+    page.get_by_label("Description").fill("She phoned: the printer says offline.")
+    journey.step(page, "customer-chosen")
+    page.get_by_role("button", name="Create ticket").click()
+    ticket = Ticket.objects.get()
+    page.wait_for_url(f"{url}/tickets/{ticket.pk}/")
+    page.get_by_text(f"Ticket #{ticket.pk} was opened for alice (alice@example.com).").wait_for()
+    page.get_by_text("opened the ticket for alice").wait_for()
+    assert ticket.reporter == alice
+    journey.step(page, "opened-for-alice")
+
+    # A caller without an account: their address makes one.
+    page.goto(f"{url}/tickets/new/")
+    page.get_by_label("Customer").fill("bob.caller@example.org")
+    page.get_by_label("Title").fill("VPN drops every hour")
+    page.get_by_label("Description").fill("He phoned from the train.")
+    page.get_by_role("button", name="Create ticket").click()
+    page.get_by_text("was opened for bob.caller (bob.caller@example.org).").wait_for()
+    bob = User.objects.get(email="bob.caller@example.org")
+    assert not bob.has_usable_password() and not bob.is_staff
+    assert "bob.caller@example.org" in [m.to[0] for m in mailoutbox]
+    journey.step(page, "opened-for-a-new-caller")
 
 
 def _report_data(customer, other_customer, agent, other_agent) -> None:

@@ -393,8 +393,10 @@ CUSTOMER: dict[str, Row] = {
 }
 
 # Staff actions on the ticket pages: a customer is refused (403) on their own ticket, before the
-# form is read; someone else's ticket is still a 404.
+# form is read; someone else's ticket is still a 404. The customer suggestions of the new-ticket
+# page (JSON): a 404 for customers, as if there were no such page.
 STAFF: dict[str, Row] = {
+    "tickets/customers/": page(get=staff(200), post=staff(405)),
     "tickets/<int:pk>/assign/": ticket_page(
         get=signed_in(405),
         post=(LOGIN, 403, 403, 400, 400, LOGIN),
@@ -868,6 +870,8 @@ VALID_FORMS: dict[str, Callable[[World, int], dict]] = {
         "description": "It beeps.",
         "priority": "high",
         "files": png_upload("reported.png"),
+        # Staff open it for customer B; a customer's form has no such field (it is not read).
+        "customer": world.users["customer_b"].username,
     },
     "tickets/<int:pk>/reply/": lambda world, version: reply_data(
         "A reply from the access matrix", files=png_upload("replied.png")

@@ -2,6 +2,7 @@ import uuid
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.urls import reverse_lazy
 
 from messaging.forms import AttachmentsField
 
@@ -43,8 +44,31 @@ class TicketCreateForm(HiddenFieldErrorsMixin, forms.ModelForm):
             "category": "Optional: what it is about, if one fits.",
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, staff: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        if staff:
+            # Staff open tickets for customers; a customer's form has no such field, so a
+            # "customer" in their POST is never read.
+            self.fields["customer"] = forms.CharField(
+                label="Customer",
+                required=False,
+                max_length=254,
+                help_text=(
+                    "Their username or email address. A new address gets an account (without a "
+                    "password until they choose one). Leave empty to report it yourself."
+                ),
+                widget=forms.TextInput(
+                    attrs={
+                        "autofocus": True,
+                        "autocomplete": "off",
+                        "maxlength": 254,
+                        "list": "customer-suggestions",
+                        "data-customer-search": reverse_lazy("tickets:customers"),
+                    }
+                ),
+            )
+            self.fields["title"].widget.attrs.pop("autofocus", None)
+            self.order_fields(["customer"])
         # Only the categories offered now; none at all hides the field.
         offered = Category.objects.filter(active=True)
         if offered.exists():

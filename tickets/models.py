@@ -495,8 +495,8 @@ class TicketTag(models.Model):
 
 
 class TicketEvent(models.Model):
-    """The audit trail: one row per status, assignment, priority, category or tag change, and
-    per file staff removed from the conversation."""
+    """The audit trail: one row per status, assignment, priority, category or tag change, per
+    file staff removed from the conversation, and for a ticket staff opened for a customer."""
 
     class Kind(models.TextChoices):
         STATUS = "status", "Status"
@@ -505,6 +505,8 @@ class TicketEvent(models.Model):
         CATEGORY = "category", "Category"
         TAG = "tag", "Tag"
         FILE_REMOVED = "file_removed", "File removed"
+        # The actor (staff) opened the ticket for its reporter; `to_value` is the reporter.
+        OPENED_FOR = "opened_for", "Opened for a customer"
 
     # A removed file's event: `from_value` is its name, `to_value` says where it was. The
     # timeline shows a note's file only to staff (tickets.selectors.ticket_timeline).
@@ -529,7 +531,15 @@ class TicketEvent(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(
-                    kind__in=["status", "assignment", "priority", "category", "tag", "file_removed"]
+                    kind__in=[
+                        "status",
+                        "assignment",
+                        "priority",
+                        "category",
+                        "tag",
+                        "file_removed",
+                        "opened_for",
+                    ]
                 ),
                 name="ticketevent_kind_valid",
             ),
@@ -576,6 +586,8 @@ def describe_event(kind: str, from_value: str, to_value: str) -> str:
             f"changed the status from {labels.get(from_value, from_value)} "
             f"to {labels.get(to_value, to_value)}"
         )
+    if kind == TicketEvent.Kind.OPENED_FOR:
+        return f"opened the ticket for {to_value}"
     if kind == TicketEvent.Kind.FILE_REMOVED:
         where = " from an internal note" if to_value == TicketEvent.FROM_NOTE else ""
         return f"removed the file “{from_value}”{where}"

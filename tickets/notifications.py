@@ -7,7 +7,8 @@ change. Never for internal notes; never to the person who made the change; never
 turned notifications off (on their profile page, or with the link in any email).
 
 What customers hear about: public replies on their ticket, and their ticket closed or reopened
-by someone else (not its becoming active). Staff: new tickets, a reporter's replies, and a
+by someone else (not its becoming active), and a ticket staff opened for them. Staff: new
+tickets, a reporter's replies, and a
 ticket assigned to them.
 
 Every email of a ticket has the same subject (`[#12] Title`, `Re: ` before all but the first)
@@ -140,14 +141,32 @@ def queue_ticket_email(
     return ids
 
 
-def notify_ticket_created(ticket) -> None:
+def notify_ticket_created(ticket, *, opened_by=None) -> None:
+    """Staff hear of a new ticket (not whoever opened it). A ticket opened for a customer by
+    `opened_by` (staff): the customer hears of it too, with how to choose a password if their
+    account has none yet."""
+    context = {
+        **ticket_context(ticket),
+        "reporter": ticket.reporter.username,
+        "description": ticket.description,
+    }
+    if opened_by is None:
+        queue_ticket_email("ticket_created", staff_recipients(exclude=ticket.reporter), context)
+        return
     queue_ticket_email(
         "ticket_created",
-        staff_recipients(exclude=ticket.reporter),
+        staff_recipients(exclude=opened_by),
+        {**context, "opened_by": opened_by.username},
+    )
+    queue_ticket_email(
+        "ticket_opened_for",
+        recipients([ticket.reporter], exclude=opened_by),
         {
-            **ticket_context(ticket),
-            "reporter": ticket.reporter.username,
-            "description": ticket.description,
+            **context,
+            "actor": opened_by.get_full_name() or opened_by.username,
+            "reset_url": None
+            if ticket.reporter.has_usable_password()
+            else f"{settings.SITE_URL}{reverse('accounts:password_reset')}",
         },
     )
 

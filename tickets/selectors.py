@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from django.contrib.auth import get_user_model
 from django.db.models import F, QuerySet
 from django.http import Http404
 
@@ -145,3 +146,23 @@ def ticket_list_for(
     if category:
         tickets = tickets.filter(category_id=category)
     return tickets.for_list(sort or TicketQuerySet.DEFAULT_SORT)
+
+
+# The most suggestions the customer box shows: enough to pick from, few enough to read.
+CUSTOMER_SUGGESTIONS = 10
+
+
+def customer_suggestions(text: str) -> list[dict]:
+    """Customers (active, not staff) whose username, email address or name begins with `text`,
+    for the staff's customer box: at most CUSTOMER_SUGGESTIONS rows of what it shows, in one
+    query. Nothing for text no account could match (empty, too long, a NUL byte)."""
+    text = (text or "").strip()
+    if not text or len(text) > 254 or "\x00" in text:
+        return []
+    return list(
+        get_user_model()
+        .objects.customers()
+        .starting_with(text)
+        .order_by("username")
+        .values("username", "email", "first_name", "last_name")[:CUSTOMER_SUGGESTIONS]
+    )

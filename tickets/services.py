@@ -13,6 +13,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import AGENTS_GROUP
+from accounts.services import customer_find_or_create
 
 from .models import Category, Tag, Ticket, TicketEvent
 from .notifications import notify_assigned, notify_ticket_created
@@ -28,12 +29,22 @@ def ticket_create(
     priority: str = Ticket.Priority.NORMAL,
     category: Category | None = None,
     client_token: uuid.UUID | None = None,
+    opened_by: User | None = None,
 ) -> Ticket:
     """Report a new ticket. A repeated submit of the same form (same token) returns the first.
 
-    A ticket in a category with a default assignee is assigned to them by the system (an
-    assignment event with no actor), in the same transaction.
+    `opened_by`: a member of staff who opens it for the reporter, a customer (ticket_open_for):
+    an event records it, and the reporter is emailed about it. A ticket in a category with a
+    default assignee is assigned to them by the system (an assignment event with no actor), in
+    the same transaction.
     """
+    if opened_by is not None:
+        _require_staff(opened_by, "open tickets for customers")
+        if reporter.is_staff or not reporter.is_active:
+            raise ValidationError(
+                {"customer": f"{reporter.username} is not an active customer."},
+                code="invalid_customer",
+            )
     if not reporter.is_authenticated or not reporter.is_active:
         raise PermissionDenied("Only signed-in users can report tickets.")
     if category is not None and not category.active:
@@ -58,14 +69,22 @@ def ticket_create(
         created_at=now,
         modified_at=now,
         last_activity_at=now,
-        modified_by=reporter,
+        modified_by=opened_by or reporter,
         client_token=client_token,
     )
     ticket.full_clean(exclude=["client_token"])
     try:
         with transaction.atomic():
             ticket.save()
-            notify_ticket_created(ticket)
+            if opened_by is not None:
+                TicketEvent.objects.create(
+                    ticket=ticket,
+                    actor=opened_by,
+                    kind=TicketEvent.Kind.OPENED_FOR,
+                    to_value=reporter.username,
+                    created_at=now,
+                )
+            notify_ticket_created(ticket, opened_by=opened_by)
             default = _default_assignee(category)
             if default is not None:
                 ticket_assign(ticket=ticket, assignee=default, by=None)
@@ -76,6 +95,44 @@ def ticket_create(
             raise
         return existing
     return ticket
+
+
+def ticket_open_for(
+    *,
+    agent: User,
+    customer: User | str,
+    title: str,
+    description: str,
+    priority: str = Ticket.Priority.NORMAL,
+    category: Category | None = None,
+    client_token: uuid.UUID | None = None,
+) -> Ticket:
+    """A member of staff opens a ticket for a customer (who phoned, say): the customer is its
+    reporter and is emailed about it, and an event records who opened it.
+
+    `customer` is a user, or the username or email address the agent typed: an address no
+    account has gets a new account, without a usable password (accounts'
+    customer_find_or_create), made in the same transaction as the ticket, so a refused ticket
+    leaves no account behind. A repeated submit (same token) returns the first ticket. Raises
+    PermissionDenied for someone who is not staff, and ValidationError (under "customer" for
+    the customer) with a readable message.
+    """
+    _require_staff(agent, "open tickets for customers")
+    with transaction.atomic():
+        if isinstance(customer, str):
+            try:
+                customer, _created = customer_find_or_create(identifier=customer)
+            except ValidationError as exc:
+                raise ValidationError({"customer": exc.messages}) from None
+        return ticket_create(
+            reporter=customer,
+            title=title,
+            description=description,
+            priority=priority,
+            category=category,
+            client_token=client_token,
+            opened_by=agent,
+        )
 
 
 def _default_assignee(category: Category | None) -> User | None:

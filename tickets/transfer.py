@@ -18,7 +18,7 @@ JSON Lines (``--format jsonl``): one JSON object per line::
      "messages": [{"key": "…", "sender": "erin", "receiver": "alice" or null,
                    "content": "…", "is_internal": false, "created_at": …}, …],
      "events": [{"actor": "erin" or null,
-                 "kind": "status|assignment|priority|category|tag|file_removed",
+                 "kind": "status|assignment|priority|category|tag|file_removed|opened_for",
                  "from": "open", "to": "active", "created_at": …}, …],
      "attachments": [{"message": "<message key>" or null (sent with the ticket),
                       "name": "screenshot.png", "size": 48213, "sha256": "9f86…",

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.ticket_list, name="list"),
     path("new/", views.ticket_new, name="create"),
     path("bulk/", views.ticket_bulk, name="bulk"),
+    path("customers/", views.customer_search, name="customers"),
     path("<int:pk>/", views.ticket_detail, name="detail"),
     path("<int:pk>/reply/", views.ticket_reply, name="reply"),
     path("<int:pk>/status/", views.ticket_status, name="status"),

@@ -5,16 +5,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import InvalidPage
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from accounts.decorators import staff_required
 from accounts.models import User
 from messaging.models import Message
 from messaging.selectors import files_by_message, with_files
-from messaging.services import ticket_create_with_files
+from messaging.services import ticket_create_with_files, ticket_open_for_with_files
 
 from .bulk import apply_to_each
 from .forms import (
@@ -28,7 +29,13 @@ from .forms import (
 )
 from .models import Category, StaleTicketError, Ticket, TicketQuerySet
 from .pagination import CappedPaginator
-from .selectors import get_ticket_for, list_rows, ticket_list_for, ticket_timeline
+from .selectors import (
+    customer_suggestions,
+    get_ticket_for,
+    list_rows,
+    ticket_list_for,
+    ticket_timeline,
+)
 from .services import (
     ticket_add_tag,
     ticket_assign,
@@ -145,29 +152,56 @@ def _sort_links(query, sort: str) -> dict[str, dict]:
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def ticket_new(request: HttpRequest) -> HttpResponse:
-    if request.method == "POST":
-        form = TicketCreateForm(request.POST, request.FILES)
-    else:
-        form = TicketCreateForm()
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                ticket = ticket_create_with_files(
-                    reporter=request.user,
-                    title=form.cleaned_data["title"],
-                    description=form.cleaned_data["description"],
-                    priority=form.cleaned_data["priority"],
-                    category=form.cleaned_data.get("category"),
-                    client_token=form.cleaned_data.get("client_token"),
-                    files=form.cleaned_data["files"],
+    """Report a ticket; staff may open it for a customer instead (the form's customer box)."""
+    staff = request.user.is_staff
+    if request.method != "POST":
+        return render(request, "tickets/new.html", {"form": TicketCreateForm(staff=staff)})
+    form = TicketCreateForm(request.POST, request.FILES, staff=staff)
+    if form.is_valid():
+        fields = {
+            "title": form.cleaned_data["title"],
+            "description": form.cleaned_data["description"],
+            "priority": form.cleaned_data["priority"],
+            "category": form.cleaned_data.get("category"),
+            "client_token": form.cleaned_data.get("client_token"),
+            "files": form.cleaned_data["files"],
+        }
+        customer = form.cleaned_data.get("customer") if staff else ""
+        try:
+            if customer:
+                ticket = ticket_open_for_with_files(agent=request.user, customer=customer, **fields)
+            else:
+                ticket = ticket_create_with_files(reporter=request.user, **fields)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            if customer:
+                reporter = ticket.reporter
+                messages.success(
+                    request,
+                    f"Ticket #{ticket.pk} was opened for {reporter.username} ({reporter.email}).",
                 )
-            except ValidationError as exc:
-                form.add_error(None, exc)
             else:
                 messages.success(request, f"Ticket #{ticket.pk} was created. We will be in touch.")
-                return redirect(ticket)
-        return render(request, "tickets/new.html", {"form": form}, status=400)
-    return render(request, "tickets/new.html", {"form": form})
+            return redirect(ticket)
+    return render(request, "tickets/new.html", {"form": form}, status=400)
+
+
+@staff_required
+@require_safe
+def customer_search(request: HttpRequest) -> JsonResponse:
+    """The customer box's suggestions (staff only): {"results": [{"username", "email",
+    "name"}, ...]} for ?q=."""
+    rows = customer_suggestions(request.GET.get("q", ""))
+    results = [
+        {
+            "username": row["username"],
+            "email": row["email"],
+            "name": f"{row['first_name']} {row['last_name']}".strip(),
+        }
+        for row in rows
+    ]
+    return JsonResponse({"results": results})
 
 
 def _render_detail(
