@@ -144,7 +144,10 @@ def test_fifty_wrong_passwords_at_once_check_no_more_than_the_limit(server):
     assert not any(thread.is_alive() for thread in threads), "an attempt is stuck"
     assert errors == []
     checked = len(checks.read_text().splitlines())
-    assert checked == LIMIT, f"{checked} passwords were checked against a limit of {LIMIT}"
+    # Never more than the limit (41 were, before the count and the check were one step). Fewer
+    # is right too: refusals count as failures, so on a slow machine the limit can be reached
+    # before every place taken has had its password checked.
+    assert 1 <= checked <= LIMIT, f"{checked} passwords were checked against a limit of {LIMIT}"
     # A wrong password is told so while fewer than five failures are counted; refusals count
     # too, so the five checked may all find the limit reached by the time they are answered.
     # Everyone else gets the lock-out page.
@@ -154,4 +157,4 @@ def test_fifty_wrong_passwords_at_once_check_no_more_than_the_limit(server):
 
     # And the right password is refused now, unchecked.
     assert log_in(url, PASSWORD, csrf) == 429
-    assert len(checks.read_text().splitlines()) == LIMIT
+    assert len(checks.read_text().splitlines()) == checked
