@@ -5,10 +5,8 @@ one bucket (not a test module itself)."""
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from .servers import stop
 
 STARTUP_SECONDS = 60
 
@@ -121,13 +121,7 @@ def seaweedfs(folder: Path):
         _wait_for_bucket(server, process, log)
         yield server
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+        stop(process)
 
 
 def _wait_for_bucket(server: S3Server, process: subprocess.Popen, log: Path) -> None:

@@ -363,7 +363,11 @@ def ticket_bulk(request: HttpRequest) -> HttpResponse:
         return redirect(back)
     verb, change = _bulk_change(request.user, form.cleaned_data)
     ticked = [ticket.pk for ticket in form.cleaned_data["tickets"]]
-    tickets = Ticket.objects.filter(pk__in=ticked).select_related("reporter", "assignee")
+    tickets = (
+        Ticket.objects.visible_to(request.user)
+        .filter(pk__in=ticked)
+        .select_related("reporter", "assignee")
+    )
     for level, text in apply_to_each(tickets.order_by("pk"), change).report(verb):
         messages.add_message(request, level, text)
     return redirect(back)
