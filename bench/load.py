@@ -278,7 +278,8 @@ class Answer:
 
 INPUT_TAG = re.compile(r"<input\b[^>]*>", re.IGNORECASE)
 ATTRIBUTE = re.compile(r'([A-Za-z_:][-\w:.]*)\s*=\s*"([^"]*)"')
-TICKET_LINK = re.compile(r'href="/tickets/(\d+)/"')
+# The list links each ticket relatively ("123/" from /tickets/).
+TICKET_LINK = re.compile(r'href="(\d+)/"')
 NEXT_PAGE = re.compile(r'href="\?([^"]*page=\d+)">Next<')
 
 

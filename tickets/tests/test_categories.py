@@ -186,7 +186,7 @@ class TestLists:
 
         html = client_for(agent).get(f"/tickets/?category={network.pk}").content.decode()
 
-        assert re.findall(r'href="/tickets/(\d+)/"', html) == [str(in_network.pk)]
+        assert re.findall(r'href="(\d+)/"', html) == [str(in_network.pk)]
         assert f'<option value="{network.pk}" selected>Network</option>' in html
         assert '<span class="badge text-bg-light border ms-1">Network</span>' in html
 
@@ -202,7 +202,7 @@ class TestLists:
         html = client_for(customer).get(f"/tickets/?category={network.pk}").content.decode()
 
         assert 'name="category"' not in html
-        assert len(re.findall(r'href="/tickets/(\d+)/"', html)) == 1  # the filter is ignored
+        assert len(re.findall(r'href="(\d+)/"', html)) == 1  # the filter is ignored
 
     def test_a_hostile_name_is_shown_as_text(self, make_ticket, customer, agent):
         hostile = Category.objects.create(name=HOSTILE)
