@@ -12,6 +12,7 @@ from django.db.models import ExpressionWrapper, F, Q
 from django.utils import timezone
 
 from tickets.models import Ticket
+from tickets.selectors import in_time_zone
 
 
 class MessageQuerySet(models.QuerySet):
@@ -30,17 +31,16 @@ class MessageQuerySet(models.QuerySet):
             Q(sender__is_staff=True) & ~Q(sender_id=F("ticket__reporter_id")),
             output_field=models.BooleanField(),
         )
-        return list(
-            self.values(
-                "pk",
-                "sender_id",
-                "is_internal",
-                "created_at",
-                "content",
-                sender_name=F("sender__username"),
-                from_staff=from_staff,
-            )
+        rows = self.values(
+            "pk",
+            "sender_id",
+            "is_internal",
+            "created_at",
+            "content",
+            sender_name=F("sender__username"),
+            from_staff=from_staff,
         )
+        return in_time_zone(list(rows), "created_at")
 
 
 class Message(models.Model):

@@ -9,6 +9,7 @@ from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.http import Http404
 
 from tickets.models import MAX_ID, Ticket
+from tickets.selectors import in_time_zone
 
 from .attachments import INLINE_TYPES
 from .models import Attachment
@@ -36,7 +37,7 @@ def files_by_message(ticket: Ticket, viewer) -> dict[int | None, list[dict]]:
         preview=ExpressionWrapper(Q(sniffed_type__in=INLINE_TYPES), output_field=BooleanField()),
     )
     grouped: dict[int | None, list[dict]] = defaultdict(list)
-    for row in rows:
+    for row in in_time_zone(list(rows), "removed_at"):
         grouped[row["message_id"]].append(row)
     return dict(grouped)
 
