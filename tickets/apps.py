@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.conf import settings
 from django.core.signals import request_finished
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_delete, post_migrate, post_save
 
 
 class TicketsConfig(AppConfig):
@@ -9,6 +10,7 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import db_statistics
+        from .selectors import forget_staff_menus
 
         # SQLite keeps no planner statistics by itself (tickets/db_statistics.py).
         post_migrate.connect(
@@ -17,3 +19,7 @@ class TicketsConfig(AppConfig):
         request_finished.connect(
             db_statistics.optimize_after_request, dispatch_uid="sqlite-optimize"
         )
+        # The staff menus' cached agents and categories (tickets.selectors.staff_menus).
+        for model in (settings.AUTH_USER_MODEL, "tickets.Category"):
+            for signal in (post_save, post_delete):
+                signal.connect(forget_staff_menus, sender=model, dispatch_uid=f"menus-{model}")

@@ -185,7 +185,12 @@ class BulkActionForm(forms.Form):
 
     def __init__(self, *args, agents=(), categories=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [
+        self.fields["action"].choices = self.action_choices(agents, categories)
+
+    @staticmethod
+    def action_choices(agents, categories) -> list:
+        """The actions, grouped as the menu shows them; `agents` and `categories` (id, name)."""
+        return [
             ("", "Choose an action…"),
             (
                 "Assign",

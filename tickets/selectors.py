@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db.models import F, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from .models import (
     MAX_ID,
+    Category,
     Ticket,
     TicketEvent,
     TicketQuerySet,
@@ -21,6 +23,33 @@ from .models import (
 )
 
 logger = logging.getLogger("helpdesk.access")
+
+# The staff menus' agents and categories: read on every staff list, changed a few times a year.
+# Kept in the cache for at most a minute; a change saved through Django (the admin, a service,
+# a command) forgets them at once (TicketsConfig.ready), in every app server when the cache is
+# Redis (REDIS_URL), in this process only with the local-memory default.
+MENUS_CACHE_KEY = "tickets:menus"
+MENUS_CACHE_SECONDS = 60
+
+
+def staff_menus() -> dict[str, list[tuple[int, str]]]:
+    """{"agents": [(id, username), ...], "categories": [(id, name), ...]}, by name: the active
+    agents, and every category (retired ones too: their tickets stay in them)."""
+    menus = cache.get(MENUS_CACHE_KEY)
+    if menus is None:
+        menus = {
+            "agents": list(
+                get_user_model().objects.staff().order_by("username").values_list("pk", "username")
+            ),
+            "categories": list(Category.objects.order_by("name").values_list("pk", "name")),
+        }
+        cache.set(MENUS_CACHE_KEY, menus, MENUS_CACHE_SECONDS)
+    return menus
+
+
+def forget_staff_menus(**kwargs) -> None:
+    """A signal receiver: an agent or a category was saved or deleted."""
+    cache.delete(MENUS_CACHE_KEY)
 
 
 def get_ticket_for(user, pk: int) -> Ticket:

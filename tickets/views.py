@@ -33,6 +33,7 @@ from .selectors import (
     customer_suggestions,
     get_ticket_for,
     list_rows,
+    staff_menus,
     ticket_list_for,
     ticket_timeline,
 )
@@ -63,8 +64,9 @@ def _form_error_text(form) -> str:
 @require_safe
 def ticket_list(request: HttpRequest) -> HttpResponse:
     staff = request.user.is_staff
-    # Staff filter by category and act on several tickets: the choices, read once.
-    categories = list(Category.objects.order_by("name").values_list("pk", "name")) if staff else []
+    # Staff filter by category and act on several tickets: the menus' choices.
+    menus = staff_menus() if staff else {"agents": [], "categories": []}
+    categories = menus["categories"]
     filter_form = TicketFilterForm(request.GET, staff=staff, categories=categories)
     status_code = 200
     if filter_form.is_valid():
@@ -104,12 +106,8 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
         "sort_links": _sort_links(query, sort),
     }
     if staff:
-        agents = User.objects.staff().order_by("username").values_list("pk", "username")
-        bulk_form = BulkActionForm(
-            initial={"next": request.get_full_path()}, agents=agents, categories=categories
-        )
-        context["bulk_form"] = bulk_form
-        context["bulk_choices"] = bulk_form.fields["action"].choices
+        # The bulk bar's menu (ticket_bulk checks what it posts against BulkActionForm).
+        context["bulk_choices"] = BulkActionForm.action_choices(menus["agents"], categories)
     return render(request, "tickets/list.html", context, status=status_code)
 
 
