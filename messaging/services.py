@@ -161,7 +161,15 @@ def attachment_add(
         )
         attachment.storage_name = attachments.store(checked)
         attachment.save()
+        mark_has_files(ticket)
     return attachment
+
+
+def mark_has_files(ticket: Ticket) -> None:
+    """Record that `ticket` has files (Ticket.has_files: the pages read files only then)."""
+    if not ticket.has_files:
+        Ticket.objects.filter(pk=ticket.pk).update(has_files=True)
+        ticket.has_files = True
 
 
 def attachment_remove(*, attachment: Attachment, by) -> TicketEvent | None:

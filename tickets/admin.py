@@ -434,7 +434,7 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
     @admin.display(description="messages")
     def conversation(self, ticket: Ticket) -> SafeString:
         # Staff only reach the admin: every message, internal notes included, and every file.
-        files = files_by_message(ticket, viewer=None)
+        files = files_by_message(ticket, viewer=None) if ticket.has_files else {}
         entries = with_files(
             Message.objects.filter(ticket=ticket).order_by("created_at", "pk").entries(), files
         )

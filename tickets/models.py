@@ -220,6 +220,9 @@ class Ticket(models.Model):
         max_length=8, choices=Party.choices, default=Party.NOBODY, blank=True, editable=False
     )
     closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A file was attached once (kept by messaging's attachment_add and the import): the ticket
+    # pages read the files only for such a ticket, one query less for most.
+    has_files = models.BooleanField(default=False, editable=False)
     # Bumped by every change; forms carry it so a change made on a stale page is refused.
     version = models.PositiveIntegerField(default=1, editable=False)
     modified_by = models.ForeignKey(

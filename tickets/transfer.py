@@ -102,6 +102,7 @@ from django.db.models import Prefetch, QuerySet
 from accounts.models import AGENTS_GROUP, User
 from messaging import attachments as attachment_files
 from messaging.models import Attachment, Message
+from messaging.services import mark_has_files
 
 from .models import Category, Tag, Ticket, TicketEvent
 from .services import parse_tags
@@ -841,6 +842,8 @@ class _Importer:
             attachment.save()
             present.add((message, sha256, uploaded_at))
             added += 1
+        if added:
+            mark_has_files(ticket)
         return added
 
     @contextmanager

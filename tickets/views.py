@@ -206,7 +206,7 @@ def _render_detail(
     request: HttpRequest, ticket: Ticket, *, reply_form: ReplyForm | None = None, status: int = 200
 ) -> HttpResponse:
     user = request.user
-    files = files_by_message(ticket, user)
+    files = files_by_message(ticket, user) if ticket.has_files else {}
     context = {
         "ticket": ticket,
         "conversation": with_files(Message.receive(ticket, user).entries(), files),

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 
 from messaging.attachments import attachment_storage, check_file, clean_name
 from messaging.models import Attachment, Message
@@ -16,7 +17,7 @@ from messaging.services import (
     message_send,
     ticket_create_with_files,
 )
-from tickets.models import TicketEvent
+from tickets.models import Ticket, TicketEvent
 from tickets.selectors import ticket_timeline
 
 from .file_helpers import pdf_upload, png_bytes, png_upload, upload
@@ -302,3 +303,19 @@ class TestRemoving:
         file.refresh_from_db()
         assert not file.is_removed
         assert file.storage_name in stored_files()
+
+
+def test_the_backfill_marks_the_tickets_that_have_files(customer, make_ticket):
+    """messaging 0004's SQL, run again on tickets whose flag is off."""
+    backfill = importlib.import_module("messaging.migrations.0004_has_files_backfill")
+    with_file = ticket_create_with_files(
+        reporter=customer, title="Logs", description="Attached.", files=[pdf_upload()]
+    )
+    plain = make_ticket(customer)
+    Ticket.objects.update(has_files=False)
+
+    with connection.cursor() as cursor:
+        cursor.execute(backfill.Migration.operations[0].sql)
+
+    assert set(Ticket.objects.filter(has_files=True)) == {with_file}
+    assert not Ticket.objects.get(pk=plain.pk).has_files

@@ -23,7 +23,8 @@ LIST_BUDGET = 4
 # The same: the categories (filter and bulk action) and the agents (bulk action) come from the
 # cache (tickets.selectors.staff_menus); two more queries when it has none.
 STAFF_LIST_BUDGET = 4
-# Session, user, ticket, the "seen" update, messages, their files, events.
+# Session, user, ticket, the "seen" update, messages, their files (when the ticket has any:
+# Ticket.has_files), events.
 CUSTOMER_DETAIL_BUDGET = 7
 # Session, user, ticket, messages, their files, events, the assignee choices (staff see no
 # "seen" update).
@@ -159,3 +160,22 @@ def test_ticket_detail_page(
     assert len(conversation) > shown_small
     assert len(response.context["events"]) > 5
     assert small == large
+
+
+@pytest.mark.parametrize("viewer", ["customer", "agent"])
+def test_a_ticket_without_files_costs_one_query_less(
+    viewer, request, customer, agent, make_ticket, make_message
+):
+    plain, with_file = make_ticket(customer), make_ticket(customer)
+    for ticket in (plain, with_file):
+        make_message(ticket, agent, "Here is how.")
+    make_message(with_file, customer, "The log.", files=[pdf_upload()])
+    client = client_for(request.getfixturevalue(viewer))
+
+    _, response = measure(client, f"/tickets/{plain.pk}/")
+    assert not any(entry["files"] for entry in response.context["conversation"])
+    measure(client, f"/tickets/{with_file.pk}/")  # marks the reply seen, like the first one
+    with_files, response = measure(client, f"/tickets/{with_file.pk}/")
+    assert [len(entry["files"]) for entry in response.context["conversation"]] == [0, 1]
+    measure(client, f"/tickets/{plain.pk}/")
+    assert measure(client, f"/tickets/{plain.pk}/")[0] == with_files - 1

@@ -84,6 +84,7 @@ def test_a_backup_restores_the_files(with_files, tmp_path, format):
         result = import_tickets(stream, format=format, files_dir=files)
 
     assert (result.imported, result.attachments, result.failed) == (1, 4, [])
+    assert Ticket.objects.get().has_files  # so its page reads them
     assert content_digest() == with_files
     assert with_files["attachments"] == 4
     assert stored_bytes() == before
