@@ -47,9 +47,7 @@ def test_a_mail_from_standard_input_and_again(monkeypatch, customer):
     assert InboundEmail.objects.get().source == "postfix pipe"
 
 
-def test_a_mail_over_the_limit_is_refused_so_the_mail_server_keeps_it(
-    tmp_path, settings, customer
-):
+def test_a_mail_over_the_limit_is_refused_so_the_mail_server_keeps_it(tmp_path, settings, customer):
     settings.INBOUND_MAX_BYTES = 100
     path = tmp_path / "big.eml"
     path.write_bytes(mail(body="x" * 500))
