@@ -68,7 +68,7 @@ from post_office.models import Email
 from accounts.mail import unsubscribe_token
 from accounts.models import AGENTS_GROUP, User
 from accounts.verification import confirmation_token
-from messaging.models import Attachment, Message
+from messaging.models import Attachment, InboundEmail, Message
 from messaging.services import attachment_remove, message_send
 from messaging.tests.file_helpers import png_upload
 from tickets.models import Category, Ticket, TicketEvent
@@ -266,6 +266,9 @@ OUTBOX_ADMIN: dict[str, AdminView] = {
     "change": ((403, 200), (403, 403), (403, 302), (403, 403)),
     **OBJECT_REDIRECT,
 }
+# Inbound mail (every customer's mail as it came): the same as the outbox; its one action
+# processes failed mail again.
+INBOUND_ADMIN = OUTBOX_ADMIN
 AXES_ADMIN: dict[str, AdminView] = {
     # django-axes' login records: superusers only; axes itself adds them.
     "changelist": ((403, 200), (403, 200)),
@@ -464,6 +467,7 @@ ADMIN: dict[str, Row] = {
     **admin_model("tickets", "ticketevent", READ_ONLY_ADMIN, confirmed=(403, 403)),
     **admin_model("messaging", "message", READ_ONLY_ADMIN, confirmed=(403, 403)),
     **admin_model("post_office", "email", OUTBOX_ADMIN, confirmed=(403, 403)),
+    **admin_model("messaging", "inboundemail", INBOUND_ADMIN, confirmed=(403, 403)),
     **admin_model("axes", "accessattempt", AXES_ADMIN, confirmed=(403, C302)),
     **admin_model("axes", "accesslog", AXES_ADMIN, confirmed=(403, C302)),
     **admin_model("axes", "accessfailurelog", AXES_ADMIN, confirmed=(403, C302)),
@@ -789,6 +793,16 @@ def _build_world() -> World:
             subject="[#1] A's printer",
             message="On it",
             status=MAIL_STATUS.failed,
+        ),
+        "messaging.inboundemail": InboundEmail.objects.create(
+            key="k" * 64,
+            sha256="0" * 64,
+            raw=b"From: customer_a@example.com\r\n\r\nHello",
+            size=38,
+            source="test",
+            from_address="customer_a@example.com",
+            status=InboundEmail.Status.IGNORED,
+            reason="a test",
         ),
         "axes.accessattempt": AccessAttempt.objects.create(
             **axes_fields, get_data="", post_data="", failures_since_start=1
