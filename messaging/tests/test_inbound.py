@@ -414,3 +414,124 @@ def test_html_to_text_drops_what_a_browser_would_run():
     )
 
     assert text == "Hi\nthere\n\n&"
+
+
+def test_headers_the_parser_chokes_on_are_read_as_they_came(customer):
+    # policy.default raises on these (IndexError, AttributeError) when they are read.
+    raw = mail(headers={"Cc": "a@[", "Reply-To": "<"})
+    raw = raw.replace(b"To: support@desk.example.com", b"To: <")
+
+    record, _ = ingest(raw, source="test")
+
+    assert record.status == Status.PROCESSED, record.reason
+    assert record.ticket.reporter == customer
+
+
+def test_without_helpdesk_email_only_the_sender_address_is_ours(settings, customer):
+    settings.HELPDESK_EMAIL = ""
+    record, _ = ingest(mail(), source="test")
+    ours, _ = ingest(mail(sender="helpdesk@desk.example.com", message_id="<o@x>"), source="t")
+
+    assert record.status == Status.PROCESSED
+    assert ours.status == Status.IGNORED
+
+
+def test_mail_from_a_plus_address_or_with_our_message_id_is_a_loop(ticket, customer):
+    plus = mail_ids.reply_address(ticket.pk).upper()
+    from_plus, _ = ingest(mail(sender=plus, message_id="<p@x>"), source="test")
+    our_id, _ = ingest(mail(message_id=mail_ids.message_id(ticket.pk, message_id=3)), source="t")
+
+    assert from_plus.status == our_id.status == Status.IGNORED
+    assert "our own Message-IDs" in our_id.reason
+    assert Message.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "sender, headers, says",
+    [
+        ("MAILER-DAEMON@mx.example.org", {}, "sent by MAILER-DAEMON"),
+        ("postmaster@mx.example.org", {}, "sent by POSTMASTER"),
+        ("customer@example.com", {"Return-Path": "<>"}, "an empty return path"),
+    ],
+)
+def test_bounces_without_a_report_are_bounces(customer, sender, headers, says):
+    record, _ = ingest(mail(sender=sender, headers=headers), source="test")
+
+    assert record.status == Status.BOUNCE
+    assert says in record.reason
+    assert Ticket.objects.count() == 0
+
+
+def report(report_type: str, inner: str) -> bytes:
+    return (
+        "From: customer@example.com\r\nTo: support@desk.example.com\r\nSubject: report\r\n"
+        "Message-ID: <report@example.com>\r\nMIME-Version: 1.0\r\n"
+        f"Content-Type: multipart/report; report-type={report_type}; boundary=B\r\n\r\n"
+        "--B\r\nContent-Type: text/plain\r\n\r\nA report.\r\n"
+        f"--B\r\n{inner}\r\n--B--\r\n"
+    ).encode()
+
+
+def test_a_read_receipt_is_ignored(customer):
+    raw = report(
+        "disposition-notification",
+        "Content-Type: message/disposition-notification\r\n\r\nDisposition: displayed\r\n",
+    )
+    record, _ = ingest(raw, source="test")
+
+    assert record.status == Status.IGNORED
+    assert "read receipt" in record.reason
+
+
+def test_a_bounce_returning_the_whole_mail_finds_the_address_in_it(ticket, customer):
+    bounced = mail_ids.message_id(ticket.pk, message_id=1)
+    raw = report(
+        "delivery-status",
+        "Content-Type: message/rfc822\r\n\r\nFrom: helpdesk@desk.example.com\r\n"
+        f"To: customer@example.com\r\nMessage-ID: {bounced}\r\n\r\nThe reply.\r\n",
+    )
+    record, _ = ingest(raw, source="test")
+
+    assert record.status == Status.BOUNCE
+    assert record.ticket == ticket
+    customer.refresh_from_db()
+    assert customer.email_undeliverable_reason == "the mail server refused it"
+
+
+def test_a_bounce_naming_only_our_own_address_marks_nobody(ticket, customer):
+    bounced = mail_ids.message_id(ticket.pk, message_id=1)
+    raw = report(
+        "delivery-status",
+        "Content-Type: message/rfc822\r\n\r\nFrom: customer@example.com\r\n"
+        f"To: support@desk.example.com\r\nMessage-ID: {bounced}\r\n\r\nHello.\r\n",
+    )
+    record, _ = ingest(raw, source="test")
+
+    assert record.status == Status.BOUNCE
+    assert "no failed address" in record.reason
+    assert not TicketEvent.objects.filter(kind=TicketEvent.Kind.BOUNCE).exists()
+
+
+def test_files_over_the_limit_are_named_and_left_out(settings, customer):
+    settings.ATTACHMENT_MAX_FILES = 1
+    raw = sample("attachments_one_refused.eml").replace(b"tool.exe", b"second.pdf")
+    raw = raw.replace(
+        b"TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        b"JVBERi0xLjQK" * 6,
+    )
+
+    record, _ = ingest(raw, source="test")
+
+    assert Attachment.objects.filter(ticket=record.ticket).count() == 1
+    assert "“second.pdf”: a message may carry at most 1 files." in record.ticket.description
+
+
+def test_a_very_long_reply_is_cut_to_fit_and_says_so(ticket, customer):
+    raw = mail(subject=f"Re: [#{ticket.pk}] x", body="word " * 5000)
+
+    record, _ = ingest(raw, source="test")
+
+    content = record.reply.content
+    assert len(content) <= 10_000
+    assert content.endswith("(cut here: the whole mail is kept with the ticket's inbound email)")
+    assert len(record.text) > 20_000

@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 
 import messaging.mailbox as mailbox_module
 from messaging.models import InboundEmail
+from messaging.tasks import fetch_mail as fetch_task
 from messaging.tests.inbound_helpers import MAIL_DIR, mail, mail_settings, sample  # noqa: F401
 from tests.dovecot import Dovecot
 from tests.servers import port_answers
@@ -156,6 +157,7 @@ def test_a_second_fetcher_waits_for_the_lock(dovecot, settings, customer):
     with mailbox_module.fetch_lock() as first:
         assert first
         assert "Another fetch holds the mailbox's lock" in fetch()
+        fetch_task.delay()  # beat's run meanwhile: nothing either
         assert Ticket.objects.count() == 0
 
     assert "Fetched 1 mail(s), 1 new." in fetch()
@@ -174,3 +176,27 @@ def test_a_server_that_is_down_is_one_clear_line(dovecot):
 
     with pytest.raises(CommandError, match=r"IMAP: .*What was stored is kept"):
         fetch()
+
+
+@pytest.mark.parametrize("security", ["ssl", "starttls"])
+def test_tls_the_server_does_not_speak_is_one_clear_line(dovecot, settings, security):
+    settings.IMAP_SECURITY = security  # this Dovecot speaks plain IMAP only
+
+    with pytest.raises(CommandError, match="IMAP: "):
+        fetch()
+
+
+def test_without_imap_host_it_says_what_to_set(settings):
+    settings.IMAP_HOST = ""
+
+    with pytest.raises(CommandError, match="Set IMAP_HOST"):
+        fetch()
+
+
+def test_a_run_out_of_time_leaves_the_rest_for_the_next(dovecot, customer):
+    dovecot.deliver(mail())
+
+    run = mailbox_module.fetch_mail(seconds=-1)
+
+    assert run.mails == []
+    assert [SEEN in flags for flags in dovecot.flags()] == [False]

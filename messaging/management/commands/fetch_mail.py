@@ -1,5 +1,6 @@
 import imaplib
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from imap_tools.errors import ImapToolsError
 
@@ -22,6 +23,8 @@ class Command(BaseCommand):
             line = describe(fetched.record, created=fetched.created)
             self.stdout.write(f"mail {fetched.uid}: {line}")
 
+        if not settings.IMAP_HOST:
+            raise CommandError("Set IMAP_HOST (and IMAP_USER, IMAP_PASSWORD) to fetch mail.")
         try:
             run = fetch_mail(report=report, limit=limit)
         except (OSError, EOFError, imaplib.IMAP4.error, ImapToolsError) as exc:
