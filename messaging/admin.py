@@ -155,11 +155,9 @@ class InboundEmailAdmin(AdminInputMixin, CappedCountAdminMixin, ReadOnlyMixin, a
         "subject",
         "status",
         "reason",
-        "ticket",
-        "source",
+        "ticket_number",
     ]
     list_filter = ["status", "received_at"]
-    list_select_related = ["ticket"]
     search_fields = ["from_address", "subject", "message_id"]
     ordering = ["-received_at", "-pk"]
     show_full_result_count = False
@@ -185,12 +183,16 @@ class InboundEmailAdmin(AdminInputMixin, CappedCountAdminMixin, ReadOnlyMixin, a
         # A list of mails never reads their bytes (up to INBOUND_MAX_BYTES each) or texts.
         return super().get_queryset(request).defer("raw", "text")
 
+    @admin.display(description="ticket", ordering="ticket_id")
+    def ticket_number(self, record: InboundEmail) -> str:
+        return f"#{record.ticket_id}" if record.ticket_id else "-"
+
     def has_process_permission(self, request) -> bool:
         return request.user.has_perm("messaging.view_inboundemail")
 
     @admin.action(description="Process the selected failed mails again", permissions=["process"])
     def process_again(self, request, queryset):
-        selected = list(queryset.select_related(None).only("pk", "status"))
+        selected = list(queryset.only("pk", "status"))
         failed = [record for record in selected if record.status == InboundEmail.Status.FAILED]
         outcomes = [reprocess(record).status for record in failed]
         if failed:

@@ -8,7 +8,7 @@ from django.core.validators import (
     ProhibitNullCharactersValidator,
 )
 from django.db import models
-from django.db.models import ExpressionWrapper, F, Q
+from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Q
 from django.utils import timezone
 
 from tickets.models import Ticket
@@ -25,7 +25,7 @@ class MessageQuerySet(models.QuerySet):
         """The messages as a page shows them, in one query: dicts of the columns shown (not
         model instances, nor the senders' whole rows), with the sender's name and `from_staff`:
         written by staff other than the ticket's reporter (a staff member who reported the ticket
-        writes as its customer)."""
+        writes as its customer); `by_mail`: it came by email (its whole mail can be shown)."""
         from_staff = ExpressionWrapper(
             Q(sender__is_staff=True) & ~Q(sender_id=F("ticket__reporter_id")),
             output_field=models.BooleanField(),
@@ -39,6 +39,7 @@ class MessageQuerySet(models.QuerySet):
                 "content",
                 sender_name=F("sender__username"),
                 from_staff=from_staff,
+                by_mail=Exists(InboundEmail.objects.filter(reply_id=OuterRef("pk"))),
             )
         )
 

@@ -196,6 +196,23 @@ def file_page() -> Row:
     }
 
 
+def mail_page() -> Row:
+    """The whole mail a message came from: whoever may read the message (a mail is never an
+    internal note). Anything else is a 404 for everyone: a missing id, a message of another
+    ticket under this one's id, a message that did not come by mail."""
+    get = (LOGIN, 200, 200, 200, 200, LOGIN)
+    own = {"GET": get, "HEAD": get, "POST": signed_in(405)}
+    nobody = {m: _not_yours(c, staff_see_it=False) for m, c in own.items()}
+    return {
+        "own": own,
+        "others": {m: _not_yours(c, staff_see_it=True) for m, c in own.items()},
+        "missing": nobody,
+        "huge": nobody,
+        "elsewhere": nobody,
+        "not-mail": nobody,
+    }
+
+
 # --- Admin model pages -------------------------------------------------------------------------
 # view -> (GET, POST) on an existing object, then (GET, POST) on a missing id, each as
 # (agent, superuser). Without the permission the admin answers 403 (for a missing id too, except
@@ -393,6 +410,8 @@ CUSTOMER: dict[str, Row] = {
     ),
     # A file of a message: to whoever may see the message (GET and HEAD only).
     "tickets/<int:pk>/files/<int:attachment_id>/<str:name>": file_page(),
+    # The whole mail a message came from (the conversation shows it without quotes).
+    "tickets/<int:pk>/messages/<int:message_id>/mail/": mail_page(),
 }
 
 # Staff actions on the ticket pages: a customer is refused (403) on their own ticket, before the
@@ -611,6 +630,7 @@ class World:
     tickets: dict[str, Ticket]
     admin_objects: dict[str, object]
     attachments: dict[tuple[str, str], Attachment]
+    mails: dict[str, Message]  # ticket key -> its message that came by mail
 
     def client(self, actor: str, **options) -> Client:
         """A client with the actor's session (the inactive one logged in, then turned off)."""
@@ -657,6 +677,20 @@ class World:
         attachment = self.attachments[file]
         return {"pk": pk, "attachment_id": attachment.pk, "name": attachment.name}
 
+    def mail_params(self, target: str, actor: str) -> dict:
+        own = {"customer_b": "b", "inactive": "inactive"}.get(actor, "a")
+        other = "a" if own == "b" else "b"
+        ticket, message = {
+            "own": (own, self.mails[own].pk),
+            "others": (other, self.mails[other].pk),
+            "missing": (own, MISSING_ID),
+            "huge": ("huge", self.mails[own].pk),
+            "elsewhere": (own, self.mails[other].pk),
+            "not-mail": (own, self.attachments[(own, "public")].message_id),
+        }[target]
+        pk = HUGE_ID if ticket == "huge" else self.tickets[ticket].pk
+        return {"pk": pk, "message_id": message}
+
     def reset_link(self, target: str) -> tuple[str, str]:
         """(uidb64, token), made now from the rows as they are (a login voids older tokens)."""
         a, b = (User.objects.get(pk=self.users[name].pk) for name in ("customer_a", "customer_b"))
@@ -687,6 +721,8 @@ class World:
             return {"pk": self.ticket_id(target, actor)}
         if params == {"pk", "attachment_id", "name"}:
             return self.file_params(target, actor)
+        if params == {"pk", "message_id"}:
+            return self.mail_params(target, actor)
         if params == {"uidb64", "token"}:
             return dict(zip(("uidb64", "token"), self.reset_link(target), strict=True))
         if params == {"token"} and route.startswith("accounts/unsubscribe/"):
@@ -763,6 +799,22 @@ def _build_world() -> World:
             )
             attachments[(key, kind)] = note.attachments.get()
         attachment_remove(attachment=attachments[(key, "removed")], by=users["agent"])
+    # On each ticket: a reply that came by mail.
+    mails = {}
+    for key, ticket in tickets.items():
+        mails[key] = message_send(ticket=ticket, sender=ticket.reporter, content="By mail")
+        InboundEmail.objects.create(
+            key=f"{key:>64}",
+            sha256="1" * 64,
+            raw=b"From: someone\r\n\r\nBy mail",
+            size=30,
+            source="test",
+            status=InboundEmail.Status.PROCESSED,
+            reason="a test",
+            ticket=ticket,
+            reply=mails[key],
+            text="By mail\n\n> quoted",
+        )
     sessions = {}
     for actor, user in users.items():
         if user is not None:
@@ -810,7 +862,7 @@ def _build_world() -> World:
         "axes.accesslog": AccessLog.objects.create(**axes_fields),
         "axes.accessfailurelog": AccessFailureLog.objects.create(**axes_fields),
     }
-    return World(users, sessions, tickets, admin_objects, attachments)
+    return World(users, sessions, tickets, admin_objects, attachments, mails)
 
 
 @pytest.fixture(scope="module")
