@@ -38,13 +38,15 @@ SIZES_AT_ONCE = 200
 _SIZE = re.compile(rb"UID (\d+)[^)]*?RFC822\.SIZE (\d+)|RFC822\.SIZE (\d+)[^)]*?UID (\d+)")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Fetched:
-    """What one fetched mail became."""
+    """What one fetched mail became: its line for the output (not the row itself, so that a
+    long run keeps no mail in memory)."""
 
     uid: str
-    record: InboundEmail
+    record_id: int
     created: bool
+    line: str
 
 
 @dataclass
@@ -173,7 +175,12 @@ def fetch_mail(
                 else:
                     record, created = ingest(_download(box, uid), source=source)
                 _mark_done(box, uid)
-                fetched = Fetched(uid=uid, record=record, created=created)
+                fetched = Fetched(
+                    uid=uid,
+                    record_id=record.pk,
+                    created=created,
+                    line=describe(record, created=created),
+                )
                 run.mails.append(fetched)
                 if report is not None:
                     report(fetched)

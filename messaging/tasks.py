@@ -23,5 +23,5 @@ def fetch_mail() -> None:
         logger.info(
             "fetch_mail: mail %s: %s",
             fetched.uid,
-            mailbox.describe(fetched.record, created=fetched.created),
+            fetched.line,
         )

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from imap_tools.errors import ImapToolsError
 
-from messaging.mailbox import Fetched, describe, fetch_mail
+from messaging.mailbox import Fetched, fetch_mail
 
 
 class Command(BaseCommand):
@@ -20,8 +20,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, limit: int | None, **options):
         def report(fetched: Fetched) -> None:
-            line = describe(fetched.record, created=fetched.created)
-            self.stdout.write(f"mail {fetched.uid}: {line}")
+            self.stdout.write(f"mail {fetched.uid}: {fetched.line}")
 
         if not settings.IMAP_HOST:
             raise CommandError("Set IMAP_HOST (and IMAP_USER, IMAP_PASSWORD) to fetch mail.")
