@@ -564,9 +564,16 @@ def _process(record: InboundEmail, mail: EmailMessage) -> None:
     )
 
 
-def dedup_key(raw: bytes, *, message_id: str, sender: str) -> str:
+def dedup_key(mail: EmailMessage, raw: bytes) -> str:
+    """What makes two deliveries the same mail: its sender, Message-ID, Date and Subject (the
+    same mail delivered twice, or by two routes, differs only in the headers added on the way:
+    Received, Delivered-To...), or, without a Message-ID, its bytes. Date and Subject keep apart
+    two mails a broken mailer gave the same Message-ID."""
+    message_id = header(mail, "Message-ID").strip()
+    sender = address_of(header(mail, "From"))
     if message_id and sender:
-        return hashlib.sha256(f"{sender}\n{message_id}".encode()).hexdigest()
+        parts = [sender, message_id, header(mail, "Date").strip(), header(mail, "Subject")]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
     return hashlib.sha256(raw).hexdigest()
 
 
@@ -580,7 +587,7 @@ def ingest(raw: bytes, *, source: str) -> tuple[InboundEmail, bool]:
     mail = parse(raw)
     message_id = " ".join(header(mail, "Message-ID").split())[:255]
     sender = address_of(header(mail, "From"))[:254]
-    key = dedup_key(raw, message_id=message_id, sender=sender)
+    key = dedup_key(mail, raw)
     existing = InboundEmail.objects.filter(key=key).first()
     if existing is not None:
         return existing, False
@@ -615,7 +622,7 @@ def ingest_too_large(headers: bytes, *, size: int, source: str) -> tuple[Inbound
     mail = parse(headers)
     message_id = " ".join(header(mail, "Message-ID").split())[:255]
     sender = address_of(header(mail, "From"))[:254]
-    key = dedup_key(headers, message_id=message_id, sender=sender)
+    key = dedup_key(mail, headers)
     record, created = InboundEmail.objects.get_or_create(
         key=key,
         defaults={

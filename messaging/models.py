@@ -195,9 +195,9 @@ class InboundEmail(models.Model):
     """One email that came in (by IMAP or through `manage.py ingest_email`), kept as it came,
     with what the help desk did with it (messaging.inbound.ingest).
 
-    `key` makes the same mail delivered twice one row, processed once: the sender and the
-    Message-ID when it has one (the same mail fetched twice, or delivered to two of our
-    addresses), else the SHA-256 of its bytes.
+    `key` makes the same mail delivered twice one row, processed once: a hash of its sender,
+    Message-ID, Date and Subject when it has a Message-ID (the same mail fetched twice, or
+    delivered to two of our addresses), else of its bytes (messaging.inbound.dedup_key).
     """
 
     class Status(models.TextChoices):

@@ -535,3 +535,11 @@ def test_a_very_long_reply_is_cut_to_fit_and_says_so(ticket, customer):
     assert len(content) <= 10_000
     assert content.endswith("(cut here: the whole mail is kept with the ticket's inbound email)")
     assert len(record.text) > 20_000
+
+
+def test_two_mails_a_broken_mailer_gave_one_message_id_are_both_taken(customer):
+    first, _ = ingest(mail(subject="Printer", message_id="<same@x>"), source="test")
+    second, created = ingest(mail(subject="Scanner", message_id="<same@x>"), source="test")
+
+    assert created
+    assert first.ticket != second.ticket
