@@ -543,3 +543,38 @@ def test_two_mails_a_broken_mailer_gave_one_message_id_are_both_taken(customer):
 
     assert created
     assert first.ticket != second.ticket
+
+
+def test_a_naive_help_desk_that_acknowledges_everything_gets_one_ticket_and_no_answer(
+    agent, django_capture_on_commit_callbacks, settings
+):
+    """The other side opens a ticket for every mail and acknowledges it, without any automatic
+    header (the worst case): its acknowledgement of our mail lands on our ticket as a message
+    (its address is that ticket's customer), which notifies our staff, never the other side."""
+    settings.HELPDESK_STAFF_EMAILS = []
+    other = "support@other-desk.example.net"
+    django_mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        opened, _ = ingest(
+            mail(sender=other, subject="Your invoice", message_id="<o1@other>"), source="t"
+        )
+        Message.send(ticket=opened.ticket, sender=agent, content="Which invoice?")
+    [ours] = [m for m in django_mail.outbox if m.to == [other]]
+    received = message_from_bytes(ours.message().as_bytes(), policy=policy.default)
+    django_mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(3):  # it acknowledges each time our mail reaches it again
+            ingest(
+                mail(
+                    sender=other,
+                    subject=f"[Other #{n}] Re: {received['Subject']}",
+                    message_id=f"<ack-{n}@other>",
+                    headers={"In-Reply-To": received["Message-ID"]},
+                ),
+                source="loop",
+            )
+
+    assert Ticket.objects.count() == 1
+    assert [m.to for m in django_mail.outbox] == [["agent@example.com"]] * 3
+    assert not [m for m in django_mail.outbox if other in m.to]
