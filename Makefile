@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve worker test coverage lint format check bench bench-pages load venv dev-venv clean
+.PHONY: run serve worker test coverage lint format check bench bench-pages bench-mail load venv dev-venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -80,6 +80,13 @@ bench: dev-venv
 # 100,000 tickets, PostgreSQL when DATABASE_URL is set.
 bench-pages: dev-venv
 	$(BIN)/python bench/page_bench.py --tickets $(BENCH_TICKETS)
+
+# Inbound mail benchmark (bench/mail_bench.py): BENCH_MAILS mails through a Dovecot of its own
+# (IMAP on loopback) into the database; SQLite file by default, set DATABASE_URL (an empty
+# database) for PostgreSQL. Prints mails a second and memory for each tenth of the run.
+BENCH_MAILS ?= 10000
+bench-mail: dev-venv
+	$(BIN)/python bench/mail_bench.py --mails $(BENCH_MAILS)
 
 # Load test (bench/load.py): gunicorn with 2 workers on PostgreSQL, 20 users for 60 s; the first
 # run seeds 100,000 tickets. LOAD_ARGS="--users 4 --duration 10" passes options.

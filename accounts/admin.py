@@ -74,6 +74,11 @@ class UserAdmin(AdminInputMixin, SuperuserOnlyMixin, DjangoUserAdmin):
         # Empty while a registered account waits for its owner to follow the emailed link; a
         # superuser may confirm the address by hand (or clear it).
         ("Email address", {"fields": ["email_verified_at"]}),
+        # A bounce sets these (messaging.inbound); clearing them lets mail go to it again.
+        (
+            "Undeliverable",
+            {"fields": ["email_undeliverable_at", "email_undeliverable_reason"]},
+        ),
     )
     add_fieldsets = (
         (None, {"classes": ["wide"], "fields": ["username", "email", "password1", "password2"]}),

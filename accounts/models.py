@@ -145,6 +145,18 @@ class User(AbstractUser):
         default=True,
         help_text="Send me an email when one of my tickets gets a reply or changes status.",
     )
+    # Set when a mail to the address bounced (messaging.inbound): no more mail goes to it until
+    # staff clear it in the admin.
+    email_undeliverable_at = models.DateTimeField(
+        "mail to this address bounced",
+        null=True,
+        blank=True,
+        help_text="No email is sent to this address while this is set; clear it once the "
+        "address works again.",
+    )
+    email_undeliverable_reason = models.CharField(
+        "what the mail server said", max_length=500, blank=True
+    )
 
     objects = UserManager()
 

@@ -82,6 +82,15 @@ def user_unsubscribe(*, user: User) -> None:
     user.notify_by_email = False
 
 
+def user_mark_undeliverable(*, email: str, reason: str) -> int:
+    """A mail to `email` bounced: the accounts with that address (any case) get no more mail
+    until staff clear it in the admin. Returns how many were marked (0: no account has it; an
+    address marked already keeps its first time)."""
+    return User.objects.filter(email__iexact=email, email_undeliverable_at__isnull=True).update(
+        email_undeliverable_at=timezone.now(), email_undeliverable_reason=reason[:500]
+    )
+
+
 def customer_find_or_create(*, identifier: str) -> tuple[User, bool]:
     """The customer a member of staff means by `identifier`: the account with that username or
     email address (either in any case), or, for an address no account has, a new account made

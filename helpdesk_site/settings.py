@@ -460,6 +460,42 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- Inbound mail (messaging/inbound.py, messaging/mailbox.py) -----------------------------------
+# The mailbox `manage.py fetch_mail` (and beat, every INBOUND_FETCH_INTERVAL seconds) reads:
+# IMAP_SECURITY "ssl" (IMAPS, port 993 by default), "starttls" or "none" (143; loopback only).
+# A processed mail is moved to IMAP_PROCESSED_FOLDER when set, else flagged \Seen (and only
+# unseen mail is fetched). `manage.py ingest_email FILE|-` takes one mail from a mail server's
+# pipe instead. Unset IMAP_HOST: nothing is fetched.
+IMAP_HOST = env_str("IMAP_HOST")
+IMAP_SECURITY = env_str("IMAP_SECURITY", "ssl").lower()
+if IMAP_SECURITY not in {"ssl", "starttls", "none"}:
+    raise ImproperlyConfigured(
+        f"IMAP_SECURITY must be ssl, starttls or none, not {IMAP_SECURITY!r}."
+    )
+IMAP_PORT = env_int("IMAP_PORT", 993 if IMAP_SECURITY == "ssl" else 143)
+IMAP_USER = env_str("IMAP_USER")
+IMAP_PASSWORD = env_str("IMAP_PASSWORD")
+IMAP_FOLDER = env_str("IMAP_FOLDER", "INBOX")
+IMAP_PROCESSED_FOLDER = env_str("IMAP_PROCESSED_FOLDER")
+IMAP_TIMEOUT = env_int("IMAP_TIMEOUT", 30)
+INBOUND_FETCH_INTERVAL = env_int("INBOUND_FETCH_INTERVAL", 60)
+# A mail larger than this is not downloaded (its size is asked first): its headers are kept.
+INBOUND_MAX_BYTES = env_int("INBOUND_MAX_BYTES", 25 * 1024 * 1024)
+# New tickets by mail from one sender in an hour; more are quarantined.
+INBOUND_MAX_NEW_PER_HOUR = env_int("INBOUND_MAX_NEW_PER_HOUR", 10)
+# A mail from an address no account has: "create" a customer account for it (no usable
+# password: "forgot password" sets one), or "refuse" it (quarantined).
+INBOUND_UNKNOWN_SENDERS = env_str("INBOUND_UNKNOWN_SENDERS", "create").lower()
+if INBOUND_UNKNOWN_SENDERS not in {"create", "refuse"}:
+    raise ImproperlyConfigured(
+        f"INBOUND_UNKNOWN_SENDERS must be create or refuse, not {INBOUND_UNKNOWN_SENDERS!r}."
+    )
+if IMAP_HOST:
+    CELERY_BEAT_SCHEDULE["fetch-mail"] = {
+        "task": "messaging.tasks.fetch_mail",
+        "schedule": float(INBOUND_FETCH_INTERVAL),
+    }
+
 # --- Sessions and cookies ---------------------------------------------------------------------
 # Sessions end after this long without a request (kept alive by SessionIdleRefreshMiddleware),
 # and when the browser closes if SESSION_EXPIRE_AT_BROWSER_CLOSE is set.

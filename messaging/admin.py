@@ -8,7 +8,8 @@ from tickets.outbox import send_again
 from tickets.pagination import CappedCountAdminMixin
 from tickets.tasks import send_after_commit
 
-from .models import Message
+from .inbound import reprocess
+from .models import InboundEmail, Message
 
 
 @admin.register(Message)
@@ -133,5 +134,76 @@ class OutboxAdmin(AdminInputMixin, CappedCountAdminMixin, ReadOnlyMixin, admin.M
                 request,
                 f"{selected - len(ids)} email(s) left as they are: only failed mail is sent "
                 "again (queued mail is still being tried, sent mail was sent).",
+                messages.WARNING,
+            )
+
+
+# --- Inbound mail (messaging/inbound.py): every mail that came in, and what became of it ------
+
+
+@admin.register(InboundEmail)
+class InboundEmailAdmin(AdminInputMixin, CappedCountAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
+    """Every mail that came in (fetched, or piped in), newest first: its status (processed,
+    ignored, bounce, quarantined, failed) and why, and the ticket it went to. Read-only; one
+    action processes failed mail again (after a fix). Superusers only (agents have no permission
+    on it): it holds everyone's mail."""
+
+    list_display = [
+        "id",
+        "received_at",
+        "from_address",
+        "subject",
+        "status",
+        "reason",
+        "ticket_number",
+    ]
+    list_filter = ["status", "received_at"]
+    search_fields = ["from_address", "subject", "message_id"]
+    ordering = ["-received_at", "-pk"]
+    show_full_result_count = False
+    fields = [
+        "received_at",
+        "processed_at",
+        "source",
+        "from_address",
+        "subject",
+        "message_id",
+        "size",
+        "sha256",
+        "status",
+        "reason",
+        "ticket",
+        "reply",
+        "opened_ticket",
+        "text",
+    ]
+    actions = ["process_again"]
+
+    def get_queryset(self, request):
+        # A list of mails never reads their bytes (up to INBOUND_MAX_BYTES each) or texts.
+        return super().get_queryset(request).defer("raw", "text")
+
+    @admin.display(description="ticket", ordering="ticket_id")
+    def ticket_number(self, record: InboundEmail) -> str:
+        return f"#{record.ticket_id}" if record.ticket_id else "-"
+
+    def has_process_permission(self, request) -> bool:
+        return request.user.has_perm("messaging.view_inboundemail")
+
+    @admin.action(description="Process the selected failed mails again", permissions=["process"])
+    def process_again(self, request, queryset):
+        selected = list(queryset.only("pk", "status"))
+        failed = [record for record in selected if record.status == InboundEmail.Status.FAILED]
+        outcomes = [reprocess(record).status for record in failed]
+        if failed:
+            done = ", ".join(
+                f"{outcomes.count(status)} {status}" for status in dict.fromkeys(outcomes)
+            )
+            self.message_user(request, f"{len(failed)} mail(s) processed again: {done}.")
+        if len(selected) > len(failed):
+            self.message_user(
+                request,
+                f"{len(selected) - len(failed)} mail(s) left as they are: only failed mail is "
+                "processed again.",
                 messages.WARNING,
             )

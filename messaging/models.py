@@ -8,7 +8,7 @@ from django.core.validators import (
     ProhibitNullCharactersValidator,
 )
 from django.db import models
-from django.db.models import ExpressionWrapper, F, Q
+from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Q
 from django.utils import timezone
 
 from tickets.models import Ticket
@@ -26,7 +26,7 @@ class MessageQuerySet(models.QuerySet):
         """The messages as a page shows them, in one query: dicts of the columns shown (not
         model instances, nor the senders' whole rows), with the sender's name and `from_staff`:
         written by staff other than the ticket's reporter (a staff member who reported the ticket
-        writes as its customer)."""
+        writes as its customer); `by_mail`: it came by email (its whole mail can be shown)."""
         from_staff = ExpressionWrapper(
             Q(sender__is_staff=True) & ~Q(sender_id=F("ticket__reporter_id")),
             output_field=models.BooleanField(),
@@ -39,6 +39,7 @@ class MessageQuerySet(models.QuerySet):
             "content",
             sender_name=F("sender__username"),
             from_staff=from_staff,
+            by_mail=Exists(InboundEmail.objects.filter(reply_id=OuterRef("pk"))),
         )
         return in_time_zone(list(rows), "created_at")
 
@@ -188,3 +189,57 @@ class Attachment(models.Model):
     @property
     def is_removed(self) -> bool:
         return self.removed_at is not None
+
+
+class InboundEmail(models.Model):
+    """One email that came in (by IMAP or through `manage.py ingest_email`), kept as it came,
+    with what the help desk did with it (messaging.inbound.ingest).
+
+    `key` makes the same mail delivered twice one row, processed once: a hash of its sender,
+    Message-ID, Date and Subject when it has a Message-ID (the same mail fetched twice, or
+    delivered to two of our addresses), else of its bytes (messaging.inbound.dedup_key).
+    """
+
+    class Status(models.TextChoices):
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored"
+        BOUNCE = "bounce", "Bounce"
+        QUARANTINED = "quarantined", "Quarantined"
+        FAILED = "failed", "Failed"
+
+    key = models.CharField(max_length=64, unique=True, editable=False)
+    sha256 = models.CharField(max_length=64, editable=False)
+    raw = models.BinaryField(editable=False)
+    size = models.PositiveBigIntegerField(editable=False)
+    message_id = models.CharField("Message-ID", max_length=255, blank=True, editable=False)
+    source = models.CharField(max_length=100, editable=False)
+    from_address = models.CharField(max_length=254, blank=True, editable=False)
+    subject = models.CharField(max_length=255, blank=True, editable=False)
+    # The whole text of the mail (its quotes and signature too): the conversation shows the
+    # reply, the admin shows this.
+    text = models.TextField(blank=True, editable=False)
+    status = models.CharField(max_length=16, choices=Status.choices, editable=False)
+    reason = models.CharField(max_length=500, blank=True, editable=False)
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.SET_NULL, null=True, blank=True, related_name="inbound_emails"
+    )
+    # The message it added to the ticket's conversation (a reply; a new ticket has none).
+    reply = models.ForeignKey(
+        Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="inbound_emails"
+    )
+    # A new ticket by email: what the per-sender limit (INBOUND_MAX_NEW_PER_HOUR) counts.
+    opened_ticket = models.BooleanField(default=False, editable=False)
+    received_at = models.DateTimeField(default=timezone.now, editable=False)
+    processed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        verbose_name = "inbound email"
+        indexes = [
+            models.Index(fields=["message_id"], name="inbound_message_id"),
+            models.Index(fields=["from_address", "received_at"], name="inbound_sender_time"),
+            models.Index(fields=["status", "received_at"], name="inbound_status_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"inbound email #{self.pk} from {self.from_address or '(no sender)'}"

@@ -12,7 +12,7 @@ from tickets.models import MAX_ID, Ticket
 from tickets.selectors import in_time_zone
 
 from .attachments import INLINE_TYPES
-from .models import Attachment
+from .models import Attachment, InboundEmail, Message
 
 logger = logging.getLogger("helpdesk.access")
 
@@ -70,3 +70,20 @@ def attachment_for(viewer, ticket: Ticket, attachment_id: int) -> Attachment:
             getattr(viewer, "pk", None) or "-",
         )
         raise Http404("No such file.") from None
+
+
+def mail_of_message(viewer, ticket: Ticket, message_id: int) -> InboundEmail:
+    """The mail a message of `ticket` (fetched with get_ticket_for) came from, if `viewer` may
+    read that message; otherwise 404, as for a missing one."""
+    if not isinstance(message_id, int) or not 1 <= message_id <= MAX_ID:
+        raise Http404("No such mail.")
+    readable = Message.objects.filter(ticket=ticket).visible_to(viewer).filter(pk=message_id)
+    inbound = (
+        InboundEmail.objects.filter(reply__in=readable)
+        .only("pk", "from_address", "subject", "received_at", "text", "reply_id")
+        .order_by("received_at", "pk")
+        .first()
+    )
+    if inbound is None:
+        raise Http404("No such mail.")
+    return inbound

@@ -1,10 +1,12 @@
-"""The one way a stored file leaves the help desk: /tickets/<id>/files/<attachment id>/<name>."""
+"""The one way a stored file leaves the help desk (/tickets/<id>/files/<attachment id>/<name>),
+and the whole mail a message came from (/tickets/<id>/messages/<message id>/mail/)."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import content_disposition_header, quote_etag
 from django.views.decorators.http import require_safe
@@ -12,7 +14,7 @@ from django.views.decorators.http import require_safe
 from tickets.selectors import get_ticket_for
 
 from .attachments import INLINE_TYPES, attachment_storage, logger
-from .selectors import attachment_for
+from .selectors import attachment_for, mail_of_message
 
 # Whatever the bytes are, the browser runs nothing from them: no script, no plugin, no form,
 # no same-origin access (sandbox), and it believes the type we send (nosniff).
@@ -75,3 +77,13 @@ def _private(response: HttpResponse) -> HttpResponse:
     # permission is not served from a cache (the ETag makes asking again cheap).
     patch_cache_control(response, private=True, no_cache=True)
     return response
+
+
+@login_required
+@require_safe
+def message_mail(request: HttpRequest, pk: int, message_id: int) -> HttpResponse:
+    """The whole text of the mail a message came from: the conversation shows the reply without
+    its quotes and signature; this shows everything, as plain text."""
+    ticket = get_ticket_for(request.user, pk)
+    inbound = mail_of_message(request.user, ticket, message_id)
+    return render(request, "messaging/mail.html", {"ticket": ticket, "inbound": inbound})

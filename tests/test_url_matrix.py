@@ -68,7 +68,7 @@ from post_office.models import Email
 from accounts.mail import unsubscribe_token
 from accounts.models import AGENTS_GROUP, User
 from accounts.verification import confirmation_token
-from messaging.models import Attachment, Message
+from messaging.models import Attachment, InboundEmail, Message
 from messaging.services import attachment_remove, message_send
 from messaging.tests.file_helpers import png_upload
 from tickets.models import Category, Ticket, TicketEvent
@@ -196,6 +196,23 @@ def file_page() -> Row:
     }
 
 
+def mail_page() -> Row:
+    """The whole mail a message came from: whoever may read the message (a mail is never an
+    internal note). Anything else is a 404 for everyone: a missing id, a message of another
+    ticket under this one's id, a message that did not come by mail."""
+    get = (LOGIN, 200, 200, 200, 200, LOGIN)
+    own = {"GET": get, "HEAD": get, "POST": signed_in(405)}
+    nobody = {m: _not_yours(c, staff_see_it=False) for m, c in own.items()}
+    return {
+        "own": own,
+        "others": {m: _not_yours(c, staff_see_it=True) for m, c in own.items()},
+        "missing": nobody,
+        "huge": nobody,
+        "elsewhere": nobody,
+        "not-mail": nobody,
+    }
+
+
 # --- Admin model pages -------------------------------------------------------------------------
 # view -> (GET, POST) on an existing object, then (GET, POST) on a missing id, each as
 # (agent, superuser). Without the permission the admin answers 403 (for a missing id too, except
@@ -266,6 +283,9 @@ OUTBOX_ADMIN: dict[str, AdminView] = {
     "change": ((403, 200), (403, 403), (403, 302), (403, 403)),
     **OBJECT_REDIRECT,
 }
+# Inbound mail (every customer's mail as it came): the same as the outbox; its one action
+# processes failed mail again.
+INBOUND_ADMIN = OUTBOX_ADMIN
 AXES_ADMIN: dict[str, AdminView] = {
     # django-axes' login records: superusers only; axes itself adds them.
     "changelist": ((403, 200), (403, 200)),
@@ -390,6 +410,8 @@ CUSTOMER: dict[str, Row] = {
     ),
     # A file of a message: to whoever may see the message (GET and HEAD only).
     "tickets/<int:pk>/files/<int:attachment_id>/<str:name>": file_page(),
+    # The whole mail a message came from (the conversation shows it without quotes).
+    "tickets/<int:pk>/messages/<int:message_id>/mail/": mail_page(),
 }
 
 # Staff actions on the ticket pages: a customer is refused (403) on their own ticket, before the
@@ -464,6 +486,7 @@ ADMIN: dict[str, Row] = {
     **admin_model("tickets", "ticketevent", READ_ONLY_ADMIN, confirmed=(403, 403)),
     **admin_model("messaging", "message", READ_ONLY_ADMIN, confirmed=(403, 403)),
     **admin_model("post_office", "email", OUTBOX_ADMIN, confirmed=(403, 403)),
+    **admin_model("messaging", "inboundemail", INBOUND_ADMIN, confirmed=(403, 403)),
     **admin_model("axes", "accessattempt", AXES_ADMIN, confirmed=(403, C302)),
     **admin_model("axes", "accesslog", AXES_ADMIN, confirmed=(403, C302)),
     **admin_model("axes", "accessfailurelog", AXES_ADMIN, confirmed=(403, C302)),
@@ -607,6 +630,7 @@ class World:
     tickets: dict[str, Ticket]
     admin_objects: dict[str, object]
     attachments: dict[tuple[str, str], Attachment]
+    mails: dict[str, Message]  # ticket key -> its message that came by mail
 
     def client(self, actor: str, **options) -> Client:
         """A client with the actor's session (the inactive one logged in, then turned off)."""
@@ -653,6 +677,20 @@ class World:
         attachment = self.attachments[file]
         return {"pk": pk, "attachment_id": attachment.pk, "name": attachment.name}
 
+    def mail_params(self, target: str, actor: str) -> dict:
+        own = {"customer_b": "b", "inactive": "inactive"}.get(actor, "a")
+        other = "a" if own == "b" else "b"
+        ticket, message = {
+            "own": (own, self.mails[own].pk),
+            "others": (other, self.mails[other].pk),
+            "missing": (own, MISSING_ID),
+            "huge": ("huge", self.mails[own].pk),
+            "elsewhere": (own, self.mails[other].pk),
+            "not-mail": (own, self.attachments[(own, "public")].message_id),
+        }[target]
+        pk = HUGE_ID if ticket == "huge" else self.tickets[ticket].pk
+        return {"pk": pk, "message_id": message}
+
     def reset_link(self, target: str) -> tuple[str, str]:
         """(uidb64, token), made now from the rows as they are (a login voids older tokens)."""
         a, b = (User.objects.get(pk=self.users[name].pk) for name in ("customer_a", "customer_b"))
@@ -683,6 +721,8 @@ class World:
             return {"pk": self.ticket_id(target, actor)}
         if params == {"pk", "attachment_id", "name"}:
             return self.file_params(target, actor)
+        if params == {"pk", "message_id"}:
+            return self.mail_params(target, actor)
         if params == {"uidb64", "token"}:
             return dict(zip(("uidb64", "token"), self.reset_link(target), strict=True))
         if params == {"token"} and route.startswith("accounts/unsubscribe/"):
@@ -759,6 +799,22 @@ def _build_world() -> World:
             )
             attachments[(key, kind)] = note.attachments.get()
         attachment_remove(attachment=attachments[(key, "removed")], by=users["agent"])
+    # On each ticket: a reply that came by mail.
+    mails = {}
+    for key, ticket in tickets.items():
+        mails[key] = message_send(ticket=ticket, sender=ticket.reporter, content="By mail")
+        InboundEmail.objects.create(
+            key=f"{key:>64}",
+            sha256="1" * 64,
+            raw=b"From: someone\r\n\r\nBy mail",
+            size=30,
+            source="test",
+            status=InboundEmail.Status.PROCESSED,
+            reason="a test",
+            ticket=ticket,
+            reply=mails[key],
+            text="By mail\n\n> quoted",
+        )
     sessions = {}
     for actor, user in users.items():
         if user is not None:
@@ -790,13 +846,23 @@ def _build_world() -> World:
             message="On it",
             status=MAIL_STATUS.failed,
         ),
+        "messaging.inboundemail": InboundEmail.objects.create(
+            key="k" * 64,
+            sha256="0" * 64,
+            raw=b"From: customer_a@example.com\r\n\r\nHello",
+            size=38,
+            source="test",
+            from_address="customer_a@example.com",
+            status=InboundEmail.Status.IGNORED,
+            reason="a test",
+        ),
         "axes.accessattempt": AccessAttempt.objects.create(
             **axes_fields, get_data="", post_data="", failures_since_start=1
         ),
         "axes.accesslog": AccessLog.objects.create(**axes_fields),
         "axes.accessfailurelog": AccessFailureLog.objects.create(**axes_fields),
     }
-    return World(users, sessions, tickets, admin_objects, attachments)
+    return World(users, sessions, tickets, admin_objects, attachments, mails)
 
 
 @pytest.fixture(scope="module")

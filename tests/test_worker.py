@@ -33,6 +33,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.dovecot import Dovecot
 from tests.mail_helpers import SmtpServer, free_port
 from tickets.mail_ids import parse_message_id, thread_root
 
@@ -63,6 +64,14 @@ SETTINGS_VARIABLES = {
     "HELPDESK_STAFF_EMAILS",
     "DEFAULT_FROM_EMAIL",
     "SITE_URL",
+    "IMAP_HOST",
+    "IMAP_PORT",
+    "IMAP_SECURITY",
+    "IMAP_USER",
+    "IMAP_PASSWORD",
+    "IMAP_FOLDER",
+    "IMAP_PROCESSED_FOLDER",
+    "INBOUND_FETCH_INTERVAL",
 }
 DEADLINE = 60  # seconds for any one thing to happen
 
@@ -376,3 +385,65 @@ def test_a_change_made_while_the_broker_is_down_is_mailed_by_beat(tmp_path, redi
     # The task never reached the worker: beat's periodic task sent the mail.
     assert worker.finished("tickets.tasks.send_emails") == 1  # the new ticket's, not the reply's
     assert took < 30  # the web process waited a bounded time for the broker
+
+
+def test_beat_fetches_the_mailbox_and_a_conversation_happens_by_mail(tmp_path, redis_prefix):
+    """A customer writes to the help desk, the agent answers from a mail client, the customer
+    gets the answer: every step through Dovecot (IMAP), the worker and beat, and SMTP."""
+    with ExitStack() as cleanup:
+        dovecot = Dovecot().start()
+        cleanup.callback(dovecot.remove)
+        smtp = SmtpServer().start()
+        cleanup.callback(smtp.stop)
+        desk = HelpDesk(tmp_path, redis_prefix, smtp, send_interval=3600)
+        desk.env.update(
+            {name: str(value) for name, value in dovecot.settings().items()},
+            INBOUND_FETCH_INTERVAL="1",
+            HELPDESK_EMAIL="support@desk.example.com",
+            DEFAULT_FROM_EMAIL="helpdesk@desk.example.com",
+        )
+        desk.change(SETUP)  # the customer and the agent (and a first ticket)
+        dovecot.deliver(
+            b"From: Customer <customer@example.com>\r\nTo: support@desk.example.com\r\n"
+            b"Subject: The scanner jams\r\nMessage-ID: <scan-1@example.com>\r\n\r\n"
+            b"It jams on every page.\r\n"
+        )
+        worker = desk.start_worker(f"{redis_prefix}-m")
+        cleanup.callback(worker.stop)
+
+        # Beat fetches it: a new ticket, and the agent hears of it.
+        [notice] = wait_for(
+            "the agent hears of the ticket that came by mail",
+            lambda: [m for m in smtp.received_by("agent@example.com") if "scanner" in m["Subject"]],
+            worker=worker,
+        )
+        # The agent answers from a mail client: Reply-To, In-Reply-To, the quote below.
+        dovecot.deliver(
+            (
+                f"From: Agent <agent@example.com>\r\nTo: {notice['Reply-To']}\r\n"
+                f"Subject: Re: {notice['Subject']}\r\nMessage-ID: <answer-1@example.com>\r\n"
+                f"In-Reply-To: {notice['Message-ID']}\r\nReferences: {notice['Message-ID']}\r\n"
+                "\r\nPlease clean the rollers.\r\n\r\nOn Sat, Help Desk wrote:\r\n"
+                "> It jams on every page.\r\n"
+            ).encode()
+        )
+        [answer] = wait_for(
+            "the customer gets the agent's answer",
+            lambda: [
+                m for m in smtp.received_by("customer@example.com") if "scanner" in m["Subject"]
+            ],
+            worker=worker,
+        )
+        assert worker.finished("messaging.tasks.fetch_mail") >= 2
+
+    assert worker.process.returncode == 0, worker.log()[-4000:]
+    ticket = parse_message_id(notice["Message-ID"]).ticket_id
+    assert parse_message_id(answer["Message-ID"]).ticket_id == ticket
+    text = answer.get_body(("plain",)).get_content()
+    assert text.startswith("Please clean the rollers.")
+    assert "It jams on every page" not in text  # the quote was cut
+    with sqlite3.connect(desk.database, timeout=20) as connection:
+        statuses = connection.execute(
+            "SELECT status FROM messaging_inboundemail ORDER BY id"
+        ).fetchall()
+    assert statuses == [("processed",), ("processed",)]

@@ -510,6 +510,8 @@ class TicketEvent(models.Model):
         FILE_REMOVED = "file_removed", "File removed"
         # The actor (staff) opened the ticket for its reporter; `to_value` is the reporter.
         OPENED_FOR = "opened_for", "Opened for a customer"
+        # A mail about the ticket bounced: `to_value` is the address, `from_value` the reason.
+        BOUNCE = "bounce", "Mail bounced"
 
     # A removed file's event: `from_value` is its name, `to_value` says where it was. The
     # timeline shows a note's file only to staff (tickets.selectors.ticket_timeline).
@@ -542,6 +544,7 @@ class TicketEvent(models.Model):
                         "tag",
                         "file_removed",
                         "opened_for",
+                        "bounce",
                     ]
                 ),
                 name="ticketevent_kind_valid",
@@ -591,6 +594,9 @@ def describe_event(kind: str, from_value: str, to_value: str) -> str:
         )
     if kind == TicketEvent.Kind.OPENED_FOR:
         return f"opened the ticket for {to_value}"
+    if kind == TicketEvent.Kind.BOUNCE:
+        because = f" ({from_value})" if from_value else ""
+        return f"could not deliver a mail to {to_value}{because}"
     if kind == TicketEvent.Kind.FILE_REMOVED:
         where = " from an internal note" if to_value == TicketEvent.FROM_NOTE else ""
         return f"removed the file “{from_value}”{where}"

@@ -58,6 +58,8 @@ def recipients(users: Iterable, *, exclude=None) -> list[Recipient]:
             continue
         if not (user.is_active and user.notify_by_email and user.email):
             continue
+        if user.email_undeliverable_at is not None:  # it bounced: staff clear it in the admin
+            continue
         if user.email.lower() not in seen:
             seen.add(user.email.lower())
             result.append(Recipient(user.email, user))
@@ -70,7 +72,12 @@ def staff_recipients(*, exclude=None) -> list[Recipient]:
     if configured:
         excluded = (getattr(exclude, "email", "") or "").lower()
         return [Recipient(address) for address in configured if address.lower() != excluded]
-    staff = get_user_model().objects.staff().filter(notify_by_email=True).order_by("pk")
+    staff = (
+        get_user_model()
+        .objects.staff()
+        .filter(notify_by_email=True, email_undeliverable_at__isnull=True)
+        .order_by("pk")
+    )
     return recipients(staff, exclude=exclude)
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from messaging.views import attachment_download
+from messaging.views import attachment_download, message_mail
 
 from . import views
 
@@ -17,4 +17,5 @@ urlpatterns = [
     path("<int:pk>/assign/", views.ticket_assign_view, name="assign"),
     path("<int:pk>/priority/", views.ticket_priority, name="priority"),
     path("<int:pk>/files/<int:attachment_id>/<str:name>", attachment_download, name="file"),
+    path("<int:pk>/messages/<int:message_id>/mail/", message_mail, name="message_mail"),
 ]

@@ -263,6 +263,7 @@ def test_entries_are_the_conversation_as_named_rows_of_what_a_page_shows(
             "is_internal": message.is_internal,
             "created_at": message.created_at,
             "content": message.content,
+            "by_mail": False,  # written on the page (messaging/tests/test_views_mail.py)
         }
         for message in messages
     ]

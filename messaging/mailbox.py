@@ -1,0 +1,196 @@
+"""Fetching the support mailbox by IMAP (`manage.py fetch_mail`, and beat every
+INBOUND_FETCH_INTERVAL seconds through messaging.tasks.fetch_mail).
+
+Each run takes a lock in Redis first, so that two workers (or a worker and an operator) never
+fetch the same mailbox at once; without Redis (the `make run` default: one process) there is no
+lock. Then, for each waiting mail: its size is asked first (a mail over INBOUND_MAX_BYTES is not
+downloaded: its headers are recorded, quarantined), it is downloaded without being marked read
+(BODY.PEEK), stored and applied by messaging.inbound.ingest, which commits, and only then is it
+marked done on the server: moved to IMAP_PROCESSED_FOLDER, or flagged \\Seen. A server (or a
+connection) that goes down half-way loses nothing: a mail stored but not yet marked is fetched
+again next time, and ingest knows it already (the same sender and Message-ID, or the same
+bytes): it is marked done and nothing is applied twice. Nothing is ever deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from imap_tools import MailBox, MailBoxStartTls, MailBoxUnencrypted
+
+from .inbound import ingest, ingest_too_large
+from .models import InboundEmail
+
+logger = logging.getLogger("helpdesk.inbound")
+
+# How long one run goes on fetching before it leaves the rest to the next run.
+FETCH_SECONDS = 50
+# The lock's lease: longer than a run can take (FETCH_SECONDS, plus one mail at the limit).
+LOCK_SECONDS = 600
+SIZES_AT_ONCE = 200
+_SIZE = re.compile(rb"UID (\d+)[^)]*?RFC822\.SIZE (\d+)|RFC822\.SIZE (\d+)[^)]*?UID (\d+)")
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What one fetched mail became: its line for the output (not the row itself, so that a
+    long run keeps no mail in memory)."""
+
+    uid: str
+    record_id: int
+    created: bool
+    line: str
+
+
+@dataclass
+class FetchRun:
+    """What one run did: the mails, and whether another fetcher held the lock."""
+
+    locked_out: bool = False
+    mails: list[Fetched] = field(default_factory=list)
+
+
+def lock_url() -> str:
+    """The Redis the lock lives in: REDIS_URL, else the broker when it is Redis."""
+    if settings.REDIS_URL:
+        return settings.REDIS_URL
+    broker = settings.CELERY_BROKER_URL or ""
+    return broker if broker.startswith(("redis://", "rediss://")) else ""
+
+
+@contextmanager
+def fetch_lock() -> Iterator[bool]:
+    """Hold the mailbox's lock (yields True), or yield False when another fetcher has it."""
+    url = lock_url()
+    if not url:
+        yield True  # one process (no Redis): nobody else fetches
+        return
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+    prefix = settings.CACHES["default"].get("KEY_PREFIX") or "helpdesk"
+    mailbox = (
+        f"{settings.IMAP_USER}@{settings.IMAP_HOST}:{settings.IMAP_PORT}/{settings.IMAP_FOLDER}"
+    )
+    name = f"{prefix}:fetch-mail:{mailbox}"
+    lock = client.lock(name, timeout=LOCK_SECONDS, blocking=False)
+    acquired = lock.acquire(blocking=False)
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            try:
+                lock.release()
+            except redis.exceptions.LockError:  # the lease ran out: someone else may hold it
+                logger.warning("The fetch lock ran out before the fetch ended")
+        client.close()
+
+
+def connect():
+    """The IMAP connection the settings describe (not logged in yet)."""
+    if not settings.IMAP_HOST:
+        raise ImproperlyConfigured("Set IMAP_HOST (and IMAP_USER, IMAP_PASSWORD) to fetch mail.")
+    host, port, timeout = settings.IMAP_HOST, settings.IMAP_PORT, settings.IMAP_TIMEOUT
+    if settings.IMAP_SECURITY == "ssl":
+        return MailBox(host, port, timeout=timeout)
+    if settings.IMAP_SECURITY == "starttls":
+        return MailBoxStartTls(host, port, timeout=timeout)
+    return MailBoxUnencrypted(host, port, timeout=timeout)
+
+
+def _sizes(box, uids: list[str]) -> dict[str, int]:
+    """Each mail's size as the server tells it, before anything is downloaded."""
+    sizes: dict[str, int] = {}
+    for start in range(0, len(uids), SIZES_AT_ONCE):
+        chunk = ",".join(uids[start : start + SIZES_AT_ONCE])
+        status, data = box.client.uid("FETCH", chunk, "(UID RFC822.SIZE)")
+        if status != "OK":
+            raise OSError(f"the IMAP server would not give the sizes: {data!r}")
+        for item in data:
+            line = item[0] if isinstance(item, tuple) else item
+            match = _SIZE.search(line or b"")
+            if match:
+                uid = match[1] or match[4]
+                sizes[uid.decode()] = int(match[2] or match[3])
+    return sizes
+
+
+def _download(box, uid: str, part: str = "BODY.PEEK[]") -> bytes:
+    """The mail's bytes exactly as stored (not re-encoded), without marking it read."""
+    status, data = box.client.uid("FETCH", uid, f"({part})")
+    if status != "OK":
+        raise OSError(f"the IMAP server would not give mail {uid}: {data!r}")
+    for item in data:
+        if isinstance(item, tuple) and len(item) == 2:
+            return item[1]
+    raise OSError(f"mail {uid} is gone from the server")
+
+
+def _mark_done(box, uid: str) -> None:
+    if settings.IMAP_PROCESSED_FOLDER:
+        box.move(uid, settings.IMAP_PROCESSED_FOLDER)
+    else:
+        box.flag(uid, "\\Seen", True)
+
+
+def fetch_mail(
+    *,
+    report: Callable[[Fetched], None] | None = None,
+    limit: int | None = None,
+    seconds: float = FETCH_SECONDS,
+) -> FetchRun:
+    """Fetch, store and apply the waiting mail (at most `limit`, for about `seconds`), each
+    marked done on the server once it is stored; `report` is told of each mail as it is done.
+    Raises the connection's error when the server fails (what was stored stays stored)."""
+    run = FetchRun()
+    with fetch_lock() as acquired:
+        if not acquired:
+            run.locked_out = True
+            return run
+        deadline = time.monotonic() + seconds
+        with connect() as box:
+            box.login(settings.IMAP_USER, settings.IMAP_PASSWORD, settings.IMAP_FOLDER)
+            processed = settings.IMAP_PROCESSED_FOLDER
+            if processed and not box.folder.exists(processed):
+                box.folder.create(processed)
+            uids = box.uids("ALL" if processed else "UNSEEN")[:limit]
+            sizes = _sizes(box, uids)
+            source = f"imap {settings.IMAP_USER}@{settings.IMAP_HOST}/{settings.IMAP_FOLDER}"
+            for uid in uids:
+                if time.monotonic() > deadline:
+                    break
+                size = sizes.get(uid)
+                if size is None:
+                    continue  # gone since the search (another client moved it)
+                if size > settings.INBOUND_MAX_BYTES:
+                    headers = _download(box, uid, "BODY.PEEK[HEADER]")
+                    record, created = ingest_too_large(headers, size=size, source=source)
+                else:
+                    record, created = ingest(_download(box, uid), source=source)
+                _mark_done(box, uid)
+                fetched = Fetched(
+                    uid=uid,
+                    record_id=record.pk,
+                    created=created,
+                    line=describe(record, created=created),
+                )
+                run.mails.append(fetched)
+                if report is not None:
+                    report(fetched)
+    return run
+
+
+def describe(record: InboundEmail, *, created: bool = True) -> str:
+    """One line about what a mail became, for the commands' output."""
+    if not created:
+        return f"already stored as #{record.pk} ({record.status}): nothing done again"
+    return f"#{record.pk} from {record.from_address or '(no sender)'}: {record.status}, " + (
+        record.reason
+    )

@@ -1,0 +1,202 @@
+"""`manage.py fetch_mail` against a real IMAP server: Dovecot on a loopback port, started by
+the test (tests/dovecot.py), mail put in by IMAP APPEND. Skipped, saying why, without Dovecot."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import CommandError, call_command
+
+import messaging.mailbox as mailbox_module
+from messaging.models import InboundEmail
+from messaging.tasks import fetch_mail as fetch_task
+from messaging.tests.inbound_helpers import MAIL_DIR, mail, mail_settings, sample  # noqa: F401
+from tests.dovecot import Dovecot
+from tests.servers import port_answers
+from tickets.models import Ticket
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mail_settings")]
+Status = InboundEmail.Status
+SEEN = "\\Seen"
+
+
+@pytest.fixture
+def dovecot(settings):
+    server = Dovecot().start()
+    for name, value in server.settings().items():
+        setattr(settings, name, value)
+    settings.IMAP_PROCESSED_FOLDER = ""
+    settings.REDIS_URL = ""
+    settings.CELERY_BROKER_URL = "memory://"
+    try:
+        yield server
+    finally:
+        server.remove()
+
+
+def fetch(**options) -> str:
+    from io import StringIO
+
+    out = StringIO()
+    call_command("fetch_mail", stdout=out, **options)
+    return out.getvalue()
+
+
+def test_fetch_mail_opens_tickets_and_marks_each_mail_done(dovecot, customer):
+    dovecot.deliver(
+        mail(message_id="<one@example.com>", subject="First"),
+        mail(message_id="<two@example.com>", subject="Second"),
+    )
+
+    output = fetch()
+
+    assert sorted(Ticket.objects.values_list("title", flat=True)) == ["First", "Second"]
+    assert [SEEN in flags for flags in dovecot.flags()] == [True, True]
+    assert "Fetched 2 mail(s), 2 new." in output
+    assert output.count(": processed, a new ticket #") == 2
+    assert InboundEmail.objects.filter(source__startswith="imap support@127.0.0.1").count() == 2
+    # The next run finds nothing waiting.
+    assert "Fetched 0 mail(s), 0 new." in fetch()
+    assert Ticket.objects.count() == 2
+
+
+def test_every_sample_mail_through_imap_ends_with_its_status(dovecot, ticket):
+    names = sorted(path.name for path in MAIL_DIR.glob("*.eml"))
+    dovecot.deliver(*(sample(name, ticket) for name in names))
+
+    fetch()
+
+    by_status = {}
+    for record in InboundEmail.objects.all():
+        by_status.setdefault(record.status, []).append(record.subject)
+    assert Status.FAILED not in by_status
+    assert len(InboundEmail.objects.all()) == len(names)
+    assert len(by_status[Status.IGNORED]) == 3  # two auto-replies and a mailing list
+    assert len(by_status[Status.BOUNCE]) == 1
+    # Gmail, Outlook, Apple Mail and Thunderbird replies landed on the ticket.
+    assert ticket.messages.count() == 4
+
+
+def test_a_mail_stored_before_the_server_went_down_is_not_applied_twice(dovecot, customer):
+    """The server goes down after the second mail is stored, before it is marked done (the
+    fetcher's own ingest runs, then Dovecot is stopped): nothing is lost, nothing doubled."""
+    dovecot.deliver(
+        *(mail(message_id=f"<m{n}@example.com>", subject=f"Mail {n}") for n in range(3))
+    )
+    real_ingest = mailbox_module.ingest
+    stored = []
+
+    def ingest_then_server_down(raw, *, source):
+        result = real_ingest(raw, source=source)
+        stored.append(result)
+        if len(stored) == 2:
+            dovecot.stop()
+        return result
+
+    mailbox_module.ingest = ingest_then_server_down
+    try:
+        with pytest.raises(CommandError, match="What was stored is kept"):
+            fetch()
+    finally:
+        mailbox_module.ingest = real_ingest
+    assert Ticket.objects.count() == 2
+
+    dovecot.start()
+    assert [SEEN in flags for flags in dovecot.flags()] == [True, False, False]
+    output = fetch()
+
+    assert "already stored as" in output  # the second: marked done now, not applied again
+    assert sorted(Ticket.objects.values_list("title", flat=True)) == ["Mail 0", "Mail 1", "Mail 2"]
+    assert InboundEmail.objects.count() == 3
+    assert [SEEN in flags for flags in dovecot.flags()] == [True, True, True]
+
+
+def test_the_same_mail_delivered_twice_makes_one_ticket(dovecot, customer):
+    raw = mail(message_id="<twice@example.com>")
+    dovecot.deliver(raw, b"Received: from mx2.example.org\r\n" + raw)
+
+    output = fetch()
+
+    assert Ticket.objects.count() == 1
+    assert InboundEmail.objects.count() == 1
+    assert "already stored as" in output
+    assert [SEEN in flags for flags in dovecot.flags()] == [True, True]
+
+
+def test_a_mail_over_the_size_limit_is_not_downloaded(dovecot, settings, customer):
+    settings.INBOUND_MAX_BYTES = 2000
+    dovecot.deliver(mail(body="x" * 5000, subject="Huge"), mail(message_id="<small@x>"))
+
+    fetch()
+
+    huge = InboundEmail.objects.get(subject="Huge")
+    assert huge.status == Status.QUARANTINED
+    assert "INBOUND_MAX_BYTES" in huge.reason
+    assert b"x" * 100 not in bytes(huge.raw)  # the headers only
+    assert huge.size > 5000
+    assert Ticket.objects.count() == 1  # the small one
+    assert [SEEN in flags for flags in dovecot.flags()] == [True, True]
+
+
+def test_processed_mail_can_be_moved_to_a_folder(dovecot, settings, customer):
+    settings.IMAP_PROCESSED_FOLDER = "Processed"
+    dovecot.deliver(mail())
+
+    fetch()
+
+    assert dovecot.flags("INBOX") == []
+    assert len(dovecot.flags("Processed")) == 1
+    assert Ticket.objects.count() == 1
+
+
+def test_a_second_fetcher_waits_for_the_lock(dovecot, settings, customer):
+    if not port_answers("127.0.0.1", 6379):
+        pytest.skip("needs Redis at 127.0.0.1:6379 (nothing answers there)")
+    # The lock's name holds the mailbox's port, the test's own: no other test meets it.
+    settings.REDIS_URL = "redis://127.0.0.1:6379/5"
+    dovecot.deliver(mail())
+    with mailbox_module.fetch_lock() as first:
+        assert first
+        assert "Another fetch holds the mailbox's lock" in fetch()
+        fetch_task.delay()  # beat's run meanwhile: nothing either
+        assert Ticket.objects.count() == 0
+
+    assert "Fetched 1 mail(s), 1 new." in fetch()
+    assert Ticket.objects.count() == 1
+
+
+def test_a_wrong_password_is_one_clear_line(dovecot, settings):
+    settings.IMAP_PASSWORD = "wrong"
+
+    with pytest.raises(CommandError, match="IMAP"):
+        fetch()
+
+
+def test_a_server_that_is_down_is_one_clear_line(dovecot):
+    dovecot.stop()
+
+    with pytest.raises(CommandError, match=r"IMAP: .*What was stored is kept"):
+        fetch()
+
+
+@pytest.mark.parametrize("security", ["ssl", "starttls"])
+def test_tls_the_server_does_not_speak_is_one_clear_line(dovecot, settings, security):
+    settings.IMAP_SECURITY = security  # this Dovecot speaks plain IMAP only
+
+    with pytest.raises(CommandError, match="IMAP: "):
+        fetch()
+
+
+def test_without_imap_host_it_says_what_to_set(settings):
+    settings.IMAP_HOST = ""
+
+    with pytest.raises(CommandError, match="Set IMAP_HOST"):
+        fetch()
+
+
+def test_a_run_out_of_time_leaves_the_rest_for_the_next(dovecot, customer):
+    dovecot.deliver(mail())
+
+    run = mailbox_module.fetch_mail(seconds=-1)
+
+    assert run.mails == []
+    assert [SEEN in flags for flags in dovecot.flags()] == [False]
