@@ -11,7 +11,7 @@ from django.http import Http404
 from tickets.models import MAX_ID, Ticket
 
 from .attachments import INLINE_TYPES
-from .models import Attachment
+from .models import Attachment, Message
 
 logger = logging.getLogger("helpdesk.access")
 
@@ -69,3 +69,16 @@ def attachment_for(viewer, ticket: Ticket, attachment_id: int) -> Attachment:
             getattr(viewer, "pk", None) or "-",
         )
         raise Http404("No such file.") from None
+
+
+def messages_since(
+    ticket: Ticket, message_id: int, viewer, *, internal: bool = False
+) -> list[dict]:
+    """The messages on `ticket` after `message_id` written by others than `viewer`, oldest
+    first, as MessageQuerySet.entries() gives them, in one query: the public ones (a staff reply
+    is held when there are any), or with `internal` the internal notes too (the staff page's
+    "new reply" poll)."""
+    messages = Message.objects.filter(ticket=ticket, pk__gt=message_id).exclude(sender=viewer)
+    if not internal:
+        messages = messages.filter(is_internal=False)
+    return messages.visible_to(viewer).order_by("created_at", "pk").entries()

@@ -16,5 +16,7 @@ urlpatterns = [
     path("<int:pk>/status/", views.ticket_status, name="status"),
     path("<int:pk>/assign/", views.ticket_assign_view, name="assign"),
     path("<int:pk>/priority/", views.ticket_priority, name="priority"),
+    path("<int:pk>/triage/", views.ticket_triage_view, name="triage"),
+    path("<int:pk>/live/", views.ticket_live, name="live"),
     path("<int:pk>/files/<int:attachment_id>/<str:name>", attachment_download, name="file"),
 ]
