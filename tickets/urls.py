@@ -1,6 +1,6 @@
 from django.urls import path
 
-from messaging.views import attachment_download
+from messaging.views import attachment_download, canned_replies
 
 from . import views
 
@@ -18,5 +18,6 @@ urlpatterns = [
     path("<int:pk>/priority/", views.ticket_priority, name="priority"),
     path("<int:pk>/triage/", views.ticket_triage_view, name="triage"),
     path("<int:pk>/live/", views.ticket_live, name="live"),
+    path("<int:pk>/canned-replies/", canned_replies, name="canned"),
     path("<int:pk>/files/<int:attachment_id>/<str:name>", attachment_download, name="file"),
 ]
