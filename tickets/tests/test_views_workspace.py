@@ -121,7 +121,7 @@ class TestHeldReply:
         # "Send anyway" sends the same text, now knowing of the new message, and closes.
         newest = ticket.messages.order_by("pk").last().pk
         assert f'name="seen_message" id="seen-message" value="{newest}"' in html
-        assert '<button type="submit" name="send" value="close"' in held[-200:] + "Send"
+        assert '<button type="submit" form="reply-form" name="send" value="close"' in html
 
         token = re.search(r'name="client_token" value="([^"]+)"', html).group(1)
         again = client_for(agent).post(
