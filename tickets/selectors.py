@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 
 from django.contrib.auth import get_user_model
-from django.db.models import F, QuerySet
+from django.db.models import F, QuerySet, Value
 from django.http import Http404
 
 from .models import (
     MAX_ID,
+    Category,
     Ticket,
     TicketEvent,
     TicketQuerySet,
@@ -180,3 +181,26 @@ def other_tickets_of(ticket: Ticket, limit: int = 5) -> list[dict]:
         .order_by("-last_activity_at", "-pk")
         .values("pk", "title", "status")[:limit]
     )
+
+
+def triage_choices() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The triage panel's agents (active staff) and categories (every one: a retired one stays
+    on its tickets, and the service refuses giving it to others), as (id, name) strings sorted
+    by name, in one query (a UNION of the two)."""
+    agents = (
+        get_user_model()
+        .objects.staff()
+        .annotate(kind=Value(0), label=F("username"))
+        .order_by()  # the models' own orders: not allowed inside a UNION
+        .values_list("kind", "pk", "label")
+    )
+    categories = (
+        Category.objects.annotate(kind=Value(1), label=F("name"))
+        .order_by()
+        .values_list("kind", "pk", "label")
+    )
+    rows = agents.union(categories, all=True).order_by("kind", "label", "pk")
+    grouped: tuple[list, list] = ([], [])
+    for kind, pk, label in rows:
+        grouped[kind].append((str(pk), label))
+    return grouped

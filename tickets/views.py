@@ -38,6 +38,7 @@ from .selectors import (
     other_tickets_of,
     ticket_list_for,
     ticket_timeline,
+    triage_choices,
 )
 from .services import (
     TRIAGE_FIELDS,
@@ -234,11 +235,54 @@ def _render_detail(
     if user.is_staff:
         context.update(_staff_context(ticket, user, conversation, context["reply_form"]))
         context.update(staff_parts)
-        if "triage_form" not in staff_parts:
-            context["triage_form"] = TriageForm(ticket=ticket)
+        triage_form = staff_parts.get("triage_form") or TriageForm(ticket=ticket)
+        context["triage"] = _triage_panel(triage_form, staff_parts.get("triage_conflicts", {}))
     else:
         context["next_statuses"] = ticket.allowed_statuses_for(user)
     return render(request, "tickets/detail.html", context, status=status)
+
+
+TRIAGE_LABELS = {"status": "Status", "priority": "Priority", "assignee": "Assignee"}
+
+
+def _triage_panel(form: TriageForm, conflicts: dict[str, str]) -> dict:
+    """The triage panel as the template draws it: each select's options as (value, label)
+    strings and the value chosen, the tags, the hidden shown_* values, each field's errors and
+    the other person's value after a conflict. Plain lists, not the form's widgets: the agents
+    and categories come from one query (triage_choices), and drawing them costs a loop."""
+    agents, categories = triage_choices()
+    options = {
+        "status": form.fields["status"].choices,
+        "priority": Ticket.Priority.choices,
+        "assignee": [("", "Unassigned"), *agents],
+        "category": [("", "No category"), *categories],
+    }
+    if not categories:
+        del options["category"]  # none to choose from: no select
+
+    def value(name: str) -> str:
+        raw = form.data.get(name) if form.is_bound else form.initial.get(name)
+        return "" if raw is None else str(raw)
+
+    errors = form.errors if form.is_bound else {}
+    selects = [
+        {
+            "name": name,
+            "label": TRIAGE_LABELS.get(name, "Category"),
+            "options": choices,
+            "value": value(name),
+            "errors": errors.get(name, []),
+            "theirs": conflicts.get(name),
+        }
+        for name, choices in options.items()
+    ]
+    return {
+        "selects": selects,
+        "tags": {"value": value("tags"), "errors": errors.get("tags", [])},
+        "tags_theirs": conflicts.get("tags"),
+        "shown": [(f"shown_{name}", value(f"shown_{name}")) for name in TRIAGE_FIELDS],
+        "non_field_errors": form.non_field_errors() if form.is_bound else [],
+    }
 
 
 def _staff_context(ticket: Ticket, user, conversation: list[dict], reply_form) -> dict:

@@ -333,11 +333,11 @@ class TestSelects:
         assert f'<option value="{agent.pk}">agent</option>' in assignees
         assert '<option value="">Unassigned</option>' in assignees
         assert (
-            '<select name="assignee" class="form-select form-select-sm" id="id_assignee">' in html
+            '<select name="assignee" id="id_assignee" class="form-select form-select-sm">' in html
         )
         assert '<option value="normal" selected>Normal</option>' in select(html, "priority")
         assert (
-            '<select name="priority" class="form-select form-select-sm" id="id_priority">' in html
+            '<select name="priority" id="id_priority" class="form-select form-select-sm">' in html
         )
         # Each field's value as the page showed it, for the conflict check.
         shown = f'<input type="hidden" name="shown_assignee" value="{hostile_agent.pk}"'
