@@ -24,6 +24,35 @@ pytestmark = [
 ]
 
 
+# The test database on SQLite is shared in memory between the test and the live server's
+# threads, where a read that meets another connection's write fails at once ("table is
+# locked") instead of waiting. While the test writes, or one page posts, the polling pages hold
+# their requests (htmx's own htmx:beforeRequest, cancelled), and the test waits until none is
+# in flight; they poll again when released.
+HOLD_POLLING = """() => {
+    window.holdPolling = true;
+    if (!window.holdInstalled) {
+        window.holdInstalled = true;
+        document.addEventListener("htmx:beforeRequest", (event) => {
+            if (window.holdPolling) event.preventDefault();
+        });
+    }
+}"""
+NOTHING_IN_FLIGHT = "() => document.querySelectorAll('.htmx-request').length === 0"
+
+
+def hold_polling(*pages) -> None:
+    for page in pages:
+        page.evaluate(HOLD_POLLING)
+    for page in pages:
+        page.wait_for_function(NOTHING_IN_FLIGHT)
+
+
+def release_polling(*pages) -> None:
+    for page in pages:
+        page.evaluate("() => { window.holdPolling = false; }")
+
+
 class Clicks:
     """Clicks the agent makes, counted: the issue's budget is five after opening the ticket."""
 
@@ -130,7 +159,9 @@ def test_two_agents_see_each_other_and_a_reply_is_held(
     # Both start typing; the customer writes meanwhile.
     first.locator("#reply-form textarea").fill("Half-written answer")
     second.locator("#reply-form textarea").fill("Did you print from the web page?")
+    hold_polling(first, second)
     message_send(ticket=ticket, sender=customer, content="It happens only with PDF files.")
+    release_polling(first, second)
 
     # The first is told at the next poll and shows it: the editor keeps what was typed.
     first.get_by_text("New reply from customer").wait_for()
@@ -138,10 +169,12 @@ def test_two_agents_see_each_other_and_a_reply_is_held(
     first.locator("#conversation").get_by_text("It happens only with PDF files.").wait_for()
     assert first.locator("#reply-form textarea").input_value() == "Half-written answer"
     journey.step(first, "new-reply-shown")
+    hold_polling(first, second)  # the rest needs no polling
 
     # The second sends without having looked: held, with the customer's message shown.
     second.get_by_role("button", name="Send reply").click()
     second.get_by_text("customer wrote meanwhile.").wait_for()
+    hold_polling(second)  # a new page: held again
     journey.expect_refusal(f"/tickets/{ticket.pk}/reply/", 409)
     held = second.locator("#held")
     assert "It happens only with PDF files." in held.inner_text()

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django_htmx.http import trigger_client_event
 
 from accounts.decorators import staff_required
 from accounts.models import User
@@ -290,15 +291,13 @@ def _staff_context(ticket: Ticket, user, conversation: list[dict], reply_form) -
     is viewing (one cache read), and the newest messages the page shows (for the held reply
     and the polling), from the conversation already read."""
     public = [entry["pk"] for entry in conversation if not entry["is_internal"]]
-    last_public = max(public, default=0)
-    if not reply_form.is_bound:
-        reply_form.initial["seen_message"] = last_public
     note_tab = reply_form.is_bound and bool(reply_form.data.get("is_internal"))
     return {
         "customer": ticket.reporter,
         "customer_tickets": other_tickets_of(ticket),
         "viewers": also_viewing(ticket.pk, user),
         "last_message_id": max((entry["pk"] for entry in conversation), default=0),
+        "last_public_id": max(public, default=0),
         "poll_seconds": settings.TICKET_POLL_SECONDS,
         "note_tab": note_tab,
     }
@@ -311,7 +310,12 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "GET":
         # Only a GET: a HEAD shows the reporter nothing, so it must not mark the reply seen.
         ticket_mark_seen(ticket=ticket, user=request.user)
-    return _render_detail(request, ticket)
+    response = _render_detail(request, ticket)
+    if request.htmx:
+        # "new reply — show it" swapped the conversation in: the live line asks again, with
+        # the newest message now shown.
+        trigger_client_event(response, "live-refresh", after="settle")
+    return response
 
 
 @login_required
@@ -330,10 +334,9 @@ def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
         seen = form.cleaned_data.get("seen_message")
         held = [] if is_internal or seen is None else messages_since(ticket, seen, request.user)
         if held:
-            # The same text again, now knowing of these messages: "Send anyway" sends it.
-            data = request.POST.copy()
-            data["seen_message"] = str(held[-1]["pk"])
-            held_form = ReplyForm(data, allow_internal=True)
+            # The same text again, on a page that shows these messages (and carries the newest
+            # as seen): "Send anyway" sends it.
+            held_form = ReplyForm(request.POST, allow_internal=True)
             messages.warning(request, "Your reply was not sent: read what came meanwhile.")
             return _render_detail(
                 request,
@@ -369,13 +372,9 @@ def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _close_after_reply(request: HttpRequest, ticket: Ticket, done: str) -> str:
-    """The second half of "Send and close", through the one door for status changes."""
-    try:
-        ticket.update_status(Ticket.Status.CLOSED, by=request.user)
-    except (ValidationError, PermissionDenied) as exc:
-        text = _error_text(exc) if isinstance(exc, ValidationError) else str(exc)
-        messages.error(request, f"The ticket was not closed: {text}")
-        return done
+    """The second half of "Send and close", through the one door for status changes. Staff may
+    close an open or active ticket; a closed one stays as it is (no second event)."""
+    ticket.update_status(Ticket.Status.CLOSED, by=request.user)
     return f"{done[:-1]} and the ticket is closed."
 
 
@@ -537,7 +536,6 @@ def ticket_live(request: HttpRequest, pk: int) -> HttpResponse:
         "ticket": ticket,
         "viewers": also_viewing(ticket.pk, request.user),
         "new_messages": new,
-        "last_message_id": seen,
         "poll_seconds": settings.TICKET_POLL_SECONDS,
     }
     return render(request, "tickets/_live.html", context)

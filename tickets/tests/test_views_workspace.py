@@ -120,7 +120,7 @@ class TestHeldReply:
         assert ">\nTry turning it off</textarea>" in html
         # "Send anyway" sends the same text, now knowing of the new message, and closes.
         newest = ticket.messages.order_by("pk").last().pk
-        assert f'name="seen_message" id="seen-message" value="{newest}"' in html
+        assert f'name="seen_message" id="seen-message" form="reply-form" value="{newest}"' in html
         assert '<button type="submit" form="reply-form" name="send" value="close"' in html
 
         token = re.search(r'name="client_token" value="([^"]+)"', html).group(1)
@@ -167,8 +167,16 @@ class TestHeldReply:
 
         html = client_for(agent).get(f"/tickets/{ticket.pk}/").content.decode()
 
-        assert f'name="seen_message" id="seen-message" value="{public}"' in html
-        assert f"/tickets/{ticket.pk}/live/?seen={note}" in html
+        assert f'name="seen_message" id="seen-message" form="reply-form" value="{public}"' in html
+        assert f'<input type="hidden" id="last-message-id" name="seen" value="{note}">' in html
+        assert 'hx-include="#last-message-id"' in html
+
+    def test_showing_a_new_reply_asks_the_live_line_again(self, agent, ticket):
+        plain = client_for(agent).get(f"/tickets/{ticket.pk}/")
+        shown = client_for(agent).get(f"/tickets/{ticket.pk}/", **HTMX)
+
+        assert "HX-Trigger-After-Settle" not in plain
+        assert shown["HX-Trigger-After-Settle"] == '{"live-refresh": {}}'
 
 
 class TestTakeIt:
