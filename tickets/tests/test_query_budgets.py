@@ -10,9 +10,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from conftest import create_user
 from messaging.tests.file_helpers import pdf_upload, png_upload
-from tickets.models import Ticket
-from tickets.services import ticket_assign, ticket_set_priority
+from tickets.models import Category, Ticket
+from tickets.services import ticket_assign, ticket_set_priority, ticket_set_tags
 
 from .page_helpers import client_for
 
@@ -146,9 +147,19 @@ def test_ticket_detail_page(
     shown_small = len(response.context["conversation"])
     add_tickets(LARGE - SMALL, [customer])
     add_conversation(ticket, LARGE - SMALL)
+    # The staff side's choices and chips grow too: agents, categories, tags.
+    Category.objects.bulk_create(Category(name=f"Category {n}") for n in range(LARGE))
+    for n in range(5):
+        create_user(f"extra_agent_{n}", staff=True)
+    ticket_set_tags(ticket=ticket, names=[f"tag{n}" for n in range(10)], by=other_agent)
     with django_assert_max_num_queries(budget):
         large, response = measure(client, path)
 
+    if viewer == "agent":
+        assert len(response.context["customer_tickets"]) == 5
+        selects = {field["name"]: field for field in response.context["triage"]["selects"]}
+        assert len(selects["category"]["options"]) == LARGE + 1
+        assert len(selects["assignee"]["options"]) >= 8
     conversation = list(response.context["conversation"])
     assert sum(len(entry["files"]) for entry in conversation) >= LARGE // 2
     if viewer == "agent":
