@@ -143,16 +143,20 @@ class TriageForm(HiddenFieldErrorsMixin, forms.Form):
             if value == ticket.status or value in Ticket.TRANSITIONS[ticket.status]
         ]
         if not self.is_bound:
-            shown = {
-                "status": ticket.status,
-                "priority": ticket.priority,
-                "assignee": ticket.assignee_id,
-                "category": ticket.category_id,
-                "tags": ", ".join(ticket.tag_names),
-            }
-            for field, value in shown.items():
+            for field, value in self.values_of(ticket).items():
                 self.initial.setdefault(field, value)
                 self.initial.setdefault(f"shown_{field}", value)
+
+    @staticmethod
+    def values_of(ticket: Ticket) -> dict:
+        """The fields' values for `ticket`, as the form shows them."""
+        return {
+            "status": ticket.status,
+            "priority": ticket.priority,
+            "assignee": ticket.assignee_id,
+            "category": ticket.category_id,
+            "tags": ", ".join(ticket.tag_names),
+        }
 
     def clean_tags(self):
         return parse_tags(self.cleaned_data["tags"])

@@ -236,8 +236,9 @@ def _render_detail(
     if user.is_staff:
         context.update(_staff_context(ticket, user, conversation, context["reply_form"]))
         context.update(staff_parts)
-        triage_form = staff_parts.get("triage_form") or TriageForm(ticket=ticket)
-        context["triage"] = _triage_panel(triage_form, staff_parts.get("triage_conflicts", {}))
+        context["triage"] = _triage_panel(
+            ticket, staff_parts.get("triage_form"), staff_parts.get("triage_conflicts", {})
+        )
     else:
         context["next_statuses"] = ticket.allowed_statuses_for(user)
     return render(request, "tickets/detail.html", context, status=status)
@@ -246,26 +247,37 @@ def _render_detail(
 TRIAGE_LABELS = {"status": "Status", "priority": "Priority", "assignee": "Assignee"}
 
 
-def _triage_panel(form: TriageForm, conflicts: dict[str, str]) -> dict:
+def _triage_panel(ticket: Ticket, form: TriageForm | None, conflicts: dict[str, str]) -> dict:
     """The triage panel as the template draws it: each select's options as (value, label)
     strings and the value chosen, the tags, the hidden shown_* values, each field's errors and
     the other person's value after a conflict. Plain lists, not the form's widgets: the agents
-    and categories come from one query (triage_choices), and drawing them costs a loop."""
+    and categories come from one query (triage_choices), and drawing them costs a loop. No form
+    (a plain view of the page): the ticket's values, without building one."""
     agents, categories = triage_choices()
+    statuses = [
+        (value, label)
+        for value, label in Ticket.Status.choices
+        if value == ticket.status or value in Ticket.TRANSITIONS[ticket.status]
+    ]
     options = {
-        "status": form.fields["status"].choices,
+        "status": statuses,
         "priority": Ticket.Priority.choices,
         "assignee": [("", "Unassigned"), *agents],
         "category": [("", "No category"), *categories],
     }
     if not categories:
         del options["category"]  # none to choose from: no select
+    if form is None:
+        shown = TriageForm.values_of(ticket)
+        values = {**shown, **{f"shown_{name}": value for name, value in shown.items()}}
+    else:
+        values = form.data if form.is_bound else form.initial
 
     def value(name: str) -> str:
-        raw = form.data.get(name) if form.is_bound else form.initial.get(name)
+        raw = values.get(name)
         return "" if raw is None else str(raw)
 
-    errors = form.errors if form.is_bound else {}
+    errors = form.errors if form is not None and form.is_bound else {}
     selects = [
         {
             "name": name,
@@ -282,7 +294,7 @@ def _triage_panel(form: TriageForm, conflicts: dict[str, str]) -> dict:
         "tags": {"value": value("tags"), "errors": errors.get("tags", [])},
         "tags_theirs": conflicts.get("tags"),
         "shown": [(f"shown_{name}", value(f"shown_{name}")) for name in TRIAGE_FIELDS],
-        "non_field_errors": form.non_field_errors() if form.is_bound else [],
+        "non_field_errors": form.non_field_errors() if form is not None else [],
     }
 
 
@@ -505,7 +517,7 @@ def _triage_again(posted, form: TriageForm, ticket: Ticket, conflicts: dict) -> 
     """The triage form after a conflict: the agent's changes kept, a conflicting field now
     measured against its new value (Save again keeps the agent's), every other field as the
     ticket is now (so Save again does not undo someone else's change the agent never touched)."""
-    now = TriageForm(ticket=ticket).initial
+    now = TriageForm.values_of(ticket)
     data = posted.copy()
     for field in TRIAGE_FIELDS:
         current = "" if now[field] is None else str(now[field])
