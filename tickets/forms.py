@@ -136,16 +136,13 @@ class TriageForm(HiddenFieldErrorsMixin, forms.Form):
     shown_tags = forms.CharField(required=False, widget=forms.HiddenInput, max_length=1000)
 
     def __init__(self, *args, ticket: Ticket, **kwargs):
+        """Bound to a POST: the page draws the panel from the ticket (tickets.views)."""
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = [
             (value, label)
             for value, label in Ticket.Status.choices
             if value == ticket.status or value in Ticket.TRANSITIONS[ticket.status]
         ]
-        if not self.is_bound:
-            for field, value in self.values_of(ticket).items():
-                self.initial.setdefault(field, value)
-                self.initial.setdefault(f"shown_{field}", value)
 
     @staticmethod
     def values_of(ticket: Ticket) -> dict:

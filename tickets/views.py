@@ -271,13 +271,13 @@ def _triage_panel(ticket: Ticket, form: TriageForm | None, conflicts: dict[str, 
         shown = TriageForm.values_of(ticket)
         values = {**shown, **{f"shown_{name}": value for name, value in shown.items()}}
     else:
-        values = form.data if form.is_bound else form.initial
+        values = form.data  # a refused POST: what the agent sent
 
     def value(name: str) -> str:
         raw = values.get(name)
         return "" if raw is None else str(raw)
 
-    errors = form.errors if form is not None and form.is_bound else {}
+    errors = form.errors if form is not None else {}
     selects = [
         {
             "name": name,

@@ -209,3 +209,10 @@ class TestAdmin:
         assert response.status_code == 302
         shared.refresh_from_db()
         assert shared.title == "Hello"
+
+
+def test_customers_have_no_canned_replies(customer, agent, shared, mine):
+    assert list(CannedReply.objects.usable_by(customer)) == []
+    assert not shared.may_edit(customer)
+    assert not mine.may_edit(customer)
+    assert mine.may_edit(agent) and not shared.may_edit(agent)
