@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "csp",
+    "django_htmx",
     "crispy_forms",
     "crispy_bootstrap5",
     "axes",
@@ -104,6 +105,8 @@ MIDDLEWARE = [
     # A 400 saying why for input no page can read: not UTF-8, NUL, files, not a form, too long.
     "helpdesk_site.middleware.RequestInputMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # request.htmx: the staff ticket page's partial updates (polling, triage, take it).
+    "django_htmx.middleware.HtmxMiddleware",
     # Last, so it sees the outcome of the login view and can replace it with the lock-out page.
     "axes.middleware.AxesMiddleware",
     # A login's place in the lock-out's count, given back whatever happened (accounts/lockout.py).
@@ -400,6 +403,11 @@ MAX_QUERY_STRING_LENGTH = 8192
 # most (its most recently active; filters narrow it): counting all of a million is a full pass.
 TICKETS_PER_PAGE = env_int("TICKETS_PER_PAGE", 25)
 TICKET_LIST_LIMIT = env_int("TICKET_LIST_LIMIT", 10_000)
+# The staff ticket page asks every TICKET_POLL_SECONDS who else has it open and whether a new
+# message came; an agent counts as viewing for TICKET_PRESENCE_SECONDS after their page last
+# asked (kept in the cache, not the database).
+TICKET_POLL_SECONDS = env_int("TICKET_POLL_SECONDS", 20)
+TICKET_PRESENCE_SECONDS = env_int("TICKET_PRESENCE_SECONDS", 50)
 
 # --- More than one machine: the cache (and the login lock-out's counts) in Redis ------------
 REDIS_URL = env_str("REDIS_URL")

@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import OuterRef, Subquery
 from post_office.models import STATUS, Attachment, Email, EmailTemplate, Log
@@ -9,7 +10,7 @@ from tickets.pagination import CappedCountAdminMixin
 from tickets.tasks import send_after_commit
 
 from .inbound import reprocess
-from .models import InboundEmail, Message
+from .models import CannedReply, InboundEmail, Message
 
 
 @admin.register(Message)
@@ -22,6 +23,61 @@ class MessageAdmin(AdminInputMixin, CappedCountAdminMixin, ReadOnlyMixin, admin.
     search_fields = ["content", "sender__username", "ticket__title"]
     raw_id_fields = ["ticket", "sender", "receiver"]
     show_full_result_count = False
+
+
+class CannedReplyForm(forms.ModelForm):
+    shared = forms.BooleanField(
+        required=False,
+        label="Shared with every agent",
+        help_text="Otherwise it is yours alone. Cannot be changed later.",
+    )
+
+    class Meta:
+        model = CannedReply
+        fields = ["title", "body"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 8, "maxlength": 10_000})}
+
+
+@admin.register(CannedReply)
+class CannedReplyAdmin(AdminInputMixin, admin.ModelAdmin):
+    """Canned replies: each agent sees the shared ones and their own. Shared ones are changed
+    only by staff with messaging.manage_shared_replies, personal ones only by their owner (a
+    superuser sees and changes every one)."""
+
+    form = CannedReplyForm
+    list_display = ["title", "kind", "updated_at"]
+    search_fields = ["title", "body"]
+    list_select_related = ["owner"]
+
+    @admin.display(description="Kind")
+    def kind(self, obj: CannedReply) -> str:
+        return "Shared" if obj.is_shared else f"Personal ({obj.owner.username})"
+
+    def get_queryset(self, request):
+        replies = super().get_queryset(request)
+        return replies if request.user.is_superuser else replies.usable_by(request.user)
+
+    def get_fields(self, request, obj=None):
+        may_share = request.user.has_perm("messaging.manage_shared_replies")
+        return ["title", "body", "shared"] if obj is None and may_share else ["title", "body"]
+
+    def _may_edit(self, request, obj) -> bool:
+        return obj is None or request.user.is_superuser or obj.may_edit(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._may_edit(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._may_edit(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            # The box is only on the form of those who may share; the POST is not trusted.
+            shared = form.cleaned_data.get("shared") and request.user.has_perm(
+                "messaging.manage_shared_replies"
+            )
+            obj.owner = None if shared else request.user
+        super().save_model(request, obj, form, change)
 
 
 # --- The outbox (tickets/outbox.py): django-post-office's Email rows --------------------------

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import (
@@ -243,3 +245,104 @@ class InboundEmail(models.Model):
 
     def __str__(self) -> str:
         return f"inbound email #{self.pk} from {self.from_address or '(no sender)'}"
+
+
+class CannedReplyQuerySet(models.QuerySet):
+    def usable_by(self, user) -> CannedReplyQuerySet:
+        """The shared replies and the user's own; none for someone who is not active staff."""
+        if not (user.is_authenticated and user.is_active and user.is_staff):
+            return self.none()
+        return self.filter(Q(owner__isnull=True) | Q(owner=user))
+
+    def search(self, text: str) -> CannedReplyQuerySet:
+        """Those whose title or text holds `text` (any case); everything for an empty one."""
+        text = (text or "").strip()
+        if not text:
+            return self
+        return self.filter(Q(title__icontains=text) | Q(body__icontains=text))
+
+
+class CannedReply(models.Model):
+    """A prepared answer staff insert into the ticket page's editor, then edit and send.
+
+    Shared (no owner): every agent may use it; only staff with the permission
+    `messaging.manage_shared_replies` may add, change or delete one. Personal: its owner's
+    alone. The text may hold the placeholders of PLACEHOLDERS, filled in when it is inserted
+    (`filled`): plain substitution from a fixed set, never a template engine on the text.
+    """
+
+    # What may stand in the text, and what fills it in (see `filled`).
+    PLACEHOLDERS = {
+        "customer.first_name": "the customer's first name (their username if they gave none)",
+        "ticket.id": "the ticket's number",
+        "agent.first_name": "your first name (your username if you gave none)",
+    }
+    _PLACEHOLDER = re.compile(r"\{\{\s*(customer\.first_name|ticket\.id|agent\.first_name)\s*\}\}")
+
+    title = models.CharField(max_length=100, validators=[MinLengthValidator(1)])
+    body = models.TextField(
+        "text",
+        max_length=10_000,
+        validators=[MinLengthValidator(1)],
+        help_text=(
+            "Placeholders filled in when it is inserted: {{ customer.first_name }}, "
+            "{{ ticket.id }}, {{ agent.first_name }}."
+        ),
+    )
+    # None: shared by every agent.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="canned_replies",
+        null=True,
+        blank=True,
+        editable=False,
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CannedReplyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["title", "pk"]
+        verbose_name_plural = "canned replies"
+        permissions = [
+            ("manage_shared_replies", "Can add, change and delete shared canned replies"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(title=""), name="cannedreply_title_not_empty"),
+            models.CheckConstraint(condition=~Q(body=""), name="cannedreply_body_not_empty"),
+        ]
+        indexes = [models.Index(fields=["owner", "title"], name="cannedreply_owner_title")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_shared(self) -> bool:
+        return self.owner_id is None
+
+    def clean(self) -> None:
+        limit = self._meta.get_field("body").max_length
+        try:
+            MaxLengthValidator(limit)(self.body or "")
+            ProhibitNullCharactersValidator()(self.body or "")
+            ProhibitNullCharactersValidator()(self.title or "")
+        except ValidationError as exc:
+            raise ValidationError({"body": exc.error_list}) from None
+
+    def may_edit(self, user) -> bool:
+        """Shared: staff with the permission; personal: its owner."""
+        if not (user.is_active and user.is_staff):
+            return False
+        if self.is_shared:
+            return user.has_perm("messaging.manage_shared_replies")
+        return self.owner_id == user.pk
+
+    def filled(self, *, customer, ticket_id: int, agent) -> str:
+        """The text with its placeholders replaced by these values (and nothing else run)."""
+        values = {
+            "customer.first_name": customer.first_name or customer.username,
+            "ticket.id": str(ticket_id),
+            "agent.first_name": agent.first_name or agent.username,
+        }
+        return self._PLACEHOLDER.sub(lambda match: values[match.group(1)], self.body)

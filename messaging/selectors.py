@@ -87,3 +87,16 @@ def mail_of_message(viewer, ticket: Ticket, message_id: int) -> InboundEmail:
     if inbound is None:
         raise Http404("No such mail.")
     return inbound
+
+
+def messages_since(
+    ticket: Ticket, message_id: int, viewer, *, internal: bool = False
+) -> list[dict]:
+    """The messages on `ticket` after `message_id` written by others than `viewer`, oldest
+    first, as MessageQuerySet.entries() gives them, in one query: the public ones (a staff reply
+    is held when there are any), or with `internal` the internal notes too (the staff page's
+    "new reply" poll)."""
+    messages = Message.objects.filter(ticket=ticket, pk__gt=message_id).exclude(sender=viewer)
+    if not internal:
+        messages = messages.filter(is_internal=False)
+    return messages.visible_to(viewer).order_by("created_at", "pk").entries()

@@ -11,14 +11,18 @@ from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import content_disposition_header, quote_etag
 from django.views.decorators.http import require_safe
 
+from accounts.decorators import staff_required
 from tickets.selectors import get_ticket_for
 
 from .attachments import INLINE_TYPES, attachment_storage, logger
+from .models import CannedReply
 from .selectors import attachment_for, mail_of_message
 
 # Whatever the bytes are, the browser runs nothing from them: no script, no plugin, no form,
 # no same-origin access (sandbox), and it believes the type we send (nosniff).
 FILE_CSP = "default-src 'none'; sandbox"
+# How many canned replies the picker lists at most (typing narrows them).
+PICKER_SIZE = 20
 
 
 @login_required
@@ -87,3 +91,29 @@ def message_mail(request: HttpRequest, pk: int, message_id: int) -> HttpResponse
     ticket = get_ticket_for(request.user, pk)
     inbound = mail_of_message(request.user, ticket, message_id)
     return render(request, "messaging/mail.html", {"ticket": ticket, "inbound": inbound})
+
+
+@staff_required
+@require_safe
+def canned_replies(request: HttpRequest, pk: int) -> HttpResponse:
+    """The editor's canned-reply picker (staff): the shared replies and the agent's own whose
+    title or text holds ?q=, at most PICKER_SIZE, each with its placeholders filled in for this
+    ticket. htmx gets the list to put in the picker; without JavaScript it is a page to copy
+    from."""
+    ticket = get_ticket_for(request.user, pk)
+    query = request.GET.get("q", "")[:100]
+    replies = (
+        CannedReply.objects.usable_by(request.user)
+        .search(query)
+        .only("pk", "title", "body", "owner_id")[:PICKER_SIZE]
+    )
+    rows = [
+        {
+            "title": reply.title,
+            "shared": reply.is_shared,
+            "text": reply.filled(customer=ticket.reporter, ticket_id=ticket.pk, agent=request.user),
+        }
+        for reply in replies
+    ]
+    template = "messaging/_canned_results.html" if request.htmx else "messaging/canned_replies.html"
+    return render(request, template, {"ticket": ticket, "replies": rows, "query": query})

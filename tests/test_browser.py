@@ -223,7 +223,7 @@ def test_customer_journey(browser, live_server, agent, settings, mailoutbox):
     agent_page.wait_for_url(f"{url}/tickets/")
     agent_page.get_by_role("link", name=title).click()
     agent_page.locator("#id_content").fill("Please check the toner cartridge.")
-    agent_page.get_by_role("button", name="Send").click()
+    agent_page.get_by_role("button", name="Send reply").click()
     agent_page.get_by_text("Reply sent.").wait_for()
     ticket.refresh_from_db()
     assert ticket.first_response_at is not None

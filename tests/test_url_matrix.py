@@ -68,7 +68,7 @@ from post_office.models import Email
 from accounts.mail import unsubscribe_token
 from accounts.models import AGENTS_GROUP, User
 from accounts.verification import confirmation_token
-from messaging.models import Attachment, InboundEmail, Message
+from messaging.models import Attachment, CannedReply, InboundEmail, Message
 from messaging.services import attachment_remove, message_send
 from messaging.tests.file_helpers import png_upload
 from tickets.models import Category, Ticket, TicketEvent
@@ -253,6 +253,16 @@ GROUP_ADMIN: dict[str, AdminView] = {
     "change": ((403, 200), (403, 200), (403, 302), (403, 302)),
     **OBJECT_REDIRECT,
 }
+# Canned replies: every agent keeps their own (the matrix's object is the agent's own reply);
+# shared ones need a permission (messaging/tests/test_canned_replies.py).
+CANNED_REPLY_ADMIN: dict[str, AdminView] = {
+    "changelist": ((200, 200), (200, 200)),
+    "add": ((200, 200), (200, 200)),  # empty POST: form errors
+    "history": ((200, 200), (200, 200), (302, 302), (302, 302)),
+    "delete": ((200, 200), (200, 200), (302, 302), (302, 302)),
+    "change": ((200, 200), (200, 200), (302, 302), (302, 302)),
+    **OBJECT_REDIRECT,
+}
 # Categories are managed by superusers (or whoever is given their permissions); agents have none.
 CATEGORY_ADMIN = GROUP_ADMIN
 TICKET_ADMIN: dict[str, AdminView] = {
@@ -419,16 +429,22 @@ CUSTOMER: dict[str, Row] = {
 # page (JSON): a 404 for customers, as if there were no such page.
 STAFF: dict[str, Row] = {
     "tickets/customers/": page(get=staff(200), post=staff(405)),
+    # The single-field forms the ticket page had before its triage panel (kept for the
+    # clients that post them); an empty POST is an invalid form.
     "tickets/<int:pk>/assign/": ticket_page(
-        get=signed_in(405),
-        post=(LOGIN, 403, 403, 400, 400, LOGIN),
-        form=(LOGIN, 403, 403, C302, C302, LOGIN),
+        get=signed_in(405), post=(LOGIN, 403, 403, 400, 400, LOGIN)
     ),
     "tickets/<int:pk>/priority/": ticket_page(
-        get=signed_in(405),
-        post=(LOGIN, 403, 403, 400, 400, LOGIN),
-        form=(LOGIN, 403, 403, C302, C302, LOGIN),
+        get=signed_in(405), post=(LOGIN, 403, 403, 400, 400, LOGIN)
     ),
+    # The triage panel and "Take it": staff only (a customer gets a 404 even on their own
+    # ticket); an empty POST changes nothing and goes back to the ticket.
+    "tickets/<int:pk>/triage/": ticket_page(get=staff(405), post=staff(302), form=staff(C302)),
+    # The editor's canned-reply picker (a list for htmx; without it, a page to copy from).
+    "tickets/<int:pk>/canned-replies/": ticket_page(get=staff(200), post=staff(405)),
+    # The staff page's poll (htmx): who else is viewing, new messages. Opened without htmx it
+    # sends staff to the ticket page.
+    "tickets/<int:pk>/live/": ticket_page(get=staff(302), post=staff(405)),
 }
 
 # Reports: staff only. Customers get a 404, as if there were no such page.
@@ -485,6 +501,7 @@ ADMIN: dict[str, Row] = {
     **admin_model("tickets", "category", CATEGORY_ADMIN, confirmed=(403, C302)),
     **admin_model("tickets", "ticketevent", READ_ONLY_ADMIN, confirmed=(403, 403)),
     **admin_model("messaging", "message", READ_ONLY_ADMIN, confirmed=(403, 403)),
+    **admin_model("messaging", "cannedreply", CANNED_REPLY_ADMIN, confirmed=(C302, C302)),
     **admin_model("post_office", "email", OUTBOX_ADMIN, confirmed=(403, 403)),
     **admin_model("messaging", "inboundemail", INBOUND_ADMIN, confirmed=(403, 403)),
     **admin_model("axes", "accessattempt", AXES_ADMIN, confirmed=(403, C302)),
@@ -839,6 +856,9 @@ def _build_world() -> World:
         "tickets.category": Category.objects.create(name="Printers"),
         "tickets.ticketevent": event,
         "messaging.message": message,
+        "messaging.cannedreply": CannedReply.objects.create(
+            title="Printer", body="Hi {{ customer.first_name }}", owner=users["agent"]
+        ),
         "post_office.email": Email.objects.create(
             from_email="helpdesk@localhost",
             to=["customer_a@example.com"],
@@ -943,11 +963,12 @@ VALID_FORMS: dict[str, Callable[[World, int], dict]] = {
         "A reply from the access matrix", files=png_upload("replied.png")
     ),
     "tickets/<int:pk>/status/": lambda world, version: {"status": "closed", "version": version},
-    "tickets/<int:pk>/assign/": lambda world, version: {
-        "assignee": world.users["admin"].pk,
-        "version": version,
+    "tickets/<int:pk>/triage/": lambda world, version: {
+        "priority": "urgent",
+        "shown_priority": "normal",
+        "tags": "from-the-matrix",
+        "shown_tags": "",
     },
-    "tickets/<int:pk>/priority/": lambda world, version: {"priority": "urgent", "version": version},
 }
 
 

@@ -7,7 +7,7 @@ from django.urls import reverse_lazy
 from messaging.forms import AttachmentsField
 
 from .models import Category, Tag, Ticket, TicketQuerySet
-from .services import parse_tags
+from .services import TRIAGE_FIELDS, parse_tags, tag_key
 
 User = get_user_model()
 
@@ -111,6 +111,90 @@ class AssignForm(_TicketChangeForm):
         field.choices = [choice for choice in field.choices]  # noqa: C416 (list() would count)
 
 
+class TriageForm(HiddenFieldErrorsMixin, forms.Form):
+    """The staff ticket page's triage panel: status, priority, assignee, category and tags, one
+    Save. Each field comes with its value as the page showed it (`shown_<field>`, hidden): a field
+    whose value is still the shown one is not a change, and a field left out of the POST (the
+    "Take it" button sends the assignee only) is not either. `changes` and `shown` are what
+    tickets.services.ticket_triage takes."""
+
+    status = forms.ChoiceField(choices=Ticket.Status.choices, required=False)
+    priority = forms.ChoiceField(choices=Ticket.Priority.choices, required=False)
+    assignee = forms.ModelChoiceField(
+        # Only what the choices show: the users' other columns (password hashes) stay put.
+        queryset=User.objects.staff().order_by("username").only("pk", "username"),
+        required=False,
+        empty_label="Unassigned",
+    )
+    category = forms.ModelChoiceField(
+        queryset=Category.objects.only("pk", "name", "active"),
+        required=False,
+        empty_label="No category",
+    )
+    tags = forms.CharField(
+        required=False,
+        max_length=1000,
+        help_text="Separated by commas.",
+        widget=forms.TextInput(attrs={"maxlength": 1000, "autocomplete": "off"}),
+    )
+    shown_status = forms.CharField(required=False, widget=forms.HiddenInput, max_length=16)
+    shown_priority = forms.CharField(required=False, widget=forms.HiddenInput, max_length=16)
+    shown_assignee = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+    shown_category = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+    shown_tags = forms.CharField(required=False, widget=forms.HiddenInput, max_length=1000)
+
+    def __init__(self, *args, ticket: Ticket, **kwargs):
+        """Bound to a POST: the page draws the panel from the ticket (tickets.views)."""
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [
+            (value, label)
+            for value, label in Ticket.Status.choices
+            if value == ticket.status or value in Ticket.TRANSITIONS[ticket.status]
+        ]
+
+    @staticmethod
+    def values_of(ticket: Ticket) -> dict:
+        """The fields' values for `ticket`, as the form shows them."""
+        return {
+            "status": ticket.status,
+            "priority": ticket.priority,
+            "assignee": ticket.assignee_id,
+            "category": ticket.category_id,
+            "tags": ", ".join(ticket.tag_names),
+        }
+
+    def clean_tags(self):
+        return parse_tags(self.cleaned_data["tags"])
+
+    def clean(self):
+        cleaned = super().clean()
+        self.changes, self.shown = {}, {}
+        for field in TRIAGE_FIELDS:
+            if field not in self.data or field in self.errors:
+                continue
+            value = cleaned.get(field)
+            shown = cleaned.get(f"shown_{field}")
+            if field == "tags":
+                try:
+                    shown = tag_key(parse_tags(shown or ""))
+                except forms.ValidationError:
+                    self.add_error(
+                        None, "This form is out of date or was altered; reload the page."
+                    )
+                    continue
+                key = tag_key(value or [])
+            elif field in ("assignee", "category"):
+                key = value.pk if value is not None else None
+            else:
+                key, shown = value or None, shown or None
+                if key is None:
+                    continue  # an empty status or priority is no change
+            if key != shown:
+                self.changes[field] = value
+                self.shown[field] = shown
+        return cleaned
+
+
 class ReplyForm(HiddenFieldErrorsMixin, forms.Form):
     content = forms.CharField(
         label="Your reply",
@@ -129,6 +213,14 @@ class ReplyForm(HiddenFieldErrorsMixin, forms.Form):
                 widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
             )
             self.fields["files"].help_text += " An internal note's files are internal too."
+            # Staff: the newest public message the page showed (a reply is held when a newer one
+            # came meanwhile), and "Send and close" (the split button's other half).
+            self.fields["seen_message"] = forms.IntegerField(
+                required=False, min_value=0, max_value=2**63 - 1, widget=forms.HiddenInput
+            )
+            self.fields["send"] = forms.ChoiceField(
+                choices=[("reply", "Send reply"), ("close", "Send and close")], required=False
+            )
         if not self.is_bound:
             self.initial.setdefault("client_token", uuid.uuid4())
 
@@ -150,6 +242,10 @@ class TicketFilterForm(forms.Form):
     category = forms.ChoiceField(required=False)
     waiting = forms.ChoiceField(choices=WAITING_CHOICES, required=False, label="Last reply")
     tag = forms.CharField(required=False, max_length=Tag.MAX_LENGTH, strip=True)
+    # One customer's tickets (the ticket page's customer panel links here): their user id.
+    reporter = forms.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput
+    )
     sort = forms.ChoiceField(
         choices=[(key, key) for key in TicketQuerySet.SORTS],
         required=False,
@@ -167,6 +263,7 @@ class TicketFilterForm(forms.Form):
         if not staff:
             del self.fields["waiting"]
             del self.fields["tag"]
+            del self.fields["reporter"]
 
 
 class BulkActionForm(forms.Form):

@@ -158,13 +158,14 @@ def ticket_list_for(
     category: str = "",
     waiting: str = "",
     tag: str = "",
+    reporter: int | None = None,
     sort: str = TicketQuerySet.DEFAULT_SORT,
 ) -> QuerySet:
     """The list page's tickets. `status` is a status, "all", or "" for everything not closed.
 
     For staff: `assignee` is "", "me" or "none"; `category` a category's id; `waiting` is "",
     "customer" (waiting on the customer) or "replied" (the customer replied); `tag` a tag's
-    name, in any case. `sort` is a key of TicketQuerySet.SORTS.
+    name, in any case; `reporter` a customer's user id. `sort` is a key of TicketQuerySet.SORTS.
     """
     tickets = Ticket.objects.visible_to(user)
     if status == "all":
@@ -184,6 +185,8 @@ def ticket_list_for(
             tickets = tickets.customer_replied()
         if tag:
             tickets = tickets.filter(tags__name__iexact=tag)
+        if reporter:
+            tickets = tickets.filter(reporter_id=reporter)
     if priority:
         tickets = tickets.filter(priority=priority)
     if category:
@@ -208,4 +211,26 @@ def customer_suggestions(text: str) -> list[dict]:
         .starting_with(text)
         .order_by("username")
         .values("username", "email", "first_name", "last_name")[:CUSTOMER_SUGGESTIONS]
+    )
+
+
+def other_tickets_of(ticket: Ticket, limit: int = 5) -> list[dict]:
+    """The customer panel: the reporter's other tickets, the most recently active first, at most
+    `limit`, in one query (`pk`, `title`, `status`)."""
+    return list(
+        Ticket.objects.filter(reporter_id=ticket.reporter_id)
+        .exclude(pk=ticket.pk)
+        .order_by("-last_activity_at", "-pk")
+        .values("pk", "title", "status")[:limit]
+    )
+
+
+def triage_choices() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The triage panel's agents (active staff) and categories (every one: a retired one stays
+    on its tickets, and the service refuses giving it to others), as (id, name) strings sorted
+    by name, from the staff menus (cached: staff_menus)."""
+    menus = staff_menus()
+    return (
+        [(str(pk), name) for pk, name in menus["agents"]],
+        [(str(pk), name) for pk, name in menus["categories"]],
     )

@@ -422,3 +422,98 @@ def agent_remove(*, agent: User, dry_run: bool = False) -> list[Ticket]:
         agent.save(update_fields=["is_staff"])
         agent.groups.remove(*agent.groups.filter(name=AGENTS_GROUP))
     return tickets
+
+
+# --- The staff ticket page's triage form ---------------------------------------------------------
+
+TRIAGE_FIELDS = ("status", "priority", "assignee", "category", "tags")
+
+
+class TriageConflict(ValidationError):
+    """Fields the agent changed that someone else changed too since the page was shown.
+
+    `theirs`: each such field's value now, as a person reads it (a status's label, a username).
+    """
+
+    def __init__(self, theirs: dict[str, str], by: str):
+        self.theirs = theirs
+        self.changed_by = by
+        names = ", ".join(theirs)
+        super().__init__(
+            f"{by} changed {names} after you opened the page; nothing was saved.", code="conflict"
+        )
+
+
+def triage_keys(ticket: Ticket) -> dict[str, object]:
+    """The triage fields as compared for conflicts: ids for people and categories, the tags as
+    a sorted tuple in any case."""
+    return {
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "assignee": ticket.assignee_id,
+        "category": ticket.category_id,
+        "tags": tag_key(ticket.tag_names),
+    }
+
+
+def tag_key(names: list[str]) -> tuple[str, ...]:
+    return tuple(sorted(name.casefold() for name in names))
+
+
+def _triage_labels(ticket: Ticket) -> dict[str, str]:
+    return {
+        "status": ticket.get_status_display(),
+        "priority": ticket.get_priority_display(),
+        "assignee": ticket.assignee.username if ticket.assignee_id else "Unassigned",
+        "category": ticket.category.name if ticket.category_id else "No category",
+        "tags": ", ".join(ticket.tag_names) or "No tags",
+    }
+
+
+def ticket_triage(
+    *, ticket: Ticket, by: User, changes: dict[str, object], shown: dict[str, object]
+) -> list[TicketEvent]:
+    """Apply the fields an agent changed on the triage form, refusing only real conflicts.
+
+    `changes`: field (TRIAGE_FIELDS) -> the new value (a status or priority, a User or None, a
+    Category or None, a list of tag names) for the fields the agent changed; `shown`: field ->
+    its key (triage_keys) as the page showed it. Under the row lock, a changed field that
+    someone else changed since (its key now is neither the shown one nor the agent's) refuses
+    the whole save with TriageConflict; changes to other fields (a customer's reply, another
+    agent's priority when this one only assigns) never do. The changes then go through
+    ticket_update, so each writes its own event, status last.
+    """
+    _require_staff(by, "change tickets")
+    new_keys = {
+        "status": changes.get("status"),
+        "priority": changes.get("priority"),
+        "assignee": getattr(changes.get("assignee"), "pk", None),
+        "category": getattr(changes.get("category"), "pk", None),
+        "tags": tag_key(changes.get("tags") or []),
+    }
+    with transaction.atomic():
+        locked = ticket.lock()
+        now = triage_keys(locked)
+        conflicts = [
+            field
+            for field in changes
+            if now[field] != shown[field] and now[field] != new_keys[field]
+        ]
+        if conflicts:
+            labels = _triage_labels(locked)
+            who = locked.modified_by.username if locked.modified_by_id else "Someone else"
+            raise TriageConflict({field: labels[field] for field in conflicts}, by=who)
+        events = ticket_update(
+            ticket=locked,
+            by=by,
+            expected_version=None,
+            status=changes.get("status"),
+            assignee=changes.get("assignee"),
+            change_assignee="assignee" in changes,
+            priority=changes.get("priority"),
+            category=changes.get("category"),
+            change_category="category" in changes,
+            tags=changes.get("tags"),
+        )
+        ticket._copy_state_from(locked)
+    return events

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from messaging.views import attachment_download, message_mail
+from messaging.views import attachment_download, canned_replies, message_mail
 
 from . import views
 
@@ -16,6 +16,9 @@ urlpatterns = [
     path("<int:pk>/status/", views.ticket_status, name="status"),
     path("<int:pk>/assign/", views.ticket_assign_view, name="assign"),
     path("<int:pk>/priority/", views.ticket_priority, name="priority"),
+    path("<int:pk>/triage/", views.ticket_triage_view, name="triage"),
+    path("<int:pk>/live/", views.ticket_live, name="live"),
+    path("<int:pk>/canned-replies/", canned_replies, name="canned"),
     path("<int:pk>/files/<int:attachment_id>/<str:name>", attachment_download, name="file"),
     path("<int:pk>/messages/<int:message_id>/mail/", message_mail, name="message_mail"),
 ]

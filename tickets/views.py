@@ -10,11 +10,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django_htmx.http import trigger_client_event
 
 from accounts.decorators import staff_required
 from accounts.models import User
 from messaging.models import Message
-from messaging.selectors import files_by_message, with_files
+from messaging.selectors import files_by_message, messages_since, with_files
 from messaging.services import ticket_create_with_files, ticket_open_for_with_files
 
 from .bulk import apply_to_each
@@ -26,23 +27,30 @@ from .forms import (
     StatusForm,
     TicketCreateForm,
     TicketFilterForm,
+    TriageForm,
 )
 from .models import Category, StaleTicketError, Ticket, TicketQuerySet
 from .pagination import CappedPaginator
+from .presence import also_viewing
 from .selectors import (
     customer_suggestions,
     get_ticket_for,
     list_rows,
+    other_tickets_of,
     staff_menus,
     ticket_list_for,
     ticket_timeline,
+    triage_choices,
 )
 from .services import (
+    TRIAGE_FIELDS,
+    TriageConflict,
     ticket_add_tag,
     ticket_assign,
     ticket_mark_seen,
     ticket_set_category,
     ticket_set_priority,
+    ticket_triage,
 )
 
 STATUS_DONE = {
@@ -203,24 +211,106 @@ def customer_search(request: HttpRequest) -> JsonResponse:
 
 
 def _render_detail(
-    request: HttpRequest, ticket: Ticket, *, reply_form: ReplyForm | None = None, status: int = 200
+    request: HttpRequest,
+    ticket: Ticket,
+    *,
+    reply_form: ReplyForm | None = None,
+    status: int = 200,
+    **staff_parts,
 ) -> HttpResponse:
+    """The ticket page. `staff_parts` (staff only): `triage_form` and `triage_conflicts` (a
+    refused triage save), `held` (the messages a held reply did not know of) and `held_send`."""
     user = request.user
     files = files_by_message(ticket, user) if ticket.has_files else {}
+    conversation = with_files(Message.receive(ticket, user).entries(), files)
     context = {
         "ticket": ticket,
-        "conversation": with_files(Message.receive(ticket, user).entries(), files),
+        "conversation": conversation,
         "ticket_files": files.get(None, []),
         "events": ticket_timeline(ticket, staff=user.is_staff),
         "reply_form": reply_form or ReplyForm(allow_internal=user.is_staff),
-        "next_statuses": ticket.allowed_statuses_for(user),
         "is_staff": user.is_staff,
     }
     if user.is_staff:
-        # The triage selects, showing the ticket's assignee and priority.
-        context["assign_form"] = AssignForm(initial={"assignee": ticket.assignee_id})
-        context["priority_form"] = PriorityForm(initial={"priority": ticket.priority})
+        context.update(_staff_context(ticket, user, conversation, context["reply_form"]))
+        context.update(staff_parts)
+        context["triage"] = _triage_panel(
+            ticket, staff_parts.get("triage_form"), staff_parts.get("triage_conflicts", {})
+        )
+    else:
+        context["next_statuses"] = ticket.allowed_statuses_for(user)
     return render(request, "tickets/detail.html", context, status=status)
+
+
+TRIAGE_LABELS = {"status": "Status", "priority": "Priority", "assignee": "Assignee"}
+
+
+def _triage_panel(ticket: Ticket, form: TriageForm | None, conflicts: dict[str, str]) -> dict:
+    """The triage panel as the template draws it: each select's options as (value, label)
+    strings and the value chosen, the tags, the hidden shown_* values, each field's errors and
+    the other person's value after a conflict. Plain lists, not the form's widgets: the agents
+    and categories come from one query (triage_choices), and drawing them costs a loop. No form
+    (a plain view of the page): the ticket's values, without building one."""
+    agents, categories = triage_choices()
+    statuses = [
+        (value, label)
+        for value, label in Ticket.Status.choices
+        if value == ticket.status or value in Ticket.TRANSITIONS[ticket.status]
+    ]
+    options = {
+        "status": statuses,
+        "priority": Ticket.Priority.choices,
+        "assignee": [("", "Unassigned"), *agents],
+        "category": [("", "No category"), *categories],
+    }
+    if not categories:
+        del options["category"]  # none to choose from: no select
+    if form is None:
+        shown = TriageForm.values_of(ticket)
+        values = {**shown, **{f"shown_{name}": value for name, value in shown.items()}}
+    else:
+        values = form.data  # a refused POST: what the agent sent
+
+    def value(name: str) -> str:
+        raw = values.get(name)
+        return "" if raw is None else str(raw)
+
+    errors = form.errors if form is not None else {}
+    selects = [
+        {
+            "name": name,
+            "label": TRIAGE_LABELS.get(name, "Category"),
+            "options": choices,
+            "value": value(name),
+            "errors": errors.get(name, []),
+            "theirs": conflicts.get(name),
+        }
+        for name, choices in options.items()
+    ]
+    return {
+        "selects": selects,
+        "tags": {"value": value("tags"), "errors": errors.get("tags", [])},
+        "tags_theirs": conflicts.get("tags"),
+        "shown": [(f"shown_{name}", value(f"shown_{name}")) for name in TRIAGE_FIELDS],
+        "non_field_errors": form.non_field_errors() if form is not None else [],
+    }
+
+
+def _staff_context(ticket: Ticket, user, conversation: list[dict], reply_form) -> dict:
+    """What the staff side of the ticket page adds: the customer panel (one query), who else
+    is viewing (one cache read), and the newest messages the page shows (for the held reply
+    and the polling), from the conversation already read."""
+    public = [entry["pk"] for entry in conversation if not entry["is_internal"]]
+    note_tab = reply_form.is_bound and bool(reply_form.data.get("is_internal"))
+    return {
+        "customer": ticket.reporter,
+        "customer_tickets": other_tickets_of(ticket),
+        "viewers": also_viewing(ticket.pk, user),
+        "last_message_id": max((entry["pk"] for entry in conversation), default=0),
+        "last_public_id": max(public, default=0),
+        "poll_seconds": settings.TICKET_POLL_SECONDS,
+        "note_tab": note_tab,
+    }
 
 
 @login_required
@@ -230,16 +320,43 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "GET":
         # Only a GET: a HEAD shows the reporter nothing, so it must not mark the reply seen.
         ticket_mark_seen(ticket=ticket, user=request.user)
-    return _render_detail(request, ticket)
+    response = _render_detail(request, ticket)
+    if request.htmx:
+        # "new reply — show it" swapped the conversation in: the live line asks again, with
+        # the newest message now shown.
+        trigger_client_event(response, "live-refresh", after="settle")
+    return response
 
 
 @login_required
 @require_POST
 def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
+    """A reply, or (staff, the note tab's button) an internal note; "Send and close" closes the
+    ticket after the reply. A staff reply is held, not sent, when a public message came after
+    the newest one the page showed: the page says who wrote what, keeps the text, and its "Send
+    anyway" sends it."""
     ticket = get_ticket_for(request.user, pk)
-    form = ReplyForm(request.POST, request.FILES, allow_internal=request.user.is_staff)
+    staff = request.user.is_staff
+    form = ReplyForm(request.POST, request.FILES, allow_internal=staff)
     if form.is_valid():
         is_internal = form.cleaned_data.get("is_internal", False)
+        send = form.cleaned_data.get("send") or "reply"
+        seen = form.cleaned_data.get("seen_message")
+        held = [] if is_internal or seen is None else messages_since(ticket, seen, request.user)
+        if held:
+            # The same text again, on a page that shows these messages (and carries the newest
+            # as seen): "Send anyway" sends it.
+            held_form = ReplyForm(request.POST, allow_internal=True)
+            messages.warning(request, "Your reply was not sent: read what came meanwhile.")
+            return _render_detail(
+                request,
+                ticket,
+                reply_form=held_form,
+                held=held,
+                held_send=send,
+                held_files=bool(form.cleaned_data["files"]),
+                status=409,
+            )
         try:
             Message.send(
                 ticket=ticket,
@@ -255,10 +372,20 @@ def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, str(exc))
             return _render_detail(request, ticket, reply_form=form, status=403)
         else:
-            messages.success(request, "Internal note added." if is_internal else "Reply sent.")
+            done = "Internal note added." if is_internal else "Reply sent."
+            if send == "close":
+                done = _close_after_reply(request, ticket, done)
+            messages.success(request, done)
             return redirect(ticket)
     messages.error(request, "Your reply was not sent; see the form below.")
     return _render_detail(request, ticket, reply_form=form, status=400)
+
+
+def _close_after_reply(request: HttpRequest, ticket: Ticket, done: str) -> str:
+    """The second half of "Send and close", through the one door for status changes. Staff may
+    close an open or active ticket; a closed one stays as it is (no second event)."""
+    ticket.update_status(Ticket.Status.CLOSED, by=request.user)
+    return f"{done[:-1]} and the ticket is closed."
 
 
 def _change(
@@ -339,6 +466,89 @@ def ticket_priority(request: HttpRequest, pk: int) -> HttpResponse:
         return f"Priority is {ticket.get_priority_display().lower()}."
 
     return _change(request, pk, PriorityForm, apply, staff_action="change the priority")
+
+
+@staff_required
+@require_POST
+def ticket_triage_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The triage panel's one Save (and "Take it", which sends the assignee only).
+
+    Refused (409) only when a field this agent changed was changed by someone else since the
+    page was shown: the page then shows their value beside each such field and keeps the agent's
+    choices, now against the ticket as it is, so Save again keeps the agent's."""
+    ticket = get_ticket_for(request.user, pk)
+    form = TriageForm(request.POST, ticket=ticket)
+    if not form.is_valid():
+        messages.error(request, f"Nothing was changed: {_form_error_text(form)}")
+        return _render_detail(request, ticket, triage_form=form, status=400)
+    if not form.changes:
+        messages.info(request, "Nothing was changed: the form is as the ticket was.")
+        return redirect(ticket)
+    try:
+        events = ticket_triage(
+            ticket=ticket, by=request.user, changes=form.changes, shown=form.shown
+        )
+    except TriageConflict as exc:
+        messages.error(request, _error_text(exc))
+        ticket = get_ticket_for(request.user, pk)
+        form = TriageForm(_triage_again(request.POST, form, ticket, exc.theirs), ticket=ticket)
+        return _render_detail(
+            request,
+            ticket,
+            triage_form=form,
+            triage_conflicts=exc.theirs,
+            triage_conflict_by=exc.changed_by,
+            status=409,
+        )
+    except ValidationError as exc:
+        messages.error(request, f"Nothing was changed: {_error_text(exc)}")
+        return _render_detail(request, ticket, triage_form=form, status=400)
+    if list(form.changes) == ["assignee"] and form.changes["assignee"] == request.user:
+        messages.success(request, "You took the ticket.")
+    else:
+        count = len(events)
+        messages.success(request, f"Saved: {count} change{'' if count == 1 else 's'}.")
+    return redirect(ticket)
+
+
+def _triage_again(posted, form: TriageForm, ticket: Ticket, conflicts: dict) -> dict:
+    """The triage form after a conflict: the agent's changes kept, a conflicting field now
+    measured against its new value (Save again keeps the agent's), every other field as the
+    ticket is now (so Save again does not undo someone else's change the agent never touched)."""
+    now = TriageForm.values_of(ticket)
+    data = posted.copy()
+    for field in TRIAGE_FIELDS:
+        current = "" if now[field] is None else str(now[field])
+        if field not in form.changes:
+            data[field] = current
+        if field not in form.changes or field in conflicts:
+            data[f"shown_{field}"] = current
+    return data
+
+
+@staff_required
+@require_safe
+def ticket_live(request: HttpRequest, pk: int) -> HttpResponse:
+    """The staff ticket page's poll (htmx, every TICKET_POLL_SECONDS): who else is viewing, and
+    the messages written by others after the newest one the page shows (?seen=). Opened
+    without htmx (no JavaScript), it is the ticket page."""
+    ticket = get_ticket_for(request.user, pk)
+    if not request.htmx:
+        return redirect(ticket)
+    try:
+        seen = int(request.GET.get("seen", "0"))
+        if not 0 <= seen <= 2**63 - 1:
+            raise ValueError
+    except ValueError:
+        return HttpResponse("seen: not a message id", status=400, content_type="text/plain")
+    new = messages_since(ticket, seen, request.user, internal=True)
+    context = {
+        "ticket": ticket,
+        "viewers": also_viewing(ticket.pk, request.user),
+        "new_messages": new,
+        "poll_seconds": settings.TICKET_POLL_SECONDS,
+    }
+    return render(request, "tickets/_live.html", context)
 
 
 @login_required

@@ -273,10 +273,15 @@ class TestReplyForm:
             assert 'name="content"' in html
             assert "is-invalid" not in html
         assert "is_internal" not in customer_page
+        # The audience is the button pressed: only the note tab's button sends is_internal.
+        assert staff_page.count('name="is_internal"') == 1
         assert re.search(
-            r'<input type="checkbox" name="is_internal"[^>]*id="id_is_internal">', staff_page
+            r'<button type="submit" name="is_internal" value="on" class="btn btn-warning '
+            r'note-only" data-send>Add internal note</button>',
+            staff_page,
         )
-        assert "Internal note (staff only; the reporter does not see it)" in staff_page
+        assert '<button type="submit" name="send" value="reply"' in staff_page
+        assert '<input type="radio" class="btn-check" name="tab" id="tab-reply"' in staff_page
 
     def test_a_refused_form_keeps_what_was_typed_escaped_and_says_why(self, agent, ticket):
         response = client_for(agent).post(
@@ -290,7 +295,8 @@ class TestReplyForm:
         assert HOSTILE not in html
         assert "<li>This form is out of date or was altered; reload the page.</li>" in html
         assert re.search(r'<input type="hidden" name="client_token" value="x"', html)
-        assert re.search(r'<input type="checkbox" name="is_internal"[^>]* checked>', html)
+        # Refused on the note tab: the page comes back on the note tab.
+        assert re.search(r'<input type="radio" [^>]*id="tab-note" value="note"[^>]* checked>', html)
         assert not Message.objects.exists()
 
     def test_an_empty_reply_is_marked_invalid(self, customer, ticket):
@@ -326,14 +332,17 @@ class TestSelects:
         assert f'<option value="{hostile_agent.pk}" selected>agent&lt;b&gt;</option>' in assignees
         assert f'<option value="{agent.pk}">agent</option>' in assignees
         assert '<option value="">Unassigned</option>' in assignees
-        assert '<select name="assignee" class="form-select" id="id_assignee">' in html
-        assert '<option value="normal" selected>Normal</option>' in select(html, "priority")
-        assert '<select name="priority" class="form-select" id="id_priority">' in html
-        version = f'value="{ticket.version}"'
-        assert re.search(rf'<input type="hidden" name="version" {version} id="id_version">', html)
-        assert re.search(
-            rf'<input type="hidden" name="version" {version} id="id_priority_version">', html
+        assert (
+            '<select name="assignee" id="id_assignee" class="form-select form-select-sm">' in html
         )
+        assert '<option value="normal" selected>Normal</option>' in select(html, "priority")
+        assert (
+            '<select name="priority" id="id_priority" class="form-select form-select-sm">' in html
+        )
+        # Each field's value as the page showed it, for the conflict check.
+        shown = f'<input type="hidden" name="shown_assignee" value="{hostile_agent.pk}"'
+        assert shown in html
+        assert '<input type="hidden" name="shown_priority" value="normal"' in html
 
     def test_an_unassigned_ticket_selects_unassigned(self, agent, ticket):
         assignees = select(page(agent, f"/tickets/{ticket.pk}/"), "assignee")
@@ -373,7 +382,7 @@ class TestLinks:
         # The list's links are relative to its own address, which carries the prefix.
         assert f'<a href="{ticket.pk}/">' in list_rows(listing)[0]
         assert f'action="{prefix}tickets/bulk/"' in listing
-        for action in ["reply", "status", "assign", "priority"]:
+        for action in ["reply", "triage"]:
             assert f'action="{prefix}tickets/{ticket.pk}/{action}/"' in detail
         assert f'href="{prefix}admin/tickets/ticket/{ticket.pk}/change/"' in detail
 

@@ -10,9 +10,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from conftest import create_user
 from messaging.tests.file_helpers import pdf_upload, png_upload
-from tickets.models import Ticket
-from tickets.services import ticket_assign, ticket_set_priority
+from tickets.models import Category, Ticket
+from tickets.selectors import staff_menus
+from tickets.services import ticket_assign, ticket_set_priority, ticket_set_tags
 
 from .page_helpers import client_for
 
@@ -26,8 +28,9 @@ STAFF_LIST_BUDGET = 4
 # Session, user, ticket, the "seen" update, messages, their files (when the ticket has any:
 # Ticket.has_files), events.
 CUSTOMER_DETAIL_BUDGET = 7
-# Session, user, ticket, messages, their files, events, the assignee choices (staff see no
-# "seen" update).
+# Session, user, ticket, messages, their files, events, the customer panel's other tickets
+# (staff see no "seen" update; the triage panel's agents and categories and who else is viewing
+# are in the cache; canned replies are loaded when the picker opens).
 STAFF_DETAIL_BUDGET = 7
 
 
@@ -144,13 +147,26 @@ def test_ticket_detail_page(
     # Each size ends with a staff reply the reporter has not seen, so both views mark it seen.
     add_tickets(SMALL, [customer])
     add_conversation(ticket, SMALL)
+    staff_menus()  # cached, as on a running site (tickets/tests/test_staff_menus.py)
     small, response = measure(client, path)
     shown_small = len(response.context["conversation"])
     add_tickets(LARGE - SMALL, [customer])
     add_conversation(ticket, LARGE - SMALL)
+    # The staff side's choices and chips grow too: agents, categories, tags.
+    for n in range(LARGE):
+        Category.objects.create(name=f"Category {n}")
+    for n in range(5):
+        create_user(f"extra_agent_{n}", staff=True)
+    ticket_set_tags(ticket=ticket, names=[f"tag{n}" for n in range(10)], by=other_agent)
+    staff_menus()
     with django_assert_max_num_queries(budget):
         large, response = measure(client, path)
 
+    if viewer == "agent":
+        assert len(response.context["customer_tickets"]) == 5
+        selects = {field["name"]: field for field in response.context["triage"]["selects"]}
+        assert len(selects["category"]["options"]) == LARGE + 1
+        assert len(selects["assignee"]["options"]) >= 8
     conversation = list(response.context["conversation"])
     assert sum(len(entry["files"]) for entry in conversation) >= LARGE // 2
     if viewer == "agent":

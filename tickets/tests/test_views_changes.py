@@ -91,9 +91,10 @@ class TestStatus:
         assert db_state() == before
         ticket.refresh_from_db()
         assert ticket.status == Ticket.Status.OPEN
-        # The page shown with the refusal is the fresh one, carrying the new version.
+        # The page shown with the refusal is the fresh one: the triage panel shows the new
+        # priority.
         assert response.context["ticket"].version == ticket.version
-        assert f'name="version" value="{ticket.version}"' in content
+        assert '<input type="hidden" name="shown_priority" value="high"' in content
 
     @pytest.mark.parametrize(
         "data",

@@ -37,9 +37,9 @@ class TestDetailPage:
     def test_customer_gets_no_triage_controls(self, login, customer, ticket):
         content = login(customer).get(detail_url(ticket)).content.decode()
 
-        assert f'action="/tickets/{ticket.pk}/assign/"' not in content
-        assert f'action="/tickets/{ticket.pk}/priority/"' not in content
+        assert f'action="/tickets/{ticket.pk}/triage/"' not in content
         assert "Internal note" not in content
+        assert "is_internal" not in content
         # The reporter may close their own ticket, but not mark it active.
         assert 'value="closed"' in content
         assert 'value="active"' not in content
@@ -47,10 +47,11 @@ class TestDetailPage:
     def test_staff_get_triage_controls(self, login, agent, ticket):
         content = login(agent).get(detail_url(ticket)).content.decode()
 
-        assert f'action="/tickets/{ticket.pk}/assign/"' in content
-        assert f'action="/tickets/{ticket.pk}/priority/"' in content
-        assert "Internal note" in content
-        assert 'value="active"' in content
+        # One triage form (and "Take it", sent to the same place), the two tabs of the editor.
+        assert content.count(f'action="/tickets/{ticket.pk}/triage/"') == 2
+        assert "Take it</button>" in content
+        assert "Internal note</label>" in content
+        assert '<option value="active">Active</option>' in content
 
     def test_the_assignee_choices_are_active_staff_only(
         self, login, agent, other_agent, customer, make_user, ticket
@@ -61,7 +62,8 @@ class TestDetailPage:
 
         html = login(agent).get(detail_url(ticket)).content.decode()
 
-        select = html[html.index('<select name="assignee"') : html.index("</select>")]
+        start = html.index('<select name="assignee"')
+        select = html[start : html.index("</select>", start)]
         choices = set(re.findall(r'<option value="\d*"(?: selected)?>([^<]+)</option>', select))
         assert choices == {"Unassigned", "agent", "other_agent"}
         assert f'<option value="{agent.pk}">agent</option>' in select
