@@ -8,6 +8,7 @@ with a message that names them. The README lists every variable.
 import importlib.util
 import ipaddress
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -400,6 +401,17 @@ MAX_QUERY_STRING_LENGTH = 8192
 # most (its most recently active; filters narrow it): counting all of a million is a full pass.
 TICKETS_PER_PAGE = env_int("TICKETS_PER_PAGE", 25)
 TICKET_LIST_LIMIT = env_int("TICKET_LIST_LIMIT", 10_000)
+
+# Search (tickets/search.py). SEARCH_CONFIG is PostgreSQL's text search configuration for the
+# tickets' and messages' search columns and for the queries: "simple" (words as written, lower
+# case; see the README for why not "english"). It is read when the search columns are made: set
+# it before the first migrate, or run `manage.py rebuild_search_index` after changing it.
+SEARCH_CONFIG = env_str("SEARCH_CONFIG", "simple")
+if not re.fullmatch(r"[a-z_][a-z0-9_]*", SEARCH_CONFIG):
+    raise ImproperlyConfigured("SEARCH_CONFIG must be a text search configuration's name.")
+# A search looks at this many of the newest matching tickets (by number) at most: it counts,
+# sorts and ranks within them, so that a common word costs no more than a rare one.
+SEARCH_MAX_HITS = env_int("SEARCH_MAX_HITS", 1000)
 
 # --- More than one machine: the cache (and the login lock-out's counts) in Redis ------------
 REDIS_URL = env_str("REDIS_URL")

@@ -142,8 +142,10 @@ class TicketFilterForm(forms.Form):
     category = forms.ChoiceField(required=False)
     waiting = forms.ChoiceField(choices=WAITING_CHOICES, required=False, label="Last reply")
     tag = forms.CharField(required=False, max_length=Tag.MAX_LENGTH, strip=True)
+    # The search (tickets/search.py): any text is a search, longer than it reads is cut there.
+    q = forms.CharField(required=False, strip=True, label="Search")
     sort = forms.ChoiceField(
-        choices=[(key, key) for key in TicketQuerySet.SORTS],
+        choices=[(key, key) for key in [*TicketQuerySet.SORTS, "best"]],
         required=False,
         widget=forms.HiddenInput,
     )
@@ -159,6 +161,13 @@ class TicketFilterForm(forms.Form):
         if not staff:
             del self.fields["waiting"]
             del self.fields["tag"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("sort") == "best" and not cleaned.get("q"):
+            # "Best match" means nothing without a search: the list's own order instead.
+            cleaned["sort"] = ""
+        return cleaned
 
 
 class BulkActionForm(forms.Form):
