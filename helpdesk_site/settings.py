@@ -405,7 +405,8 @@ TICKET_LIST_LIMIT = env_int("TICKET_LIST_LIMIT", 10_000)
 # Search (tickets/search.py). SEARCH_CONFIG is PostgreSQL's text search configuration for the
 # tickets' and messages' search columns and for the queries: "simple" (words as written, lower
 # case; see the README for why not "english"). It is read when the search columns are made: set
-# it before the first migrate, or run `manage.py rebuild_search_index` after changing it.
+# it before the first migrate (the columns keep the configuration they were made with: changing
+# it later takes a migration that makes them again).
 SEARCH_CONFIG = env_str("SEARCH_CONFIG", "simple")
 if not re.fullmatch(r"[a-z_][a-z0-9_]*", SEARCH_CONFIG):
     raise ImproperlyConfigured("SEARCH_CONFIG must be a text search configuration's name.")

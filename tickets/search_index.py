@@ -199,7 +199,7 @@ def check(using: str = "default") -> list[str]:
             elif connection.vendor == "sqlite":
                 if not fts5_available(connection):
                     problems.append("SQLite lacks FTS5: the search matches substrings, slowly")
-                    continue
+                    break
                 if not sqlite_has_index(connection, indexed):
                     problems.append(f"{indexed.table}: the FTS5 table {indexed.fts} is missing")
                     continue

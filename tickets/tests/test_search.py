@@ -356,3 +356,29 @@ def test_search_links_keep_the_query(tickets, agent):
     html = unescape(client_for(agent).get("/tickets/", {"q": "printer"}).content.decode())
     links = re.findall(r'href="\?([^"]*)"', html)
     assert links and all("q=printer" in link for link in links if "tag=" not in link)
+
+
+# --- The admin ------------------------------------------------------------------------------
+
+
+ADMIN_LIST = "/admin/tickets/ticket/"
+
+
+def admin_ids(response) -> set[int]:
+    assert response.status_code == 200
+    return {ticket.pk for ticket in response.context["cl"].result_list}
+
+
+def test_the_admin_uses_the_same_search(tickets, agent):
+    client = client_for(agent)
+    assert admin_ids(client.get(ADMIN_LIST, {"q": "zebra"})) == {tickets["vpn"].pk}
+    assert admin_ids(client.get(ADMIN_LIST, {"q": '"floor 2"'})) == {tickets["printer"].pk}
+    assert admin_ids(client.get(ADMIN_LIST, {"q": "print"})) == set()
+    assert admin_ids(client.get(ADMIN_LIST, {"q": f"#{tickets['laptop'].pk}"})) == {
+        tickets["laptop"].pk
+    }
+    # Within the changelist's filters: closed tickets only when asked.
+    tickets["printer"].update_status("closed", by=agent)
+    assert admin_ids(client.get(ADMIN_LIST, {"q": "printer"})) == set()
+    found = admin_ids(client.get(ADMIN_LIST, {"q": "printer", "status__exact": "all"}))
+    assert found == {tickets["printer"].pk}
