@@ -238,9 +238,9 @@ def test_the_list_searches_and_marks_the_words(tickets, customer):
 
 def test_the_snippet_says_which_message_matched(tickets, agent):
     html = client_for(agent).get("/tickets/", {"q": "zebra"}).content.decode()
-    assert "Internal note</span> agent: Escalated to the <mark>zebra</mark> team." in html
+    assert "Internal note</span> from agent: Escalated to the <mark>zebra</mark> team." in html
     html = client_for(agent).get("/tickets/", {"q": "firmware"}).content.decode()
-    assert "Message</span> agent: Which <mark>firmware</mark>" in html
+    assert "Message</span> from agent: Which <mark>firmware</mark>" in html
 
 
 def test_user_text_in_results_is_escaped(make_ticket, customer, make_message, agent):
