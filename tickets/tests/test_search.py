@@ -348,8 +348,10 @@ def test_a_search_page_costs_a_fixed_number_of_queries(
     large, rows = measure()
     assert rows == 33
     assert small == large
-    # The list's queries, then the descriptions and the matching messages for the snippets.
-    assert large == (6 if not staff else 8)
+    # The list's queries, then the descriptions and the matching messages for the snippets;
+    # on PostgreSQL first the newest hits by their own text and by a message (tickets.search).
+    hits = 2 if connection.vendor == "postgresql" else 0
+    assert large == (6 if not staff else 8) + hits
 
 
 def test_search_links_keep_the_query(tickets, agent):
@@ -382,3 +384,19 @@ def test_the_admin_uses_the_same_search(tickets, agent):
     assert admin_ids(client.get(ADMIN_LIST, {"q": "printer"})) == set()
     found = admin_ids(client.get(ADMIN_LIST, {"q": "printer", "status__exact": "all"}))
     assert found == {tickets["printer"].pk}
+
+
+def test_old_tickets_are_found_after_the_recent_ones(make_ticket, make_message, customer, agent):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    old = make_ticket(customer, title="Gizmo from long ago")
+    old_by_message = make_ticket(customer, title="Something")
+    make_message(old_by_message, agent, "the gizmo again")
+    new = make_ticket(customer, title="Gizmo today")
+    Ticket.objects.filter(pk__in=[old.pk, old_by_message.pk]).update(
+        created_at=timezone.now() - timedelta(days=400)
+    )
+    assert found(customer, "gizmo", status="all") == {old.pk, old_by_message.pk, new.pk}
+    assert found(agent, "gizmo", status="all") == {old.pk, old_by_message.pk, new.pk}
