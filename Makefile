@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve worker test coverage lint format check bench bench-pages load venv dev-venv clean
+.PHONY: run serve worker test coverage lint format check bench bench-pages bench-search load venv dev-venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -80,6 +80,11 @@ bench: dev-venv
 # 100,000 tickets, PostgreSQL when DATABASE_URL is set.
 bench-pages: dev-venv
 	$(BIN)/python bench/page_bench.py --tickets $(BENCH_TICKETS)
+
+# Search benchmark (bench/search_bench.py): the search's cases with their query plans; SQLite at
+# 100,000 tickets, PostgreSQL when DATABASE_URL is set.
+bench-search: dev-venv
+	$(BIN)/python bench/search_bench.py --tickets $(BENCH_TICKETS)
 
 # Load test (bench/load.py): gunicorn with 2 workers on PostgreSQL, 20 users for 60 s; the first
 # run seeds 100,000 tickets. LOAD_ARGS="--users 4 --duration 10" passes options.
