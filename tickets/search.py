@@ -258,6 +258,23 @@ def search_in(tickets: QuerySet, parsed: ParsedQuery, *, staff: bool) -> QuerySe
 # PostgreSQL looks for the newest hits in the tickets of this last stretch of time first, then
 # in the older ones only if there were not enough (tickets/search.py, _postgres_newest_hits).
 RECENT_WINDOW = timedelta(days=30)
+RECENT_MESSAGES_WINDOW = timedelta(days=3)
+
+
+def unwalkable_order(sort: str) -> list:
+    """A list's order (TicketQuerySet.SORTS) as expressions no index gives: for a search's
+    hits, given by id, PostgreSQL reads them by id and sorts them, instead of walking the
+    list's index and testing every ticket against the ids."""
+    order = []
+    for key in TicketQuerySet.SORTS[sort]:
+        name = key.lstrip("-")
+        field = Ticket._meta.get_field("id" if name == "pk" else name)
+        if field.generated:
+            field = field.output_field
+        zero = timedelta(0) if isinstance(field, DateTimeField) else 0
+        expression = ExpressionWrapper(F(name) + zero, output_field=field.__class__())
+        order.append(expression.desc() if key.startswith("-") else expression.asc())
+    return order
 
 
 def _postgres_newest_hits(tickets: QuerySet, parsed: ParsedQuery, *, staff: bool) -> list[int]:
@@ -282,12 +299,21 @@ def _postgres_newest_hits(tickets: QuerySet, parsed: ParsedQuery, *, staff: bool
     # Messages: their words' statistics say little about which ticket they are on, so the
     # tickets are not walked for them: the index finds the messages, then their tickets are
     # sorted ("+ 0 days" keeps PostgreSQL from reading the tickets in date order instead).
+    # Only the last few days' tickets may be walked for a message's word: a common word fills
+    # the page there, and a rare one costs at most those few days.
     unwalked = ExpressionWrapper(F("created_at") + timedelta(0), output_field=DateTimeField())
+    message_cut = timezone.now() - RECENT_MESSAGES_WINDOW
     found: dict[int, object] = {}
-    for matching, order in ((own, F("created_at")), (in_messages, unwalked)):
+    for matching, recent, older_order in (
+        (own, cut, F("created_at")),
+        (in_messages, message_cut, unwalked),
+    ):
         newest = [
             part.order_by(order.desc(), "-pk").values_list("pk", "created_at")[:limit]
-            for part in (matching.filter(created_at__gte=cut), matching.filter(created_at__lt=cut))
+            for part, order in (
+                (matching.filter(created_at__gte=recent), F("created_at")),
+                (matching.filter(created_at__lt=recent), older_order),
+            )
         ]
         found.update(newest[0].union(newest[1], all=True)[:limit])
     ranked = sorted(found.items(), key=lambda item: (item[1], item[0]), reverse=True)
@@ -341,7 +367,12 @@ def search_tickets(user, query: str, filters: dict | None = None) -> SearchResul
     jump = jump_target(user, parsed.text)
     tickets = ticket_list_for(user, **filters)
     found = search_in(tickets, parsed, staff=user.is_staff)
-    found = best_match(found, parsed) if sort == BEST_MATCH else found.for_list(sort)
+    if sort == BEST_MATCH:
+        found = best_match(found, parsed)
+    elif connections[found.db].vendor == "postgresql":
+        found = found.order_by(*unwalkable_order(sort))
+    else:
+        found = found.for_list(sort)
     return SearchResult(query=parsed, tickets=found, jump=jump, limit=settings.SEARCH_MAX_HITS)
 
 

@@ -400,3 +400,20 @@ def test_old_tickets_are_found_after_the_recent_ones(make_ticket, make_message, 
     )
     assert found(customer, "gizmo", status="all") == {old.pk, old_by_message.pk, new.pk}
     assert found(agent, "gizmo", status="all") == {old.pk, old_by_message.pk, new.pk}
+
+
+@pytest.mark.parametrize(
+    "sort",
+    ["-activity", "activity", "-created", "created", "priority", "-priority", "status", "-status"],
+)
+def test_search_results_keep_the_lists_orders(make_ticket, customer, agent, sort):
+    from tickets.selectors import ticket_list_for
+
+    for number, priority in enumerate(["low", "urgent", "normal", "high"]):
+        ticket = make_ticket(customer, title=f"Gizmo {number}", priority=priority)
+        if number % 2:
+            ticket.update_status("active", by=agent)
+    make_ticket(customer, title="Other")
+    expected = [t.pk for t in ticket_list_for(agent, status="all", sort=sort) if "Gizmo" in t.title]
+    result = search_tickets(agent, "gizmo", {"status": "all", "sort": sort})
+    assert list(result.tickets.values_list("pk", flat=True)) == expected
