@@ -258,7 +258,7 @@ def search_in(tickets: QuerySet, parsed: ParsedQuery, *, staff: bool) -> QuerySe
 # PostgreSQL looks for the newest hits in the tickets of this last stretch of time first, then
 # in the older ones only if there were not enough (tickets/search.py, _postgres_newest_hits).
 RECENT_WINDOW = timedelta(days=30)
-RECENT_MESSAGES_WINDOW = timedelta(days=3)
+RECENT_MESSAGES_WINDOW = timedelta(days=1)
 
 
 def unwalkable_order(sort: str) -> list:
@@ -299,7 +299,7 @@ def _postgres_newest_hits(tickets: QuerySet, parsed: ParsedQuery, *, staff: bool
     # Messages: their words' statistics say little about which ticket they are on, so the
     # tickets are not walked for them: the index finds the messages, then their tickets are
     # sorted ("+ 0 days" keeps PostgreSQL from reading the tickets in date order instead).
-    # Only the last few days' tickets may be walked for a message's word: a common word fills
+    # Only the last day's tickets may be walked for a message's word: a common word fills
     # the page there, and a rare one costs at most those few days.
     unwalked = ExpressionWrapper(F("created_at") + timedelta(0), output_field=DateTimeField())
     message_cut = timezone.now() - RECENT_MESSAGES_WINDOW
