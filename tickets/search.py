@@ -300,7 +300,7 @@ def _postgres_newest_hits(tickets: QuerySet, parsed: ParsedQuery, *, staff: bool
     # tickets are not walked for them: the index finds the messages, then their tickets are
     # sorted ("+ 0 days" keeps PostgreSQL from reading the tickets in date order instead).
     # Only the last day's tickets may be walked for a message's word: a common word fills
-    # the page there, and a rare one costs at most those few days.
+    # the page there, and a rare one costs at most that day's tickets.
     unwalked = ExpressionWrapper(F("created_at") + timedelta(0), output_field=DateTimeField())
     message_cut = timezone.now() - RECENT_MESSAGES_WINDOW
     found: dict[int, object] = {}
