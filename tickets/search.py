@@ -12,8 +12,9 @@ would not.
 
 It looks at the newest `SEARCH_MAX_HITS` matching tickets at most (by number on SQLite, by
 creation time on PostgreSQL): the pages count, sort and rank (“best match”) within those.
-The database does the matching (tickets/search_index.py): PostgreSQL's `tsvector` with `websearch_to_tsquery`, or SQLite's FTS5 tables with each word quoted, so nothing
-typed is FTS syntax; a plain substring match where SQLite lacks FTS5.
+The database does the matching (tickets/search_index.py): PostgreSQL's `tsvector` columns
+with `websearch_to_tsquery`, or SQLite's FTS5 tables with each word quoted, so nothing typed
+is FTS syntax; a plain substring match where SQLite lacks FTS5.
 """
 
 from __future__ import annotations
