@@ -127,7 +127,11 @@ def postgres_install(connection, indexed: Indexed) -> None:
         cursor.execute(
             f"ALTER TABLE {indexed.table} ALTER COLUMN search_vector SET STATISTICS 1000"
         )
-        cursor.execute(f"ANALYZE {indexed.table} (search_vector)")
+        # Statistics for the new column where there are rows to take them from (an empty
+        # table keeps none: analyzed empty, PostgreSQL would plan its other queries for 0 rows).
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {indexed.table})")  # noqa: S608
+        if cursor.fetchone()[0]:
+            cursor.execute(f"ANALYZE {indexed.table} (search_vector)")
 
 
 def postgres_uninstall(connection, indexed: Indexed) -> None:
