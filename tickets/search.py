@@ -26,7 +26,17 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connections
-from django.db.models import DateTimeField, ExpressionWrapper, F, Min, Q, QuerySet
+from django.db.models import (
+    Case,
+    DateTimeField,
+    ExpressionWrapper,
+    F,
+    Min,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -221,11 +231,12 @@ def _ticket_filter(parsed: ParsedQuery, vendor: str, fts5: bool) -> Q:
     return _substring_filter(parsed, ["title", "description"])
 
 
-def _fts5_match(indexed: search_index.Indexed, parsed: ParsedQuery) -> RawSQL:
-    """The rows of `indexed` whose FTS5 index matches: the query is a parameter, and the table
-    names are the fixed ones of tickets/search_index.py."""
+def _fts5_match(indexed: search_index.Indexed, parsed: ParsedQuery, column: str = "") -> RawSQL:
+    """The rows of `indexed` whose FTS5 index matches (in `column` only, if given): the query
+    is a parameter, and the table and column names are the fixed ones of search_index.py."""
     fts = indexed.fts
-    return RawSQL(f"SELECT rowid FROM {fts} WHERE {fts} MATCH %s", [parsed.fts5()])  # noqa: S608, S611
+    expression = f"{column} : ({parsed.fts5()})" if column else parsed.fts5()
+    return RawSQL(f"SELECT rowid FROM {fts} WHERE {fts} MATCH %s", [expression])  # noqa: S608, S611
 
 
 def visible_messages(parsed: ParsedQuery, *, staff: bool, using: str = "default") -> QuerySet:
@@ -321,9 +332,10 @@ def _postgres_newest_hits(tickets: QuerySet, parsed: ParsedQuery, *, staff: bool
 
 
 def best_match(tickets: QuerySet, parsed: ParsedQuery) -> QuerySet:
-    """`tickets` in order of how well their title (first) and description match: PostgreSQL's
-    ts_rank_cd, SQLite's bm25; tickets found by a message only come after, newest activity
-    first. Only ever applied to a search's bounded set."""
+    """`tickets` best match first: PostgreSQL ranks by ts_rank_cd (title words weigh more
+    than the description's; tickets found by a message only come last), SQLite puts the
+    tickets whose title matches first; then newest activity. Only ever applied to a search's
+    bounded set."""
     vendor = _vendor(tickets)
     if vendor == "postgresql":
         from django.contrib.postgres.search import SearchRank
@@ -333,15 +345,12 @@ def best_match(tickets: QuerySet, parsed: ParsedQuery) -> QuerySet:
             F("search_rank").desc(nulls_last=True), "-last_activity_at", "-pk"
         )
     if _fts5(tickets):
-        fts = search_index.TICKETS.fts
-        # bm25: lower is better; title words count twice as much as the description's.
-        rank = RawSQL(  # noqa: S611 (fixed names; the query is a parameter)
-            f"SELECT bm25({fts}, 2.0, 1.0) FROM {fts} WHERE {fts} MATCH %s"  # noqa: S608
-            f" AND {fts}.rowid = tickets_ticket.id",
-            [parsed.fts5()],
-        )
-        return tickets.annotate(search_rank=rank).order_by(
-            F("search_rank").asc(nulls_last=True), "-last_activity_at", "-pk"
+        # The tickets whose title matches first (one FTS5 query with a column filter, read
+        # once): bm25 asked for each of a thousand hits took seconds at 100,000 tickets.
+        in_title = _fts5_match(search_index.TICKETS, parsed, column="title")
+        title_first = Case(When(pk__in=in_title, then=Value(0)), default=Value(1))
+        return tickets.annotate(search_rank=title_first).order_by(
+            "search_rank", "-last_activity_at", "-pk"
         )
     return tickets.for_list()
 
