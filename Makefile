@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve worker test coverage lint format check bench bench-pages bench-mail load venv dev-venv clean
+.PHONY: run serve worker test coverage lint format check bench bench-pages bench-mail bench-search load venv dev-venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -87,6 +87,10 @@ bench-pages: dev-venv
 BENCH_MAILS ?= 10000
 bench-mail: dev-venv
 	$(BIN)/python bench/mail_bench.py --mails $(BENCH_MAILS)
+# Search benchmark (bench/search_bench.py): the search's cases with their query plans; SQLite at
+# 100,000 tickets, PostgreSQL when DATABASE_URL is set.
+bench-search: dev-venv
+	$(BIN)/python bench/search_bench.py --tickets $(BENCH_TICKETS)
 
 # Load test (bench/load.py): gunicorn with 2 workers on PostgreSQL, 20 users for 60 s; the first
 # run seeds 100,000 tickets. LOAD_ARGS="--users 4 --duration 10" passes options.

@@ -8,6 +8,7 @@ with a message that names them. The README lists every variable.
 import importlib.util
 import ipaddress
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -408,6 +409,18 @@ TICKET_LIST_LIMIT = env_int("TICKET_LIST_LIMIT", 10_000)
 # asked (kept in the cache, not the database).
 TICKET_POLL_SECONDS = env_int("TICKET_POLL_SECONDS", 20)
 TICKET_PRESENCE_SECONDS = env_int("TICKET_PRESENCE_SECONDS", 50)
+
+# Search (tickets/search.py). SEARCH_CONFIG is PostgreSQL's text search configuration for the
+# tickets' and messages' search columns and for the queries: "simple" (words as written, lower
+# case; see the README for why not "english"). It is read when the search columns are made: set
+# it before the first migrate (the columns keep the configuration they were made with: changing
+# it later takes a migration that makes them again).
+SEARCH_CONFIG = env_str("SEARCH_CONFIG", "simple")
+if not re.fullmatch(r"[a-z_][a-z0-9_]*", SEARCH_CONFIG):
+    raise ImproperlyConfigured("SEARCH_CONFIG must be a text search configuration's name.")
+# A search looks at this many of the newest matching tickets (by number) at most: it counts,
+# sorts and ranks within them, so that a common word costs no more than a rare one.
+SEARCH_MAX_HITS = env_int("SEARCH_MAX_HITS", 1000)
 
 # --- More than one machine: the cache (and the login lock-out's counts) in Redis ------------
 REDIS_URL = env_str("REDIS_URL")

@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import (
     MaxLengthValidator,
@@ -14,6 +15,7 @@ from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Q
 from django.utils import timezone
 
 from tickets.models import Ticket
+from tickets.search_vectors import SearchDocument
 from tickets.selectors import in_time_zone
 
 
@@ -67,6 +69,13 @@ class Message(models.Model):
         "internal note", default=False, help_text="Seen by staff only, never by the reporter."
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The message's words, for the search: PostgreSQL's tsvector with a GIN index (migration
+    # 0004); NULL on SQLite, whose search reads the FTS5 table messaging_message_fts.
+    search_vector = models.GeneratedField(
+        expression=SearchDocument(("content", None)),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
     # Set by the reply form, so the same form posted twice stores one message.
     client_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 

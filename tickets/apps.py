@@ -9,12 +9,16 @@ class TicketsConfig(AppConfig):
     verbose_name = "Tickets"
 
     def ready(self) -> None:
-        from . import db_statistics
+        from . import db_statistics, search_index
         from .selectors import forget_staff_menus
 
         # SQLite keeps no planner statistics by itself (tickets/db_statistics.py).
         post_migrate.connect(
             db_statistics.analyze_after_migrate, sender=self, dispatch_uid="analyze-after-migrate"
+        )
+        # A SQLite table remade by a migration loses its search triggers (tickets/search_index.py).
+        post_migrate.connect(
+            search_index.ensure_sqlite_index, sender=self, dispatch_uid="search-index-after-migrate"
         )
         request_finished.connect(
             db_statistics.optimize_after_request, dispatch_uid="sqlite-optimize"

@@ -246,8 +246,10 @@ class TicketFilterForm(forms.Form):
     reporter = forms.IntegerField(
         required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput
     )
+    # The search (tickets/search.py): any text is a search, longer than it reads is cut there.
+    q = forms.CharField(required=False, strip=True, label="Search")
     sort = forms.ChoiceField(
-        choices=[(key, key) for key in TicketQuerySet.SORTS],
+        choices=[(key, key) for key in [*TicketQuerySet.SORTS, "best"]],
         required=False,
         widget=forms.HiddenInput,
     )
@@ -264,6 +266,13 @@ class TicketFilterForm(forms.Form):
             del self.fields["waiting"]
             del self.fields["tag"]
             del self.fields["reporter"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("sort") == "best" and not cleaned.get("q"):
+            # "Best match" means nothing without a search: the list's own order instead.
+            cleaned["sort"] = ""
+        return cleaned
 
 
 class BulkActionForm(forms.Form):

@@ -9,10 +9,13 @@ poll period at worst, which is the freshness this feature promises.
 
 from __future__ import annotations
 
+import logging
 import time
 
 from django.conf import settings
 from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
 
 
 def _key(ticket_id: int) -> str:
@@ -20,11 +23,16 @@ def _key(ticket_id: int) -> str:
 
 
 def also_viewing(ticket_id: int, user) -> list[str]:
-    """Record that `user` has the ticket open now; return who else has (usernames, sorted)."""
+    """Record that `user` has the ticket open now; return who else has (usernames, sorted).
+    A cache server that does not answer: nobody, and the page works without the line."""
     now = time.time()
     ttl = settings.TICKET_PRESENCE_SECONDS
-    viewers = cache.get(_key(ticket_id)) or {}
-    viewers = {uid: entry for uid, entry in viewers.items() if entry[1] > now}
-    viewers[user.pk] = (user.username, now + ttl)
-    cache.set(_key(ticket_id), viewers, ttl)
+    try:
+        viewers = cache.get(_key(ticket_id)) or {}
+        viewers = {uid: entry for uid, entry in viewers.items() if entry[1] > now}
+        viewers[user.pk] = (user.username, now + ttl)
+        cache.set(_key(ticket_id), viewers, ttl)
+    except Exception as exc:
+        logger.warning("Presence: cannot use the cache (%s).", exc.__class__.__name__)
+        return []
     return sorted(name for uid, (name, _until) in viewers.items() if uid != user.pk)

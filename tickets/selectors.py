@@ -34,8 +34,13 @@ MENUS_CACHE_SECONDS = 60
 
 def staff_menus() -> dict[str, list[tuple[int, str]]]:
     """{"agents": [(id, username), ...], "categories": [(id, name), ...]}, by name: the active
-    agents, and every category (retired ones too: their tickets stay in them)."""
-    menus = cache.get(MENUS_CACHE_KEY)
+    agents, and every category (retired ones too: their tickets stay in them). A cache server
+    that does not answer: read from the database, as without a cache."""
+    try:
+        menus = cache.get(MENUS_CACHE_KEY)
+    except Exception as exc:
+        logger.warning("Staff menus: cannot read the cache (%s).", exc.__class__.__name__)
+        menus = None
     if menus is None:
         menus = {
             "agents": list(
@@ -43,13 +48,20 @@ def staff_menus() -> dict[str, list[tuple[int, str]]]:
             ),
             "categories": list(Category.objects.order_by("name").values_list("pk", "name")),
         }
-        cache.set(MENUS_CACHE_KEY, menus, MENUS_CACHE_SECONDS)
+        try:
+            cache.set(MENUS_CACHE_KEY, menus, MENUS_CACHE_SECONDS)
+        except Exception as exc:
+            logger.warning("Staff menus: cannot store them (%s).", exc.__class__.__name__)
     return menus
 
 
 def forget_staff_menus(**kwargs) -> None:
-    """A signal receiver: an agent or a category was saved or deleted."""
-    cache.delete(MENUS_CACHE_KEY)
+    """A signal receiver: an agent or a category was saved or deleted. A cache server that does
+    not answer fails no save (a login saves the user): what it holds expires within the minute."""
+    try:
+        cache.delete(MENUS_CACHE_KEY)
+    except Exception as exc:
+        logger.warning("Staff menus: cannot forget them (%s).", exc.__class__.__name__)
 
 
 def get_ticket_for(user, pk: int) -> Ticket:
@@ -60,6 +72,7 @@ def get_ticket_for(user, pk: int) -> Ticket:
         return (
             Ticket.objects.visible_to(user)
             .select_related("reporter", "assignee", "category")
+            .defer("search_vector")  # the search's own column: no page shows it
             .get(pk=pk)
         )
     except Ticket.DoesNotExist:

@@ -32,6 +32,7 @@ from .forms import (
 from .models import Category, StaleTicketError, Ticket, TicketQuerySet
 from .pagination import CappedPaginator
 from .presence import also_viewing
+from .search import BEST_MATCH, search_tickets, snippets
 from .selectors import (
     customer_suggestions,
     get_ticket_for,
@@ -84,10 +85,16 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
         filter_form = TicketFilterForm(staff=staff, categories=categories)
         filters = {}
         status_code = 400
-    tickets = ticket_list_for(request.user, **filters)
-    paginator = CappedPaginator(
-        tickets, settings.TICKETS_PER_PAGE, limit=settings.TICKET_LIST_LIMIT
-    )
+    text = filters.pop("q", "")
+    search = None
+    if text:
+        search = search_tickets(request.user, text, filters)
+        if search.jump is not None:
+            return redirect("tickets:detail", search.jump)
+        tickets, limit = search.tickets, search.limit
+    else:
+        tickets, limit = ticket_list_for(request.user, **filters), settings.TICKET_LIST_LIMIT
+    paginator = CappedPaginator(tickets, settings.TICKETS_PER_PAGE, limit=limit)
     try:
         page = paginator.page(request.GET.get("page") or 1)
     except InvalidPage:
@@ -95,7 +102,9 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
         # says so, rather than guessing which page was meant.
         count = "is 1 page" if paginator.num_pages == 1 else f"are {paginator.num_pages} pages"
         reason = f"That page of tickets does not exist: there {count}."
-        if paginator.capped:
+        if paginator.capped and search:
+            reason += f" A search shows the newest {paginator.limit:,} tickets that match."
+        elif paginator.capped:
             reason += (
                 f" A list shows the first {paginator.limit:,} tickets in its order:"
                 " filter it to see others."
@@ -104,15 +113,21 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     sort = filters.get("sort") or TicketQuerySet.DEFAULT_SORT
+    rows = list_rows(page.object_list, viewer=request.user)
+    if search:
+        snippets(rows, search, user=request.user)
     context = {
         "page": page,
-        "tickets": list_rows(page.object_list, viewer=request.user),
+        "tickets": rows,
+        "search": search,
         "is_staff": staff,
         "filter_form": filter_form,
         "query": query.urlencode(),
         "sort_label": SORT_LABELS[sort],
         "sort_links": _sort_links(query, sort),
     }
+    if search:
+        context.update(_search_links(query))
     if staff:
         # The bulk bar's menu (ticket_bulk checks what it posts against BulkActionForm).
         context["bulk_choices"] = BulkActionForm.action_choices(menus["agents"], categories)
@@ -129,6 +144,7 @@ SORT_LABELS = {
     "-priority": "least urgent first",
     "status": "open, then active, then closed",
     "-status": "closed, then active, then open",
+    BEST_MATCH: "best match first",
 }
 # The list's sortable columns, and the order a first click on each gives.
 SORT_COLUMNS = {
@@ -137,6 +153,20 @@ SORT_COLUMNS = {
     "created": "-created",
     "activity": "-activity",
 }
+
+
+def _search_links(query) -> dict[str, str]:
+    """A search's other order, and the same search in every status."""
+    best, newest, every = query.copy(), query.copy(), query.copy()
+    best["sort"] = BEST_MATCH
+    newest.pop("sort", None)
+    every["status"] = "all"
+    return {
+        "best_query": best.urlencode(),
+        "newest_query": newest.urlencode(),
+        "all_statuses_query": every.urlencode(),
+        "best_label": SORT_LABELS[BEST_MATCH],
+    }
 
 
 def _sort_links(query, sort: str) -> dict[str, dict]:
@@ -249,8 +279,8 @@ def _triage_panel(ticket: Ticket, form: TriageForm | None, conflicts: dict[str, 
     """The triage panel as the template draws it: each select's options as (value, label)
     strings and the value chosen, the tags, the hidden shown_* values, each field's errors and
     the other person's value after a conflict. Plain lists, not the form's widgets: the agents
-    and categories come from one query (triage_choices), and drawing them costs a loop. No form
-    (a plain view of the page): the ticket's values, without building one."""
+    and categories come from the cached staff menus (triage_choices). No form (a plain view of
+    the page): the ticket's values, without building one."""
     agents, categories = triage_choices()
     statuses = [
         (value, label)

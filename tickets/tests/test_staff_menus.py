@@ -1,5 +1,7 @@
 """The staff menus' agents and categories come from the cache, and a change shows at once."""
 
+import logging
+
 from tickets.models import Category
 
 from .page_helpers import client_for
@@ -50,3 +52,30 @@ def test_a_deleted_category_leaves_the_menus(agent, ticket):
     gone.delete()
 
     assert "Put in Gone" not in bulk_menu(client)
+
+
+def test_without_a_cache_server_the_staff_pages_work_and_saves_succeed(
+    settings, agent, other_agent, ticket, caplog
+):
+    """A Redis cache that does not answer: the menus are read from the database, presence is
+    left out, and saving an agent (a login does) is not refused."""
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",
+        }
+    }
+    client = client_for(agent)
+    with caplog.at_level(logging.WARNING):
+        other_agent.first_name = "Erin"
+        other_agent.save()
+        menu = bulk_menu(client)
+        page = client.get(f"/tickets/{ticket.pk}/")
+
+    assert ASSIGN.format(pk=other_agent.pk) in menu
+    assert page.status_code == 200
+    messages = {record.getMessage() for record in caplog.records}
+    assert "Staff menus: cannot forget them (ConnectionError)." in messages
+    assert "Staff menus: cannot read the cache (ConnectionError)." in messages
+    assert "Presence: cannot use the cache (ConnectionError)." in messages

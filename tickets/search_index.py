@@ -1,0 +1,221 @@
+"""The search's indexes, per database (tickets/search.py reads them).
+
+PostgreSQL: the `search_vector` columns (GeneratedFields) of tickets and messages, each with a
+GIN index and a statistics target of 1000, so the planner knows how rare a word is: with the
+default target it took rare, phrase and no-hit searches for common ones and walked the date
+index backwards through the whole table.
+
+SQLite: an FTS5 external-content table beside each table (the text is not stored twice), kept in
+step by triggers. Django remakes a SQLite table to alter it, which drops its triggers: after each
+migrate `ensure_sqlite_index` puts back the ones missing and rebuilds that table's index (the
+rows written meanwhile were not indexed); `manage.py rebuild_search_index` rebuilds on demand.
+The tokenizer keeps accents (`remove_diacritics 0`), like PostgreSQL's "simple" configuration:
+"café" finds "café", not "cafe", on both databases.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import sqlite3
+from dataclasses import dataclass
+
+from django.db import DatabaseError, connections
+
+
+@dataclass(frozen=True)
+class Indexed:
+    table: str
+    columns: tuple[str, ...]
+
+    @property
+    def fts(self) -> str:
+        return f"{self.table}_fts"
+
+    @property
+    def gin(self) -> str:
+        return f"{self.table}_search"
+
+    def triggers(self) -> dict[str, str]:
+        """Each trigger's name and its statement (SQLite FTS5's external-content recipe)."""
+        cols = ", ".join(self.columns)
+        new = ", ".join(f"new.{c}" for c in self.columns)
+        old = ", ".join(f"old.{c}" for c in self.columns)
+        # Fixed names (the two Indexed below), no input: S608 does not apply in this module.
+        insert = f"INSERT INTO {self.fts}(rowid, {cols}) VALUES (new.id, {new});"  # noqa: S608
+        delete = (
+            f"INSERT INTO {self.fts}({self.fts}, rowid, {cols}) VALUES ('delete', old.id, {old});"  # noqa: S608
+        )
+        return {
+            f"{self.fts}_insert": f"AFTER INSERT ON {self.table} BEGIN {insert} END",
+            f"{self.fts}_delete": f"AFTER DELETE ON {self.table} BEGIN {delete} END",
+            f"{self.fts}_update": (
+                f"AFTER UPDATE OF {cols} ON {self.table} BEGIN {delete} {insert} END"
+            ),
+        }
+
+
+TICKETS = Indexed("tickets_ticket", ("title", "description"))
+MESSAGES = Indexed("messaging_message", ("content",))
+INDEXED = (TICKETS, MESSAGES)
+
+
+@functools.cache
+def sqlite_has_fts5() -> bool:
+    """Whether this process's SQLite library has FTS5 (asked once, of an in-memory database:
+    the library is the one Django's connections use)."""
+    with contextlib.closing(sqlite3.connect(":memory:")) as probe:
+        try:
+            probe.execute("CREATE VIRTUAL TABLE probe USING fts5(text)")
+        except sqlite3.OperationalError:
+            return False
+    return True
+
+
+def fts5_available(connection) -> bool:
+    return connection.vendor == "sqlite" and sqlite_has_fts5()
+
+
+def sqlite_has_index(connection, indexed: Indexed) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s", [indexed.fts]
+        )
+        return cursor.fetchone() is not None
+
+
+def _missing_triggers(connection, indexed: Indexed) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        present = {row[0] for row in cursor.fetchall()}
+    return [name for name in indexed.triggers() if name not in present]
+
+
+def sqlite_install(connection, indexed: Indexed) -> bool:
+    """Make the FTS5 table and its triggers, and fill it. False where SQLite lacks FTS5 (the
+    search then falls back to plain substring matching)."""
+    if connection.vendor != "sqlite" or not fts5_available(connection):
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS {indexed.fts} USING fts5("
+            f"{', '.join(indexed.columns)}, content='{indexed.table}', content_rowid='id', "
+            "tokenize='unicode61 remove_diacritics 0')"
+        )
+        for name, body in indexed.triggers().items():
+            cursor.execute(f"CREATE TRIGGER IF NOT EXISTS {name} {body}")
+        cursor.execute(f"INSERT INTO {indexed.fts}({indexed.fts}) VALUES ('rebuild')")  # noqa: S608
+    return True
+
+
+def sqlite_uninstall(connection, indexed: Indexed) -> None:
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        for name in indexed.triggers():
+            cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+        cursor.execute(f"DROP TABLE IF EXISTS {indexed.fts}")
+
+
+def postgres_install(connection, indexed: Indexed) -> None:
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE INDEX IF NOT EXISTS {indexed.gin} ON {indexed.table} USING gin (search_vector)"
+        )
+        cursor.execute(
+            f"ALTER TABLE {indexed.table} ALTER COLUMN search_vector SET STATISTICS 1000"
+        )
+        # Statistics for the new column where there are rows to take them from (an empty
+        # table keeps none: analyzed empty, PostgreSQL would plan its other queries for 0 rows).
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {indexed.table})")  # noqa: S608
+        if cursor.fetchone()[0]:
+            cursor.execute(f"ANALYZE {indexed.table} (search_vector)")
+
+
+def postgres_uninstall(connection, indexed: Indexed) -> None:
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP INDEX IF EXISTS {indexed.gin}")
+
+
+def install(schema_editor, indexed: Indexed) -> None:
+    """For a migration: this table's search index on the database migrated."""
+    postgres_install(schema_editor.connection, indexed)
+    sqlite_install(schema_editor.connection, indexed)
+
+
+def uninstall(schema_editor, indexed: Indexed) -> None:
+    postgres_uninstall(schema_editor.connection, indexed)
+    sqlite_uninstall(schema_editor.connection, indexed)
+
+
+def ensure_sqlite_index(sender=None, using: str = "default", **kwargs) -> list[str]:
+    """post_migrate: put back the triggers a table remake dropped, and rebuild those tables'
+    indexes. Returns the tables rebuilt."""
+    connection = connections[using]
+    rebuilt = []
+    if connection.vendor != "sqlite":
+        return rebuilt
+    for indexed in INDEXED:
+        if sqlite_has_index(connection, indexed) and _missing_triggers(connection, indexed):
+            sqlite_install(connection, indexed)
+            rebuilt.append(indexed.table)
+    return rebuilt
+
+
+def rebuild(using: str = "default") -> list[str]:
+    """Rebuild the SQLite indexes from their tables (PostgreSQL's columns are kept by the
+    database itself: nothing to do). Returns the tables rebuilt."""
+    connection = connections[using]
+    done = []
+    for indexed in INDEXED:
+        if connection.vendor == "sqlite" and sqlite_install(connection, indexed):
+            done.append(indexed.table)
+    return done
+
+
+def check(using: str = "default") -> list[str]:
+    """What is wrong with the search indexes (nothing: an empty list)."""
+    connection = connections[using]
+    problems = []
+    with connection.cursor() as cursor:
+        for indexed in INDEXED:
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    "SELECT 1 FROM pg_indexes WHERE tablename = %s AND indexname = %s",
+                    [indexed.table, indexed.gin],
+                )
+                if cursor.fetchone() is None:
+                    problems.append(f"{indexed.table}: the GIN index {indexed.gin} is missing")
+                cursor.execute(
+                    "SELECT attstattarget FROM pg_attribute"
+                    " WHERE attrelid = %s::regclass AND attname = 'search_vector'",
+                    [indexed.table],
+                )
+                target = cursor.fetchone()
+                if target is None or target[0] != 1000:
+                    problems.append(
+                        f"{indexed.table}: search_vector's statistics target is not 1000"
+                    )
+            elif connection.vendor == "sqlite":
+                if not fts5_available(connection):
+                    problems.append("SQLite lacks FTS5: the search matches substrings, slowly")
+                    break
+                if not sqlite_has_index(connection, indexed):
+                    problems.append(f"{indexed.table}: the FTS5 table {indexed.fts} is missing")
+                    continue
+                missing = _missing_triggers(connection, indexed)
+                if missing:
+                    problems.append(f"{indexed.table}: triggers missing: {', '.join(missing)}")
+                fts = indexed.fts
+                try:
+                    # rank 1: compare the index with the table's text, not only with itself.
+                    cursor.execute(
+                        f"INSERT INTO {fts}({fts}, rank) VALUES ('integrity-check', 1)"  # noqa: S608
+                    )
+                except DatabaseError as exc:
+                    problems.append(f"{indexed.table}: the index differs from the table ({exc})")
+    return problems
