@@ -413,3 +413,17 @@ class TestAdminTicketPage:
             "<td>assigned the ticket to agent&lt;b&gt;</td></tr>"
         ) in timeline
         assert HOSTILE not in html and "agent<b>" not in html
+
+
+def test_every_template_comment_closes_on_its_own_line():
+    """Django's {# #} comment is one line: one that runs on is printed on the page as text."""
+
+    from django.conf import settings
+
+    open_comments = [
+        f"{path.relative_to(settings.BASE_DIR)}:{number}"
+        for path in sorted((settings.BASE_DIR / "templates").rglob("*.html"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "{#" in line and "#}" not in line[line.rindex("{#") :]
+    ]
+    assert open_comments == []
