@@ -19,6 +19,8 @@ from .middleware import UnreadableRequest, logged_path
 
 logger = logging.getLogger(__name__)
 
+API_PREFIX = "/api/"
+
 
 def broker_status() -> str:
     """ "ok" when the Celery broker answers, "error" when it does not, "none" without one (tasks
@@ -93,4 +95,7 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
         reason = str(exception)
     else:
         reason = "This help desk could not read what your browser sent. Nothing was saved."
+    if request.path_info.startswith(API_PREFIX):
+        # A program gets the API's error shape (api/errors.py), not a page.
+        return JsonResponse({"type": "invalid", "detail": reason, "errors": {}}, status=400)
     return render(request, "400.html", {"reason": reason}, status=400)
