@@ -42,3 +42,21 @@ class SearchThrottle(ApiThrottle):
 
     def scope_for(self, request) -> str:
         return "search" if request.user.is_authenticated else "anon"
+
+
+class ThrottledFirst:
+    """A view mix-in: the throttles are checked right after authentication, before the
+    permissions (DRF checks them last), so a request refused as unauthenticated, or sent with a
+    token that does not work, still counts (per client address) and cannot be repeated freely."""
+
+    def perform_authentication(self, request) -> None:
+        try:
+            super().perform_authentication(request)
+        finally:
+            self.check_throttles(request)
+
+    def check_throttles(self, request) -> None:
+        if getattr(self, "throttles_checked", False):
+            return  # DRF's initial() asks again after the permissions
+        self.throttles_checked = True
+        super().check_throttles(request)

@@ -32,7 +32,7 @@ from . import serializers as s
 from .errors import COMMON_ERRORS, Conflict, error
 from .filters import TicketFilter
 from .pagination import NewestFirst, OldestFirst
-from .throttling import ApiThrottle, SearchThrottle
+from .throttling import ApiThrottle, SearchThrottle, ThrottledFirst
 
 # A retried POST with the same key stores one ticket or message: the key, per user, gives the
 # client token the services already use against a double submit.
@@ -70,7 +70,7 @@ def ticket_body(request, ticket: Ticket) -> dict:
     return s.TicketSerializer(ticket, context={"request": request}).data
 
 
-class TicketList(generics.GenericAPIView):
+class TicketList(ThrottledFirst, generics.GenericAPIView):
     serializer_class = s.TicketSerializer
     pagination_class = NewestFirst
     filterset_class = TicketFilter
@@ -129,7 +129,7 @@ class TicketList(generics.GenericAPIView):
         return Response(ticket_body(request, ticket), status=code)
 
 
-class TicketDetail(APIView):
+class TicketDetail(ThrottledFirst, APIView):
     @extend_schema(
         summary="A ticket", responses={200: s.TicketSerializer} | NOT_FOUND | COMMON_ERRORS
     )
@@ -179,7 +179,7 @@ class TicketDetail(APIView):
         return Response(ticket_body(request, get_ticket_for(user, pk)))
 
 
-class MessageList(generics.GenericAPIView):
+class MessageList(ThrottledFirst, generics.GenericAPIView):
     serializer_class = s.MessageSerializer
     pagination_class = OldestFirst
     queryset = Message.objects.none()  # for the schema; the rows come from Message.receive
@@ -229,7 +229,7 @@ class MessageList(generics.GenericAPIView):
         return Response(self.rows(ticket, [message])[0], status=code)
 
 
-class MessageFiles(APIView):
+class MessageFiles(ThrottledFirst, APIView):
     @extend_schema(
         summary="Attach a file to your own message",
         request={"multipart/form-data": s.FileUploadSerializer},
@@ -258,7 +258,7 @@ class MessageFiles(APIView):
         return Response(s.FileSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
 
-class FileDownload(APIView):
+class FileDownload(ThrottledFirst, APIView):
     @extend_schema(
         summary="A file's bytes (the same checks as the pages)",
         responses={
@@ -275,13 +275,13 @@ class FileDownload(APIView):
         return file_response(request, attachment_for(request.user, ticket, file_id))
 
 
-class Me(APIView):
+class Me(ThrottledFirst, APIView):
     @extend_schema(summary="Who you are", responses={200: s.UserSerializer} | COMMON_ERRORS)
     def get(self, request):
         return Response(s.UserSerializer(request.user).data)
 
 
-class Customers(generics.GenericAPIView):
+class Customers(ThrottledFirst, generics.GenericAPIView):
     serializer_class = s.CustomerSerializer
     pagination_class = None
     queryset = User.objects.none()  # for the schema; the rows come from User.objects.customers
