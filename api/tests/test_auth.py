@@ -202,3 +202,14 @@ def test_guessing_tokens_is_throttled_per_address(settings):
     settings.API_THROTTLE_RATES = {**settings.API_THROTTLE_RATES, "anon": "2/min"}
     client = bearer("hd_0123456789_guess")
     assert [client.get(ME).status_code for _ in range(3)] == [401, 401, 429]
+
+
+def test_a_token_request_makes_no_session(customer):
+    from django.contrib.sessions.models import Session
+
+    _token, raw = api_token_create(user=customer, name="CRM")
+    response = bearer(raw).get(ME)
+    assert response.status_code == 200
+    assert "sessionid" not in response.cookies
+    assert not Session.objects.exists()
+    assert "private" in response["Cache-Control"]
