@@ -101,6 +101,7 @@ class Write:
 
 W200, W302 = Write(200), Write(302)
 C302 = Write(302, required=True)
+C200 = Write(200, required=True)
 
 Outcome = int | str | Write
 # One outcome per actor, in the order of ACTORS.
@@ -375,6 +376,9 @@ CUSTOMER: dict[str, Row] = {
     "accounts/profile/": page(get=signed_in(200), post=signed_in(400)),
     "accounts/password_change/": page(get=signed_in(200), post=signed_in(400)),
     "accounts/password_change/done/": page(get=signed_in(200), post=signed_in(405)),
+    # The profile page's API tokens: a valid form makes one and shows it on the page it
+    # answers with (it is stored nowhere); an empty POST is an invalid form.
+    "accounts/tokens/": page(get=signed_in(405), post=signed_in(400), form=signed_in(C200)),
     "tickets/": page(get=signed_in(200), post=signed_in(405)),
     # Anyone signed in reports a ticket (staff too, for a caller).
     "tickets/new/": page(get=signed_in(200), post=signed_in(400), form=signed_in(C302)),
@@ -932,6 +936,7 @@ def outcome(response, path: str) -> Outcome:
 # The pages' own valid forms (the FORM answers): what changes the ticket (or makes one), if the
 # actor may. `version` is the ticket's as it is now (1 for an id no ticket has).
 VALID_FORMS: dict[str, Callable[[World, int], dict]] = {
+    "accounts/tokens/": lambda world, version: {"name": "Made by the access matrix"},
     "tickets/bulk/": lambda world, version: {
         "tickets": [world.tickets["a"].pk],
         "action": "priority:urgent",
@@ -1180,7 +1185,7 @@ def test_a_form_without_the_pages_csrf_token_is_refused(route, world, db):
     it (customer A, or the agent for the staff actions) is refused (403) without a token and
     changes nothing; with the token the page put in that form, it is accepted."""
     target = next(iter(ACCESS[route]))  # "own", or none
-    actor = "customer_a" if ACCESS[route][target][FORM][1] == C302 else "agent"
+    actor = "customer_a" if ACCESS[route][target][FORM][1] in (C302, C200) else "agent"
     client = world.client(actor, enforce_csrf_checks=True)
     path = world.path(route, target, actor)
     before = snapshot()
@@ -1190,15 +1195,19 @@ def test_a_form_without_the_pages_csrf_token_is_refused(route, world, db):
     assert refused.status_code == 403
     assert changes(before, snapshot()) == []
     # The bulk action's form is on the list; every other on the page it is sent to.
-    shown_on = (
-        "/tickets/" if route == "tickets/bulk/" else re.match(r"/tickets/(\d+/|new/)", path)[0]
-    )
+    if route == "accounts/tokens/":
+        shown_on = "/accounts/profile/"
+    elif route == "tickets/bulk/":
+        shown_on = "/tickets/"
+    else:
+        shown_on = re.match(r"/tickets/(\d+/|new/)", path)[0]
     page = client.get(shown_on)
     token = _form_token(page.content.decode(), None if path == shown_on else path)
     assert token is not None, f"the form sent to {path} on {shown_on} carries no CSRF token"
     before = snapshot()
     accepted = client.post(path, {**valid_form(world, route, path), "csrfmiddlewaretoken": token})
-    assert accepted.status_code == 302
+    # A new API token is shown on the page that answers (it is stored nowhere to redirect to).
+    assert accepted.status_code == (200 if route == "accounts/tokens/" else 302)
     assert changes(before, snapshot()) != []
 
 
