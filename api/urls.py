@@ -28,4 +28,5 @@ urlpatterns = [
     path("tickets/<int:pk>/files/<int:file_id>/", views.FileDownload.as_view(), name="file"),
     path("users/me/", views.Me.as_view(), name="me"),
     path("customers/", views.Customers.as_view(), name="customers"),
+    path("reports/", views.Report.as_view(), name="report"),
 ]

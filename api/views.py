@@ -24,6 +24,9 @@ from messaging.services import (
     ticket_open_for_with_files,
 )
 from messaging.views import file_response
+from reports import caching
+from reports.forms import PRESETS, ReportForm
+from reports.periods import BUCKETS
 from tickets.models import MAX_ID, StaleTicketError, Ticket
 from tickets.selectors import get_ticket_for
 from tickets.services import ticket_update
@@ -300,3 +303,27 @@ class Customers(ThrottledFirst, generics.GenericAPIView):
             raise ValidationError({"email": ["Send the customer's email address."]})
         customers = User.objects.customers().filter(email__iexact=email).order_by("pk")[:1]
         return Response(self.get_serializer(customers, many=True).data)
+
+
+class Report(ThrottledFirst, APIView):
+    @extend_schema(
+        summary="Staff: the report of a period, the same numbers as the report page",
+        parameters=[
+            OpenApiParameter("preset", OpenApiTypes.STR, enum=[key for key, _ in PRESETS]),
+            OpenApiParameter("start", OpenApiTypes.DATE),
+            OpenApiParameter("end", OpenApiTypes.DATE, description="Included."),
+            OpenApiParameter("bucket", OpenApiTypes.STR, enum=list(BUCKETS)),
+        ],
+        responses={
+            200: OpenApiResponse(OpenApiTypes.OBJECT, description="The report page's data."),
+            400: error("Not a period the report can cover."),
+        }
+        | COMMON_ERRORS,
+    )
+    def get(self, request):
+        if not request.user.is_staff:
+            raise PermissionDenied("Only staff may read the reports.")
+        form = ReportForm(request.query_params)
+        if not form.is_valid():
+            raise ValidationError({name: list(errors) for name, errors in form.errors.items()})
+        return Response(caching.cached_report(form.cleaned_data["period"]).as_dict())

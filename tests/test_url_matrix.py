@@ -512,6 +512,7 @@ API_ROWS: dict[str, Row] = {
     ),
     f"{API}tickets/<int:pk>/files/<int:file_id>/": api_file(),
     f"{API}users/me/": page(get=api_user(200), post=api_user(405)),
+    f"{API}reports/": page(get=api_staff(200), post=api_user(405)),
     f"{API}customers/": targets({"?email=customer_b@example.com": (api_staff(200), api_user(405))}),
 }
 PUBLIC.update(

@@ -29,3 +29,23 @@ def test_customers_cannot_look_anyone_up(api, customer, other_customer):
     assert response.status_code == 403
     assert response.json()["type"] == "permission_denied"
     assert "other_customer" not in response.content.decode()
+
+
+def test_staff_read_the_report_as_json(api, agent, customer, make_ticket, client):
+    make_ticket(customer)
+    response = api.as_(agent).get("/api/v1/reports/?preset=30d")
+    assert response.status_code == 200
+    client.force_login(agent, backend="accounts.backends.UsernameOrEmailBackend")
+    page = client.get("/reports/data.json?preset=30d").json()
+    assert response.json() == page  # the same numbers as the page
+
+
+def test_a_bad_period_is_a_400(api, agent):
+    response = api.as_(agent).get("/api/v1/reports/?preset=forever")
+    assert response.status_code == 400
+    assert "preset" in response.json()["errors"]
+
+
+def test_customers_cannot_read_reports(api, customer):
+    response = api.as_(customer).get("/api/v1/reports/")
+    assert response.status_code == 403
