@@ -27,3 +27,4 @@ urlpatterns = [
 ]
 
 handler400 = "helpdesk_site.views.bad_request"
+handler404 = "helpdesk_site.views.not_found"

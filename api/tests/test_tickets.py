@@ -48,7 +48,6 @@ def test_list_filters(api, agent, customer, make_ticket):
         "category=99999999999999999999",
         "assignee=x",
         "created_after=yesterday",
-        "q=printer",
     ],
 )
 def test_a_bad_filter_is_a_400_in_the_error_shape(api, agent, query):
@@ -196,3 +195,9 @@ def test_an_impossible_move_is_a_400(api, agent, ticket):
     )
     assert response.status_code == 400
     assert "cannot go from closed" in response.json()["detail"]
+
+
+def test_a_cursor_that_is_not_ours_is_a_400(api, customer):
+    response = api.as_(customer).get("/api/v1/tickets/?cursor=bogus")
+    assert response.status_code == 400
+    assert "cursor" in response.json()["errors"]
