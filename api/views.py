@@ -184,9 +184,15 @@ class TicketDetail(ThrottledFirst, APIView):
                 )
             elif "status" in data:
                 ticket.update_status(data["status"], by=user, expected_version=data["version"])
-        except StaleTicketError as exc:
+        except StaleTicketError:
             current = get_ticket_for(user, pk)
-            raise Conflict(" ".join(exc.messages), ticket_body(request, current)) from None
+            who = current.modified_by.username if current.modified_by_id else "someone else"
+            raise Conflict(
+                f"The ticket was changed by {who} after version {data['version']}: it is at "
+                f"version {current.version} (in `current`). Nothing was changed; send the change "
+                "again with that version if it still applies.",
+                ticket_body(request, current),
+            ) from None
         return Response(ticket_body(request, get_ticket_for(user, pk)))
 
 
