@@ -50,3 +50,25 @@ def test_i_cannot_revoke_someone_elses_token(login, customer, other_customer):
 
 def test_the_page_takes_post_only(login, customer):
     assert login(customer).get("/accounts/tokens/").status_code == 405
+
+
+def test_a_superuser_sees_tokens_without_secrets_and_revokes_them(client, admin_user, customer):
+    token, raw = api_token_create(user=customer, name="CRM")
+    client.force_login(admin_user, backend="accounts.backends.UsernameOrEmailBackend")
+    page = client.get("/admin/accounts/apitoken/")
+    assert page.status_code == 200
+    assert token.prefix in page.content.decode()
+    assert raw.split("_", 2)[2] not in page.content.decode()
+    assert token.key_hash not in page.content.decode()
+    response = client.post(
+        "/admin/accounts/apitoken/",
+        {"action": "revoke", "_selected_action": [token.pk]},
+    )
+    assert response.status_code == 302
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+
+
+def test_an_agent_cannot_see_the_tokens(client, agent):
+    client.force_login(agent, backend="accounts.backends.UsernameOrEmailBackend")
+    assert client.get("/admin/accounts/apitoken/").status_code == 403
