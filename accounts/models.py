@@ -292,11 +292,3 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} (hd_{self.prefix}_…)"
-
-    @property
-    def is_usable(self) -> bool:
-        return (
-            self.revoked_at is None
-            and (self.expires_at is None or self.expires_at > timezone.now())
-            and self.user.is_active
-        )

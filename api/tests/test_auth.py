@@ -213,3 +213,25 @@ def test_a_token_request_makes_no_session(customer):
     assert "sessionid" not in response.cookies
     assert not Session.objects.exists()
     assert "private" in response["Cache-Control"]
+
+
+def test_a_token_needs_an_active_user_a_future_expiry_and_room(customer, deactivate):
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from accounts.services import API_TOKENS_PER_USER
+
+    with pytest.raises(ValidationError, match="future"):
+        api_token_create(user=customer, name="x", expires_at=timezone.now())
+    for number in range(API_TOKENS_PER_USER):
+        api_token_create(user=customer, name=f"t{number}")
+    with pytest.raises(ValidationError, match="revoke one"):
+        api_token_create(user=customer, name="one too many")
+    deactivate(customer)
+    with pytest.raises(PermissionDenied):
+        api_token_create(user=customer, name="x")
+
+
+def test_a_token_that_is_not_ascii_is_refused():
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Bearer hd_é".encode().decode("latin-1"))
+    _refused(client)

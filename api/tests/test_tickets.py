@@ -201,3 +201,30 @@ def test_a_cursor_that_is_not_ours_is_a_400(api, customer):
     response = api.as_(customer).get("/api/v1/tickets/?cursor=bogus")
     assert response.status_code == 400
     assert "cursor" in response.json()["errors"]
+
+
+@pytest.mark.parametrize("tags", [["a,b"], ["bad\x07tag"]])
+def test_a_bad_tag_is_a_400(api, agent, ticket, tags):
+    response = api.as_(agent).patch(
+        f"/api/v1/tickets/{ticket.pk}/", {"version": ticket.version, "tags": tags}, format="json"
+    )
+    assert response.status_code == 400
+    assert "tags" in response.json()["errors"]
+    ticket.refresh_from_db()
+    assert ticket.tag_names == []
+
+
+def test_staff_filter_on_me_and_tag(api, agent, customer, make_ticket):
+    from tickets.services import ticket_assign, ticket_set_tags
+
+    mine = make_ticket(customer)
+    ticket_assign(ticket=mine, assignee=agent, by=agent)
+    tagged = make_ticket(customer)
+    ticket_set_tags(ticket=tagged, names=["VIP"], by=agent)
+    client = api.as_(agent)
+    assert [r["id"] for r in client.get("/api/v1/tickets/?assignee=me").json()["results"]] == [
+        mine.pk
+    ]
+    assert [r["id"] for r in client.get("/api/v1/tickets/?tag=vip").json()["results"]] == [
+        tagged.pk
+    ]
