@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve worker test coverage lint format check bench bench-pages bench-mail bench-search load venv dev-venv clean
+.PHONY: run serve worker test coverage lint format check bench bench-pages bench-mail bench-search load venv dev-venv clean fuzz-api
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,13 @@ TEST_WORKERS ?= 2
 XDIST = -n $(TEST_WORKERS) --dist load
 test: dev-venv
 	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
+
+# A long fuzzing run of the REST API against its own OpenAPI document (schemathesis, in process,
+# as a customer and as an agent): API_FUZZ_EXAMPLES examples per operation and actor (the suite
+# runs 6). Prints each operation's outcome and the summary.
+API_FUZZ_EXAMPLES ?= 500
+fuzz-api: dev-venv
+	API_FUZZ_EXAMPLES=$(API_FUZZ_EXAMPLES) $(BIN)/python -m pytest api/tests/test_fuzz.py $(XDIST) -v -p no:cacheprovider
 
 # The suite with the line coverage of the apps ([tool.coverage] in pyproject.toml): fails if it
 # falls under the floor set there.

@@ -6,7 +6,8 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 
 from .admin_input import AdminInputMixin
-from .models import User
+from .models import ApiToken, User
+from .services import api_token_revoke
 
 
 class CaseInsensitiveUniqueMixin:
@@ -95,3 +96,43 @@ admin.site.unregister(Group)
 @admin.register(Group)
 class GroupAdmin(AdminInputMixin, SuperuserOnlyMixin, DjangoGroupAdmin):
     pass
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """The API tokens, never their secrets (only a hash is kept): who has which, when used;
+    revoking is the one change (an action), made through the service."""
+
+    list_display = [
+        "name",
+        "user",
+        "prefix",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    list_select_related = ["user"]
+    list_filter = ["revoked_at"]
+    search_fields = ["name", "prefix", "user__username"]
+    fields = ["user", "name", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # a token is made by its user, who must see it once
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # revoked, not deleted: the row says who had access, and when
+
+    def has_revoke_permission(self, request) -> bool:
+        return request.user.is_superuser
+
+    @admin.action(description="Revoke the selected tokens", permissions=["revoke"])
+    def revoke(self, request, queryset) -> None:
+        for token in queryset:
+            api_token_revoke(token=token, by=request.user)
+        self.message_user(request, f"Revoked {len(queryset)} token(s).")

@@ -129,3 +129,39 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
 def _folded(text: str) -> str:
     # As Django compares the address asked for with the account's (no look-alike matches).
     return unicodedata.normalize("NFKC", text).casefold()
+
+
+class ApiTokenForm(forms.Form):
+    """A new personal API token: a name to tell it apart, and how long it lasts."""
+
+    EXPIRY_CHOICES = [
+        ("", "Never"),
+        ("30", "In 30 days"),
+        ("90", "In 90 days"),
+        ("365", "In a year"),
+    ]
+
+    name = forms.CharField(
+        label="Token name",
+        max_length=100,
+        help_text="What it is for, e.g. “CRM sync” (shown in your list only).",
+    )
+    expires_in = forms.TypedChoiceField(
+        choices=EXPIRY_CHOICES,
+        coerce=int,
+        empty_value=None,
+        required=False,
+        label="Expires",
+    )
+
+
+class RevokeApiTokenForm(forms.Form):
+    revoke = forms.ModelChoiceField(queryset=None, widget=forms.HiddenInput)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        # One's own tokens only: any other id is "not one of your tokens".
+        self.fields["revoke"].queryset = user.api_tokens.filter(revoked_at__isnull=True)
+        self.fields["revoke"].error_messages["invalid_choice"] = (
+            "That is not one of your tokens, or it is revoked already."
+        )

@@ -30,7 +30,10 @@ class SessionIdleRefreshMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and hasattr(request, "session"):
+        session = getattr(request, "session", None)
+        # A session that exists: a request signed in by an API token has none, and must not
+        # get one (a new session row for every request of a program).
+        if user is not None and user.is_authenticated and session and session.session_key:
             now = int(time.time())
             if now - int(request.session.get(self.KEY, 0)) >= self.REFRESH_EVERY:
                 request.session[self.KEY] = now

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import secrets
+from datetime import timedelta
 
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .backends import find_user_by_login
-from .models import AGENTS_GROUP, User
+from .models import AGENTS_GROUP, ApiToken, User
 
 # The longest username made from an address, leaving room for a "-12" that makes it unique.
 _MADE_USERNAME_LENGTH = 140
@@ -172,3 +176,65 @@ def _username_from(email: str) -> str:
     local = User.normalize_username(email.rpartition("@")[0])
     kept = re.sub(r"[^\w.+-]", "", local)
     return kept[:_MADE_USERNAME_LENGTH].strip(".-+") or "customer"
+
+
+# A token as sent: "hd_" + prefix + "_" + secret. The prefix finds the row; the SHA-256 of the
+# whole token is compared with the one stored.
+API_TOKEN_PREFIX_BYTES = 5  # 10 hex digits (no "_" in them: the secret may have some)
+API_TOKEN_SECRET_BYTES = 32
+API_TOKENS_PER_USER = 20
+# last_used_at is written at most this often per token, not on every request.
+API_TOKEN_USED_EVERY = timedelta(minutes=1)
+
+
+def api_token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def api_token_create(*, user: User, name: str, expires_at=None) -> tuple[ApiToken, str]:
+    """Make a named API token for `user`: returns the row and the token itself, which is not
+    stored anywhere (only its hash) and must be shown to the user now, once."""
+    if not (user.is_authenticated and user.is_active):
+        raise PermissionDenied("Only active users can make API tokens.")
+    name = (name or "").strip()
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError({"expires_at": ["The expiry must be in the future."]})
+    if user.api_tokens.filter(revoked_at__isnull=True).count() >= API_TOKENS_PER_USER:
+        raise ValidationError(
+            f"You have {API_TOKENS_PER_USER} tokens already: revoke one you no longer use first."
+        )
+    prefix = secrets.token_hex(API_TOKEN_PREFIX_BYTES)
+    raw = f"hd_{prefix}_{secrets.token_urlsafe(API_TOKEN_SECRET_BYTES)}"
+    token = ApiToken(
+        user=user, name=name, prefix=prefix, key_hash=api_token_hash(raw), expires_at=expires_at
+    )
+    token.full_clean(exclude=["user"])
+    token.save()
+    return token, raw
+
+
+def api_token_revoke(*, token: ApiToken, by: User) -> None:
+    """Revoke a token (its owner, or a superuser in the admin): it stops working at once."""
+    if by.pk != token.user_id and not by.is_superuser:
+        raise PermissionDenied("You may revoke your own tokens only.")
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+
+
+def api_token_user(raw: str) -> tuple[User, ApiToken] | None:
+    """The user a token sent to the API acts as, and its row; None for anything that is not a
+    usable token (malformed, unknown prefix, wrong secret, revoked, expired, inactive user).
+    Records when it was last used (at most once a minute)."""
+    parts = (raw or "").split("_")
+    if len(parts) < 3 or parts[0] != "hd" or not parts[1] or len(raw) > 200:
+        return None
+    prefix = parts[1]
+    token = ApiToken.objects.usable().select_related("user").filter(prefix=prefix).first()
+    if token is None or not hmac.compare_digest(token.key_hash, api_token_hash(raw)):
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at >= API_TOKEN_USED_EVERY:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token.user, token

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
@@ -6,24 +8,27 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from . import verification
 from .forms import (
+    ApiTokenForm,
     LoginForm,
     PasswordResetForm,
     ProfileForm,
     RegistrationForm,
+    RevokeApiTokenForm,
     SendLinkAgainForm,
 )
 from .mail import user_for_unsubscribe_token
 from .models import EmailNotConfirmed, User
 from .ratelimits import client_may_ask
-from .services import user_unsubscribe
+from .services import api_token_create, api_token_revoke, user_unsubscribe
 
 # The form pages: a form is shown (GET, HEAD) and sent (POST); any other method is a 405.
 form_page = require_http_methods(["GET", "HEAD", "POST"])
@@ -198,8 +203,49 @@ def profile(request: HttpRequest) -> HttpResponse:
             form.save()
             messages.success(request, "Your profile was saved.")
             return redirect("accounts:profile")
-        return render(request, "accounts/profile.html", {"form": form}, status=400)
-    return render(request, "accounts/profile.html", {"form": form})
+        return _profile_page(request, form, status=400)
+    return _profile_page(request, form)
+
+
+def _profile_page(request: HttpRequest, form=None, *, status: int = 200, **context) -> HttpResponse:
+    context = {
+        "form": form or ProfileForm(instance=request.user),
+        "token_form": context.pop("token_form", None) or ApiTokenForm(),
+        "tokens": request.user.api_tokens.order_by("-created_at", "-pk"),
+        **context,
+    }
+    return render(request, "accounts/profile.html", context, status=status)
+
+
+@login_required
+@never_cache
+@require_POST
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    """The profile page's API tokens: make one (shown once, on the page this answers with: it
+    is stored nowhere), or revoke one of your own (`revoke`: its id)."""
+    if "revoke" in request.POST:
+        revoke_form = RevokeApiTokenForm(request.POST, user=request.user)
+        if not revoke_form.is_valid():
+            messages.error(request, " ".join(revoke_form.errors["revoke"]))
+            return _profile_page(request, status=400)
+        token = revoke_form.cleaned_data["revoke"]
+        api_token_revoke(token=token, by=request.user)
+        messages.success(request, f"The token “{token.name}” is revoked: it no longer works.")
+        return redirect("accounts:profile")
+    token_form = ApiTokenForm(request.POST)
+    if token_form.is_valid():
+        days = token_form.cleaned_data["expires_in"]
+        try:
+            token, raw = api_token_create(
+                user=request.user,
+                name=token_form.cleaned_data["name"],
+                expires_at=timezone.now() + timedelta(days=days) if days else None,
+            )
+        except ValidationError as exc:
+            token_form.add_error(None, exc)
+        else:
+            return _profile_page(request, new_token=raw, new_token_name=token.name)
+    return _profile_page(request, token_form=token_form, status=400)
 
 
 # A mail client's one-click unsubscribe (RFC 8058) is a POST from no page of ours, with no cookie

@@ -117,7 +117,9 @@ class RequestInputMiddleware:
         except UnicodeEncodeError:
             raw_query = query.encode()
         _check_urlencoded(raw_query, encoding, "The address")
-        if request.method != "POST":
+        if request.method != "POST" or request.path_info.startswith("/api/"):
+            # The API reads JSON and multipart bodies itself (its parsers and serializers:
+            # UTF-8 only, NUL refused by every text field, files checked by the services).
             return
         if request.content_type == "application/x-www-form-urlencoded":
             # Django reads these as UTF-8 only, and refuses any other declared charset with a

@@ -82,10 +82,15 @@ INSTALLED_APPS = [
     "axes",
     # Before the apps: messaging/admin.py replaces its Email admin with the outbox's.
     "post_office",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts",
     "tickets",
     "messaging",
     "reports",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -421,6 +426,59 @@ if not re.fullmatch(r"[a-z_][a-z0-9_]*", SEARCH_CONFIG):
 # A search looks at this many of the newest matching tickets (by number) at most: it counts,
 # sorts and ranks within them, so that a common word costs no more than a rare one.
 SEARCH_MAX_HITS = env_int("SEARCH_MAX_HITS", 1000)
+
+# --- The REST API (/api/v1/, the api app) ---------------------------------------------------
+# JSON in and out (multipart for files); the browser's session (with CSRF) or a personal token
+# ("Authorization: Bearer hd_..."); one error shape (api/errors.py); cursor pagination.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First: its "Bearer" challenge makes a request without credentials a 401.
+        "api.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.NewestFirst",
+    "PAGE_SIZE": env_int("API_PAGE_SIZE", 50),
+}
+# Requests per minute, counted in the shared cache (Redis when REDIS_URL is set): per token
+# (or per signed-in user for the session), per client address when not signed in.
+API_THROTTLE_RATES = {
+    "user": env_str("API_THROTTLE_USER", "600/min"),
+    "anon": env_str("API_THROTTLE_ANON", "60/min"),
+    "search": env_str("API_THROTTLE_SEARCH", "60/min"),
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Help desk API",
+    "DESCRIPTION": (
+        "Tickets, their conversation and files, for programs: the same rules as the pages. "
+        "Authenticate with a personal token (Authorization: Bearer hd_...), made on your "
+        "profile page, or with the browser's session (and its CSRF token)."
+    ),
+    "VERSION": "1",
+    "OAS_VERSION": "3.1.0",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # A change always names the version it is based on: PATCH bodies are not all-optional.
+    "COMPONENT_SPLIT_PATCH": False,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "tickets.models.Ticket.Status",
+        "TicketPriorityEnum": "tickets.models.Ticket.Priority",
+    },
+}
 
 # --- More than one machine: the cache (and the login lock-out's counts) in Redis ------------
 REDIS_URL = env_str("REDIS_URL")

@@ -23,6 +23,8 @@ urlpatterns = [
     path("tickets/", include("tickets.urls")),
     path("reports/", include("reports.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("api.urls")),
 ]
 
 handler400 = "helpdesk_site.views.bad_request"
+handler404 = "helpdesk_site.views.not_found"

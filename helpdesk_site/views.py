@@ -13,11 +13,14 @@ from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+from django.views.defaults import page_not_found
 
 from .celery import app as celery_app
 from .middleware import UnreadableRequest, logged_path
 
 logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/"
 
 
 def broker_status() -> str:
@@ -93,4 +96,17 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
         reason = str(exception)
     else:
         reason = "This help desk could not read what your browser sent. Nothing was saved."
+    if request.path_info.startswith(API_PREFIX):
+        # A program gets the API's error shape (api/errors.py), not a page.
+        return JsonResponse({"type": "invalid", "detail": reason, "errors": {}}, status=400)
     return render(request, "400.html", {"reason": reason}, status=400)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The 404 page; under the API (an address no endpoint has), the API's error shape."""
+    if request.path_info.startswith(API_PREFIX):
+        return JsonResponse(
+            {"type": "not_found", "detail": "No such address in the API.", "errors": {}},
+            status=404,
+        )
+    return page_not_found(request, exception)

@@ -38,7 +38,12 @@ def attachment_download(
     browser's address bar and "save as" only: the id decides.
     """
     ticket = get_ticket_for(request.user, pk)
-    attachment = attachment_for(request.user, ticket, attachment_id)
+    return file_response(request, attachment_for(request.user, ticket, attachment_id))
+
+
+def file_response(request: HttpRequest, attachment) -> HttpResponse:
+    """The response that gives `attachment` (already checked for this person) to the browser or
+    a program: the page's download and the API's."""
     inline = attachment.sniffed_type in INLINE_TYPES
     etag = quote_etag(attachment.sha256)
     not_modified = get_conditional_response(request, etag=etag)

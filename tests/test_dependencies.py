@@ -70,3 +70,18 @@ def test_the_scan_sees_imports():
     """The scan itself: it finds the imports a module really has."""
     assert app_imports(ROOT / "messaging" / "services.py") >= {"tickets"}
     assert app_imports(ROOT / "tickets" / "admin.py") >= {"accounts", "messaging"}
+
+
+@pytest.mark.parametrize("app", [*ORDER, "helpdesk_site"])
+def test_nothing_imports_the_api(app):
+    """api/ sits on top of the apps (their services and selectors); nothing imports from it (the
+    URLconf and the settings name it in strings)."""
+    offenders = [str(p.relative_to(ROOT)) for p in modules(app) if "api" in app_imports(p)]
+    assert offenders == []
+
+
+def test_the_api_imports_no_project_package():
+    offenders = [
+        str(p.relative_to(ROOT)) for p in modules("api") if "helpdesk_site" in app_imports(p)
+    ]
+    assert offenders == []

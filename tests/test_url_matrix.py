@@ -67,6 +67,7 @@ from post_office.models import Email
 
 from accounts.mail import unsubscribe_token
 from accounts.models import AGENTS_GROUP, User
+from accounts.services import api_token_create
 from accounts.verification import confirmation_token
 from messaging.models import Attachment, CannedReply, InboundEmail, Message
 from messaging.services import attachment_remove, message_send
@@ -100,6 +101,7 @@ class Write:
 
 W200, W302 = Write(200), Write(302)
 C302 = Write(302, required=True)
+C200 = Write(200, required=True)
 
 Outcome = int | str | Write
 # One outcome per actor, in the order of ACTORS.
@@ -404,6 +406,9 @@ CUSTOMER: dict[str, Row] = {
     "accounts/profile/": page(get=signed_in(200), post=signed_in(400)),
     "accounts/password_change/": page(get=signed_in(200), post=signed_in(400)),
     "accounts/password_change/done/": page(get=signed_in(200), post=signed_in(405)),
+    # The profile page's API tokens: a valid form makes one and shows it on the page it
+    # answers with (it is stored nowhere); an empty POST is an invalid form.
+    "accounts/tokens/": page(get=signed_in(405), post=signed_in(400), form=signed_in(C200)),
     "tickets/": page(get=signed_in(200), post=signed_in(405)),
     # Anyone signed in reports a ticket (staff too, for a caller).
     "tickets/new/": page(get=signed_in(200), post=signed_in(400), form=signed_in(C302)),
@@ -458,7 +463,7 @@ REPORTS: dict[str, Row] = {
 
 # The admin site: active staff only (everyone else goes to the admin's login page); within it,
 # agents triage tickets and look at users, superusers manage everything.
-ADMIN_APPS = "admin/^(?P<app_label>axes|auth|tickets|accounts|messaging|post_office)/$"
+ADMIN_APPS = "admin/^(?P<app_label>axes|auth|accounts|tickets|messaging|post_office)/$"
 ADMIN: dict[str, Row] = {
     "admin/": page(get=in_admin(200, 200), post=in_admin(200, 200)),
     "admin/password_change/": page(get=in_admin(200, 200), post=in_admin(200, 200)),
@@ -504,13 +509,63 @@ ADMIN: dict[str, Row] = {
     **admin_model("messaging", "cannedreply", CANNED_REPLY_ADMIN, confirmed=(C302, C302)),
     **admin_model("post_office", "email", OUTBOX_ADMIN, confirmed=(403, 403)),
     **admin_model("messaging", "inboundemail", INBOUND_ADMIN, confirmed=(403, 403)),
+    # API tokens: superusers look (never at a secret: none is kept) and revoke; nobody adds,
+    # edits or deletes one here.
+    **admin_model("accounts", "apitoken", OUTBOX_ADMIN, confirmed=(403, 403)),
     **admin_model("axes", "accessattempt", AXES_ADMIN, confirmed=(403, C302)),
     **admin_model("axes", "accesslog", AXES_ADMIN, confirmed=(403, C302)),
     **admin_model("axes", "accessfailurelog", AXES_ADMIN, confirmed=(403, C302)),
 }
 
+# The REST API (/api/v1/): a program, not a browser. Without credentials (or with the session
+# of a deactivated account) it is a 401, never a redirect to a login page; staff-only
+# endpoints are a 403 for customers; someone else's ticket (its messages, its files) is a 404,
+# exactly like a missing one. A method an endpoint does not have is a 405 once signed in (DRF
+# authenticates first). The schema, Swagger UI and Redoc are public, in PUBLIC above.
+API = "api/v1/"
+
+
+def api_user(outcome: Outcome) -> Column:
+    return (401, outcome, outcome, outcome, outcome, 401)
+
+
+def api_staff(outcome: Outcome) -> Column:
+    return (401, 403, 403, outcome, outcome, 401)
+
+
+def api_file() -> Row:
+    """A file through the API: the page's rule (file_page), with the API's 401."""
+    return {
+        target: {method: (401, *column[1:5], 401) for method, column in answers.items()}
+        for target, answers in file_page().items()
+    }
+
+
+API_ROWS: dict[str, Row] = {
+    f"{API}tickets/": page(get=api_user(200), post=api_user(400)),
+    f"{API}tickets/<int:pk>/": ticket_page(get=api_user(200), post=api_user(405)),
+    # An empty POST is an invalid message.
+    f"{API}tickets/<int:pk>/messages/": ticket_page(get=api_user(200), post=api_user(400)),
+    # "own": a message of the actor's own ticket; an empty POST (no file) is refused.
+    f"{API}tickets/<int:pk>/messages/<int:message_id>/files/": ticket_page(
+        get=api_user(405), post=api_user(400)
+    ),
+    f"{API}tickets/<int:pk>/files/<int:file_id>/": api_file(),
+    f"{API}users/me/": page(get=api_user(200), post=api_user(405)),
+    f"{API}reports/": page(get=api_staff(200), post=api_user(405)),
+    f"{API}customers/": targets({"?email=customer_b@example.com": (api_staff(200), api_user(405))}),
+}
+PUBLIC.update(
+    {
+        f"{API}schema/": page(get=everyone(200), post=everyone(405)),
+        f"{API}docs/": page(get=everyone(200), post=everyone(405)),
+        f"{API}redoc/": page(get=everyone(200), post=everyone(405)),
+    }
+)
+
 GROUPS = {
     "public": PUBLIC,
+    "api": API_ROWS,
     "customer": CUSTOMER,
     "staff": STAFF,
     "reports": REPORTS,
@@ -592,8 +647,12 @@ def test_the_table_keeps_to_its_own_rules():
                     # An inactive user's session counts for nothing: they are anonymous.
                     if _status(answers["inactive"]) != _status(answers["anonymous"]):
                         wrong.append(f"{where}: the inactive user is not treated as anonymous")
-                    # Only public pages answer anonymous visitors; elsewhere they log in first.
-                    if group != "public" and answers["anonymous"] not in {LOGIN, ADMIN_LOGIN}:
+                    # Only public pages answer anonymous visitors; elsewhere they log in first
+                    # (the API: a 401).
+                    if group == "api":
+                        if answers["anonymous"] != 401:
+                            wrong.append(f"{where}: anonymous programs do not get a 401")
+                    elif group != "public" and answers["anonymous"] not in {LOGIN, ADMIN_LOGIN}:
                         wrong.append(f"{where}: anonymous visitors are not sent to log in")
                     if group in {"staff", "reports", "admin"}:
                         for actor in ("customer_a", "customer_b"):
@@ -601,6 +660,7 @@ def test_the_table_keeps_to_its_own_rules():
                                 wrong.append(f"{where}: lets {actor} in")
                     # Customer B is A's twin but on their own tickets (and only sent there).
                     twins = _status(answers["customer_a"]) == _status(answers["customer_b"])
+                    route = route.removeprefix(API)
                     if not twins and not route.startswith("tickets/"):
                         wrong.append(f"{where}: customer B is not customer A's twin")
                     # Someone else's ticket: a 404, like a missing one (or the method's 405).
@@ -734,12 +794,27 @@ class World:
         if not params:
             assert target == NO_TARGET or target.startswith("?"), (route, target)
             return {}
+        route = route.removeprefix(API)
         if params == {"pk"} and route.startswith("tickets/"):
             return {"pk": self.ticket_id(target, actor)}
         if params == {"pk", "attachment_id", "name"}:
             return self.file_params(target, actor)
-        if params == {"pk", "message_id"}:
+        if params == {"pk", "message_id"} and route.startswith("tickets/"):
             return self.mail_params(target, actor)
+        if params == {"pk", "file_id"}:
+            found = self.file_params(target, actor)
+            return {"pk": found["pk"], "file_id": found["attachment_id"]}
+        if params == {"pk", "message_id"}:
+            # The message of a public file on that ticket (its reporter's own message).
+            pk = self.ticket_id(target, actor)
+            whose = {ticket.pk: key for key, ticket in self.tickets.items()}.get(pk)
+            message_id = self.attachments[(whose, "public")].message_id if whose else MISSING_ID
+            if target == "missing":
+                message_id = MISSING_ID
+            return {
+                "pk": pk if target != "missing" else self.ticket_id("own", actor),
+                "message_id": message_id,
+            }
         if params == {"uidb64", "token"}:
             return dict(zip(("uidb64", "token"), self.reset_link(target), strict=True))
         if params == {"token"} and route.startswith("accounts/unsubscribe/"):
@@ -851,6 +926,7 @@ def _build_world() -> World:
     }
     admin_objects = {
         "accounts.user": users["customer_a"],
+        "accounts.apitoken": api_token_create(user=users["customer_a"], name="CRM")[0],
         "auth.group": Group.objects.get(name=AGENTS_GROUP),
         "tickets.ticket": tickets["a"],
         "tickets.category": Category.objects.create(name="Printers"),
@@ -947,6 +1023,7 @@ def outcome(response, path: str) -> Outcome:
 # The pages' own valid forms (the FORM answers): what changes the ticket (or makes one), if the
 # actor may. `version` is the ticket's as it is now (1 for an id no ticket has).
 VALID_FORMS: dict[str, Callable[[World, int], dict]] = {
+    "accounts/tokens/": lambda world, version: {"name": "Made by the access matrix"},
     "tickets/bulk/": lambda world, version: {
         "tickets": [world.tickets["a"].pk],
         "action": "priority:urgent",
@@ -1093,7 +1170,7 @@ def to_send(route: str, row: Row, actor: str) -> Row:
     - Customer B is customer A's twin except where an object can be theirs: sent on the ticket
       pages only (elsewhere the table's two columns must be the same, see the rules test).
     """
-    if actor == "customer_b" and not route.startswith(TICKET_PAGES):
+    if actor == "customer_b" and not route.removeprefix(API).startswith(TICKET_PAGES):
         return {}
     if actor in TURNED_AWAY_BY_THE_ADMIN and route.startswith("admin/") and route not in PUBLIC:
         return dict([next(iter(row.items()))])
@@ -1103,6 +1180,8 @@ def to_send(route: str, row: Row, actor: str) -> Row:
 def must_show(world: World, route: str, actor: str, target: str) -> list[str]:
     """What a page that opens (200 on GET) for someone signed in shows, beyond its status: who
     they are (the menu), and on the ticket pages the ticket asked for (or the form to report)."""
+    if route.startswith(API):
+        return []  # the API's documentation pages: the same for everyone
     shown = [escape(world.users[actor].username)]
     titles = {pk: ticket.title for pk, ticket in world.tickets_by_id().items()}
     if route == "tickets/":
@@ -1133,7 +1212,7 @@ def test_url_access(route, world, db):
             for text in must_show(world, route, actor, target):
                 if text not in content:
                     wrong.append(f"GET {route} [{target}] as {actor}: {text!r} is not shown")
-    if route.startswith(TICKET_PAGES):
+    if route.removeprefix(API).startswith(TICKET_PAGES):
         # Someone else's ticket looks exactly like a missing one: same status, same page, and
         # an id past 2**63 too.
         for actor in ("customer_a", "customer_b"):
@@ -1194,7 +1273,7 @@ def test_a_form_without_the_pages_csrf_token_is_refused(route, world, db):
     it (customer A, or the agent for the staff actions) is refused (403) without a token and
     changes nothing; with the token the page put in that form, it is accepted."""
     target = next(iter(ACCESS[route]))  # "own", or none
-    actor = "customer_a" if ACCESS[route][target][FORM][1] == C302 else "agent"
+    actor = "customer_a" if ACCESS[route][target][FORM][1] in (C302, C200) else "agent"
     client = world.client(actor, enforce_csrf_checks=True)
     path = world.path(route, target, actor)
     before = snapshot()
@@ -1204,15 +1283,19 @@ def test_a_form_without_the_pages_csrf_token_is_refused(route, world, db):
     assert refused.status_code == 403
     assert changes(before, snapshot()) == []
     # The bulk action's form is on the list; every other on the page it is sent to.
-    shown_on = (
-        "/tickets/" if route == "tickets/bulk/" else re.match(r"/tickets/(\d+/|new/)", path)[0]
-    )
+    if route == "accounts/tokens/":
+        shown_on = "/accounts/profile/"
+    elif route == "tickets/bulk/":
+        shown_on = "/tickets/"
+    else:
+        shown_on = re.match(r"/tickets/(\d+/|new/)", path)[0]
     page = client.get(shown_on)
     token = _form_token(page.content.decode(), None if path == shown_on else path)
     assert token is not None, f"the form sent to {path} on {shown_on} carries no CSRF token"
     before = snapshot()
     accepted = client.post(path, {**valid_form(world, route, path), "csrfmiddlewaretoken": token})
-    assert accepted.status_code == 302
+    # A new API token is shown on the page that answers (it is stored nowhere to redirect to).
+    assert accepted.status_code == (200 if route == "accounts/tokens/" else 302)
     assert changes(before, snapshot()) != []
 
 

@@ -1,0 +1,175 @@
+"""What the API reads and writes. Input serializers list exactly what each person may send;
+the views pass what they validated to the services, which decide (and check again)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.models import User
+from messaging.models import Message
+from tickets.models import Category, Tag, Ticket
+from tickets.services import parse_tags
+
+
+class UserBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+
+
+class CategoryBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class TicketSerializer(serializers.ModelSerializer):
+    """A ticket as its page shows it to the person asking."""
+
+    reporter = UserBriefSerializer()
+    assignee = UserBriefSerializer(allow_null=True)
+    category = CategoryBriefSerializer(allow_null=True)
+    tags = serializers.SerializerMethodField(
+        help_text="The staff's tags on the ticket; null for customers (tags are the staff's own)."
+    )
+    allowed_statuses = serializers.SerializerMethodField(
+        help_text="The statuses you may move the ticket to now."
+    )
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "id",
+            "title",
+            "description",
+            "status",
+            "priority",
+            "reporter",
+            "assignee",
+            "category",
+            "tags",
+            "created_at",
+            "modified_at",
+            "last_activity_at",
+            "closed_at",
+            "version",
+            "allowed_statuses",
+        ]
+        read_only_fields = fields
+
+    def _viewer(self):
+        return self.context["request"].user
+
+    def get_tags(self, ticket: Ticket) -> list[str] | None:
+        return list(ticket.tag_names) if self._viewer().is_staff else None
+
+    def get_allowed_statuses(self, ticket: Ticket) -> list[str]:
+        return ticket.allowed_statuses_for(self._viewer())
+
+
+class TicketCreateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=20_000)
+    priority = serializers.ChoiceField(
+        choices=Ticket.Priority.choices, default=Ticket.Priority.NORMAL
+    )
+    category = serializers.PrimaryKeyRelatedField(
+        queryset=Category.objects.all(), required=False, allow_null=True
+    )
+    customer = serializers.CharField(
+        max_length=254,
+        required=False,
+        help_text="Staff only: open the ticket for this customer (username or email address; "
+        "an address no account has gets a new customer account).",
+    )
+
+
+class TicketChangeSerializer(serializers.Serializer):
+    """A change to a ticket. Customers may send `status` only (the moves the reporter may
+    make); the other fields are for staff."""
+
+    version = serializers.IntegerField(
+        min_value=1, help_text="The ticket's version you saw; an older one is refused (409)."
+    )
+    status = serializers.ChoiceField(choices=Ticket.Status.choices, required=False)
+    assignee = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_staff=True), required=False, allow_null=True
+    )
+    priority = serializers.ChoiceField(choices=Ticket.Priority.choices, required=False)
+    category = serializers.PrimaryKeyRelatedField(
+        queryset=Category.objects.all(), required=False, allow_null=True
+    )
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=Tag.MAX_LENGTH),
+        max_length=50,
+        required=False,
+        help_text="The ticket's whole new set of tags.",
+    )
+
+    STAFF_FIELDS = ("assignee", "priority", "category", "tags")
+
+    def validate_tags(self, names: list[str]) -> list[str]:
+        if any("," in name for name in names):
+            raise serializers.ValidationError("A tag cannot have a comma in it.")
+        try:
+            return parse_tags(",".join(names))
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+
+
+class FileSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    name = serializers.CharField()
+    size = serializers.IntegerField()
+    type = serializers.CharField(source="sniffed_type", help_text="Read from the file's bytes.")
+    removed_at = serializers.DateTimeField(
+        allow_null=True, help_text="Set when staff removed the file (its bytes are gone)."
+    )
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    """A message of the conversation, with its files. The context names the ticket's
+    `reporter_id` and its `files` (messaging.selectors.files_by_message)."""
+
+    sender = UserBriefSerializer()
+    from_staff = serializers.SerializerMethodField(
+        help_text="Written by staff other than the ticket's reporter."
+    )
+    files = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Message
+        fields = ["id", "sender", "from_staff", "is_internal", "content", "created_at", "files"]
+        read_only_fields = fields
+
+    def get_from_staff(self, message: Message) -> bool:
+        return message.sender.is_staff and message.sender_id != self.context["reporter_id"]
+
+    @extend_schema_field(FileSerializer(many=True))
+    def get_files(self, message: Message) -> list:
+        return FileSerializer(self.context["files"].get(message.pk, []), many=True).data
+
+
+class MessageCreateSerializer(serializers.Serializer):
+    content = serializers.CharField(max_length=10_000)
+    is_internal = serializers.BooleanField(
+        default=False, help_text="Staff only: an internal note, never shown to the customer."
+    )
+
+
+class FileUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="One file; the same limits and types as the pages.")
+
+
+class UserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "first_name", "last_name", "is_staff"]
+        read_only_fields = fields
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "first_name", "last_name"]
+        read_only_fields = fields
