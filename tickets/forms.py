@@ -102,14 +102,6 @@ class AssignForm(_TicketChangeForm):
         empty_label="Unassigned",
     )
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Read once, in one query: a model field's iterator reads the agents again on each
-        # loop over it, and counts them first when asked its length (as list() and a template's
-        # {% for %} do).
-        field = self.fields["assignee"]
-        field.choices = [choice for choice in field.choices]  # noqa: C416 (list() would count)
-
 
 class TriageForm(HiddenFieldErrorsMixin, forms.Form):
     """The staff ticket page's triage panel: status, priority, assignee, category and tags, one
