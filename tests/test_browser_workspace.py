@@ -266,3 +266,40 @@ def test_a_canned_reply_and_the_keyboard_shortcuts(
     assert (reply.content, reply.is_internal) == (filled, False)
     assert older.messages.count() == 0
     journey.step(page, "sent-with-ctrl-enter")
+
+
+def test_the_lists_bulk_bar_changes_the_ticked_tickets_in_place(
+    browser,  # noqa: F811
+    live_server,
+    agent,
+    customer,
+    make_ticket,
+):
+    tickets = [make_ticket(customer, title=f"Printer {n} is offline") for n in range(3)]
+    journey = Journey(browser, live_server.url, "workspace-bulk-bar")
+    url = journey.url
+    page = journey.new_page()
+    _log_in(page, url, agent.username)
+    page.goto(f"{url}/tickets/")
+    page.evaluate("() => { window.notReloaded = true; }")
+
+    # Tick two, choose, apply: three clicks and a choice, and the page is not reloaded.
+    page.get_by_label(f"Tick #{tickets[0].pk}").check()
+    page.get_by_label(f"Tick #{tickets[1].pk}").check()
+    assert page.get_by_label("Tick every ticket on this page").evaluate("box => box.indeterminate")
+    page.get_by_label("With the ticked tickets").select_option("close")
+    journey.step(page, "two-ticked")
+    page.get_by_role("button", name="Apply").click()
+    page.get_by_text("Closed 2 tickets.").wait_for()
+    journey.step(page, "closed-in-place")
+
+    assert page.evaluate("() => window.notReloaded") is True
+    statuses = dict(Ticket.objects.values_list("pk", "status"))
+    assert [statuses[t.pk] for t in tickets] == ["closed", "closed", "open"]
+    # The list swapped in works as the first did: its header's box ticks every ticket.
+    tick_all = page.get_by_label("Tick every ticket on this page")
+    tick_all.check()
+    boxes = page.locator("input[name=tickets]")
+    assert boxes.count() >= 1
+    assert all(box.is_checked() for box in boxes.all())
+    journey.step(page, "all-ticked-after-the-swap")

@@ -109,3 +109,23 @@ def test_the_staff_list_has_the_boxes_and_the_actions(agent, other_agent, three,
     assert '<optgroup label="Category">' in html and ">Put in Billing</option>" in html
     assert 'name="next" value="/tickets/"' in html
     assert 'name="tickets"' not in client_for(customer).get("/tickets/").content.decode()
+
+
+def test_with_htmx_the_bar_posts_in_place_and_gets_the_list_back(agent, three):
+    """The bar's htmx attributes swap the answer's #main into the page; the answer to an htmx
+    post is the same redirect to the list, which htmx follows (the browser journey below)."""
+    client = client_for(agent)
+    html = client.get("/tickets/").content.decode()
+    assert (
+        'hx-post="/tickets/bulk/" hx-target="#main" hx-select="#main" hx-swap="outerHTML"' in html
+    )
+    response = client.post(
+        "/tickets/bulk/",
+        {"tickets": [three[0].pk], "action": "close", "next": "/tickets/"},
+        headers={"HX-Request": "true"},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert response.redirect_chain == [("/tickets/", 302)]
+    assert '<main id="main"' in page
+    assert flash_messages(response) == ["Closed 1 ticket."]
