@@ -4,6 +4,7 @@ the views pass what they validated to the services, which decide (and check agai
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -82,6 +83,13 @@ class TicketCreateSerializer(serializers.Serializer):
         help_text="Staff only: open the ticket for this customer (username or email address; "
         "an address no account has gets a new customer account).",
     )
+    files = serializers.ListField(
+        child=serializers.FileField(),
+        required=False,
+        max_length=50,  # the real limit (ATTACHMENT_MAX_FILES) is the service's, with its words
+        help_text="Multipart only: files sent with the ticket (repeat the field for each); "
+        "the same limits and types as the pages.",
+    )
 
 
 class TicketChangeSerializer(serializers.Serializer):
@@ -125,6 +133,27 @@ class FileSerializer(serializers.Serializer):
     removed_at = serializers.DateTimeField(
         allow_null=True, help_text="Set when staff removed the file (its bytes are gone)."
     )
+
+
+class TicketFileSerializer(FileSerializer):
+    """A file of the ticket, with where it came from and where to get it."""
+
+    message = serializers.IntegerField(
+        source="message_id",
+        allow_null=True,
+        help_text="The message it was sent with; null: sent with the ticket when it was reported.",
+    )
+    uploaded_at = serializers.DateTimeField()
+    url = serializers.SerializerMethodField(
+        help_text="Its bytes (GET, the same checks as the pages); null once staff removed it."
+    )
+
+    def get_url(self, attachment) -> str | None:
+        if attachment.removed_at is not None:
+            return None
+        return self.context["request"].build_absolute_uri(
+            reverse("api:file", args=[attachment.ticket_id, attachment.pk])
+        )
 
 
 class MessageSerializer(serializers.ModelSerializer):

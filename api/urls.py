@@ -25,6 +25,7 @@ urlpatterns = [
         views.MessageFiles.as_view(),
         name="message_files",
     ),
+    path("tickets/<int:pk>/files/", views.TicketFiles.as_view(), name="files"),
     path("tickets/<int:pk>/files/<int:file_id>/", views.FileDownload.as_view(), name="file"),
     path("users/me/", views.Me.as_view(), name="me"),
     path("customers/", views.Customers.as_view(), name="customers"),

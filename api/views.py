@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from messaging.models import Message
+from messaging.models import Attachment, Message
 from messaging.selectors import attachment_for, files_by_message
 from messaging.services import (
     attachment_add,
@@ -29,7 +29,7 @@ from reports.forms import PRESETS, ReportForm
 from reports.periods import BUCKETS
 from tickets.models import MAX_ID, StaleTicketError, Ticket
 from tickets.selectors import get_ticket_for
-from tickets.services import ticket_update
+from tickets.services import ticket_mark_seen, ticket_update
 
 from . import serializers as s
 from .errors import COMMON_ERRORS, Conflict, error
@@ -69,6 +69,16 @@ def validated(serializer_class, request, **kwargs) -> dict:
     return serializer.validated_data
 
 
+def read_ticket(request, pk: int) -> Ticket:
+    """The ticket (get_ticket_for), read as the ticket page is: a GET by its reporter marks the
+    staff's replies seen (the "New reply" marker clears); a HEAD shows nothing, so writes
+    nothing."""
+    ticket = get_ticket_for(request.user, pk)
+    if request.method == "GET":
+        ticket_mark_seen(ticket=ticket, user=request.user)
+    return ticket
+
+
 def ticket_body(request, ticket: Ticket) -> dict:
     return s.TicketSerializer(ticket, context={"request": request}).data
 
@@ -100,12 +110,17 @@ class TicketList(ThrottledFirst, generics.GenericAPIView):
 
     @extend_schema(
         summary="Report a ticket (staff: open one for a customer)",
-        request=s.TicketCreateSerializer,
+        request={
+            "application/json": s.TicketCreateSerializer,
+            "multipart/form-data": s.TicketCreateSerializer,
+        },
         parameters=[IDEMPOTENCY_HEADER],
         responses={
             201: s.TicketSerializer,
             200: OpenApiResponse(s.TicketSerializer, description="A retried request's ticket."),
-            400: error("Not valid (field errors say why)."),
+            400: error("Not valid (field errors say why), or too many files."),
+            413: error("A file is larger than the help desk accepts."),
+            415: error("A type of file the help desk does not take."),
         }
         | COMMON_ERRORS,
     )
@@ -122,6 +137,7 @@ class TicketList(ThrottledFirst, generics.GenericAPIView):
             "priority": data["priority"],
             "category": data.get("category"),
             "client_token": token,
+            "files": data.get("files", []),
         }
         if customer:
             ticket = ticket_open_for_with_files(agent=request.user, customer=customer, **fields)
@@ -137,7 +153,7 @@ class TicketDetail(ThrottledFirst, APIView):
         summary="A ticket", responses={200: s.TicketSerializer} | NOT_FOUND | COMMON_ERRORS
     )
     def get(self, request, pk: int):
-        return Response(ticket_body(request, get_ticket_for(request.user, pk)))
+        return Response(ticket_body(request, read_ticket(request, pk)))
 
     @extend_schema(
         summary="Change a ticket's status (its reporter or staff), assignee, priority, "
@@ -208,7 +224,7 @@ class MessageList(ThrottledFirst, generics.GenericAPIView):
         | COMMON_ERRORS,
     )
     def get(self, request, pk: int):
-        ticket = get_ticket_for(request.user, pk)
+        ticket = read_ticket(request, pk)
         page = self.paginate_queryset(Message.receive(ticket, request.user))
         return self.get_paginated_response(self.rows(ticket, page))
 
@@ -267,6 +283,41 @@ class MessageFiles(ThrottledFirst, APIView):
             ticket=ticket, message=message, upload=data["file"], by=request.user
         )
         return Response(s.FileSerializer(attachment).data, status=status.HTTP_201_CREATED)
+
+
+class TicketFiles(ThrottledFirst, generics.GenericAPIView):
+    serializer_class = s.TicketFileSerializer
+    pagination_class = OldestFirst
+    queryset = Attachment.objects.none()  # for the schema; the rows come from the ticket
+
+    @extend_schema(
+        summary="The ticket's files, oldest first: those sent with it and with every message "
+        "you may read (an internal note's files for staff only)",
+        responses={
+            200: s.TicketFileSerializer(many=True),
+            400: error("Not a cursor of this list."),
+        }
+        | NOT_FOUND
+        | COMMON_ERRORS,
+    )
+    def get(self, request, pk: int):
+        ticket = get_ticket_for(request.user, pk)
+        files = Attachment.objects.none()
+        if ticket.has_files:  # as on the pages: a ticket that never had a file is not asked
+            files = Attachment.objects.filter(ticket=ticket).visible_to(request.user)
+        page = self.paginate_queryset(
+            files.only(
+                "pk",
+                "ticket_id",
+                "message_id",
+                "name",
+                "size",
+                "sniffed_type",
+                "uploaded_at",
+                "removed_at",
+            )
+        )
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
 class FileDownload(ThrottledFirst, APIView):

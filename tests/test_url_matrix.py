@@ -543,9 +543,17 @@ def api_file() -> Row:
 
 API_ROWS: dict[str, Row] = {
     f"{API}tickets/": page(get=api_user(200), post=api_user(400)),
-    f"{API}tickets/<int:pk>/": ticket_page(get=api_user(200), post=api_user(405)),
+    # The reporter reading their ticket or its conversation marks its replies as seen, as the
+    # ticket page does (a write, for them only).
+    f"{API}tickets/<int:pk>/": ticket_page(
+        get=(401, W200, W200, 200, 200, 401), post=api_user(405)
+    ),
     # An empty POST is an invalid message.
-    f"{API}tickets/<int:pk>/messages/": ticket_page(get=api_user(200), post=api_user(400)),
+    f"{API}tickets/<int:pk>/messages/": ticket_page(
+        get=(401, W200, W200, 200, 200, 401), post=api_user(400)
+    ),
+    # The ticket's files (a list: to whoever may see the ticket, filtered as the files are).
+    f"{API}tickets/<int:pk>/files/": ticket_page(get=api_user(200), post=api_user(405)),
     # "own": a message of the actor's own ticket; an empty POST (no file) is refused.
     f"{API}tickets/<int:pk>/messages/<int:message_id>/files/": ticket_page(
         get=api_user(405), post=api_user(400)
