@@ -34,7 +34,7 @@ from tickets.services import ticket_mark_seen, ticket_update
 from . import serializers as s
 from .errors import COMMON_ERRORS, Conflict, error
 from .filters import TicketFilter
-from .pagination import NewestFirst, OldestFirst
+from .pagination import OldestFirst, SortedTickets
 from .throttling import ApiThrottle, SearchThrottle, ThrottledFirst
 
 # A retried POST with the same key stores one ticket or message: the key, per user, gives the
@@ -85,7 +85,7 @@ def ticket_body(request, ticket: Ticket) -> dict:
 
 class TicketList(ThrottledFirst, generics.GenericAPIView):
     serializer_class = s.TicketSerializer
-    pagination_class = NewestFirst
+    pagination_class = SortedTickets
     filterset_class = TicketFilter
 
     def get_queryset(self):
