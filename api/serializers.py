@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from messaging.models import Message
-from tickets.models import Category, Tag, Ticket
+from tickets.models import MAX_ID, Category, Tag, Ticket
 from tickets.services import parse_tags
 
 
@@ -180,14 +180,56 @@ class MessageSerializer(serializers.ModelSerializer):
 
 
 class MessageCreateSerializer(serializers.Serializer):
-    content = serializers.CharField(max_length=10_000)
+    content = serializers.CharField(
+        max_length=10_000,
+        required=False,
+        help_text="The text; may be left out when `canned_reply` is sent.",
+    )
     is_internal = serializers.BooleanField(
         default=False, help_text="Staff only: an internal note, never shown to the customer."
     )
+    canned_reply = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
+        help_text="Staff only: a canned reply's id (GET /api/v1/canned-replies/); without "
+        "`content`, its text, with its placeholders filled in for this ticket, is the message.",
+    )
+    seen_message = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_ID,
+        required=False,
+        help_text="The newest message you have read (0: none). When someone else wrote a public "
+        "message after it, the reply is held, not sent: 409, with those messages in `messages`.",
+    )
+    send_anyway = serializers.BooleanField(
+        default=False, help_text="Send even if newer messages came after `seen_message`."
+    )
+
+    def validate(self, data: dict) -> dict:
+        if not data.get("content", "").strip() and "canned_reply" not in data:
+            raise serializers.ValidationError(
+                {"content": ["Write the reply, or send a canned_reply."]}
+            )
+        return data
 
 
 class FileUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="One file; the same limits and types as the pages.")
+
+
+class CannedReplySerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    title = serializers.CharField()
+    shared = serializers.BooleanField(
+        source="is_shared", help_text="Shared by every agent; false: your own."
+    )
+    text = serializers.CharField(
+        source="body",
+        help_text="With its placeholders ({{ customer.first_name }}, {{ ticket.id }}, "
+        "{{ agent.first_name }}), filled in when it is used in a reply.",
+    )
+    updated_at = serializers.DateTimeField()
 
 
 class UserSerializer(serializers.ModelSerializer):

@@ -27,6 +27,8 @@ urlpatterns = [
     ),
     path("tickets/<int:pk>/files/", views.TicketFiles.as_view(), name="files"),
     path("tickets/<int:pk>/files/<int:file_id>/", views.FileDownload.as_view(), name="file"),
+    path("canned-replies/", views.CannedReplies.as_view(), name="canned_replies"),
+    path("canned-replies/<int:reply_id>/", views.CannedReplyDetail.as_view(), name="canned_reply"),
     path("users/me/", views.Me.as_view(), name="me"),
     path("customers/", views.Customers.as_view(), name="customers"),
     path("reports/", views.Report.as_view(), name="report"),

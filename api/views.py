@@ -15,8 +15,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from messaging.models import Attachment, Message
-from messaging.selectors import attachment_for, files_by_message
+from messaging.models import Attachment, CannedReply, Message
+from messaging.selectors import attachment_for, files_by_message, messages_since
 from messaging.services import (
     attachment_add,
     message_send,
@@ -32,7 +32,7 @@ from tickets.selectors import get_ticket_for
 from tickets.services import ticket_mark_seen, ticket_update
 
 from . import serializers as s
-from .errors import COMMON_ERRORS, Conflict, error
+from .errors import COMMON_ERRORS, Conflict, HeldReply, HeldReplySerializer, error
 from .filters import TicketFilter
 from .pagination import OldestFirst, SortedTickets
 from .throttling import ApiThrottle, SearchThrottle, ThrottledFirst
@@ -228,6 +228,14 @@ class MessageList(ThrottledFirst, generics.GenericAPIView):
         page = self.paginate_queryset(Message.receive(ticket, request.user))
         return self.get_paginated_response(self.rows(ticket, page))
 
+    def canned_text(self, ticket: Ticket, reply_id: int) -> str:
+        if not self.request.user.is_staff:
+            raise PermissionDenied("Only staff use canned replies.")
+        reply = CannedReply.objects.usable_by(self.request.user).filter(pk=reply_id).first()
+        if reply is None:
+            raise ValidationError({"canned_reply": ["No such canned reply, or not one of yours."]})
+        return reply.filled(customer=ticket.reporter, ticket_id=ticket.pk, agent=self.request.user)
+
     @extend_schema(
         summary="Reply on a ticket, or (staff) add an internal note",
         request=s.MessageCreateSerializer,
@@ -236,6 +244,11 @@ class MessageList(ThrottledFirst, generics.GenericAPIView):
             201: s.MessageSerializer,
             200: OpenApiResponse(s.MessageSerializer, description="A retried request's message."),
             400: error("Not valid (field errors say why)."),
+            409: OpenApiResponse(
+                HeldReplySerializer,
+                description="Held, not sent: someone else wrote after `seen_message`; the "
+                "newer messages are in `messages`.",
+            ),
         }
         | NOT_FOUND
         | COMMON_ERRORS,
@@ -245,10 +258,27 @@ class MessageList(ThrottledFirst, generics.GenericAPIView):
         data = validated(s.MessageCreateSerializer, request)
         token = idempotency_token(request)
         replayed = token is not None and Message.objects.filter(client_token=token).exists()
+        content = data.get("content", "")
+        if "canned_reply" in data:
+            content = content or self.canned_text(ticket, data["canned_reply"])
+        seen = data.get("seen_message")
+        if not (replayed or data["is_internal"] or data["send_anyway"] or seen is None):
+            # As the staff's ticket page holds a reply (tickets.views.ticket_reply).
+            held = messages_since(ticket, seen, request.user)
+            if held:
+                newer = Message.receive(ticket, request.user).filter(
+                    pk__in=[entry["pk"] for entry in held]
+                )
+                who = ", ".join(dict.fromkeys(entry["sender_name"] for entry in held))
+                raise HeldReply(
+                    f"Not sent: {who} wrote after message {seen} (in `messages`). Read it, then "
+                    "send again with the newest id as seen_message, or with send_anyway.",
+                    self.rows(ticket, newer),
+                )
         message = message_send(
             ticket=ticket,
             sender=request.user,
-            content=data["content"],
+            content=content,
             is_internal=data["is_internal"],
             client_token=token,
         )
@@ -335,6 +365,50 @@ class FileDownload(ThrottledFirst, APIView):
         except Http404:
             raise NotFound("No such file.") from None  # as for a missing file
         return file_response(request, attachment_for(request.user, ticket, file_id))
+
+
+class CannedReplies(ThrottledFirst, generics.GenericAPIView):
+    serializer_class = s.CannedReplySerializer
+    pagination_class = OldestFirst
+    queryset = CannedReply.objects.none()  # for the schema; the rows are the user's
+
+    @extend_schema(
+        summary="Staff: the canned replies you may use (the shared ones and your own)",
+        parameters=[
+            OpenApiParameter(
+                "q",
+                OpenApiTypes.STR,
+                description="Only those whose title or text holds this (any case).",
+            )
+        ],
+        responses={200: s.CannedReplySerializer(many=True), 400: error("Not a cursor.")}
+        | COMMON_ERRORS,
+    )
+    def get(self, request):
+        if not request.user.is_staff:
+            raise PermissionDenied("Only staff use canned replies.")
+        query = request.query_params.get("q", "")[:100]
+        replies = CannedReply.objects.usable_by(request.user).search(query)
+        page = self.paginate_queryset(replies.only("pk", "title", "body", "owner_id", "updated_at"))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class CannedReplyDetail(ThrottledFirst, APIView):
+    @extend_schema(
+        summary="Staff: a canned reply you may use",
+        responses={
+            200: s.CannedReplySerializer,
+            404: error("No such canned reply, or another agent's own: the same answer."),
+        }
+        | COMMON_ERRORS,
+    )
+    def get(self, request, reply_id: int):
+        if not request.user.is_staff:
+            raise PermissionDenied("Only staff use canned replies.")
+        reply = CannedReply.objects.usable_by(request.user).filter(pk=min(reply_id, MAX_ID)).first()
+        if reply is None:
+            raise NotFound("No such canned reply.")
+        return Response(s.CannedReplySerializer(reply).data)
 
 
 class Me(ThrottledFirst, APIView):
