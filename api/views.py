@@ -89,8 +89,10 @@ class TicketList(ThrottledFirst, generics.GenericAPIView):
     filterset_class = TicketFilter
 
     def get_queryset(self):
-        return Ticket.objects.visible_to(self.request.user).select_related(
-            "reporter", "assignee", "category"
+        return (
+            Ticket.objects.visible_to(self.request.user)
+            .select_related("reporter", "assignee", "category")
+            .defer("search_vector")  # the search's own column, as get_ticket_for
         )
 
     def get_throttles(self):
