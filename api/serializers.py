@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
+from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -60,6 +61,38 @@ class TicketSerializer(serializers.ModelSerializer):
 
     def _viewer(self):
         return self.context["request"].user
+
+    def to_representation(self, ticket: Ticket) -> dict:
+        # The fields above, written out: the same values as DRF's field by field walk, at a
+        # fraction of its cost on a page of 50 tickets (bench/api_bench.py).
+        when = self._when
+
+        def brief(user) -> dict | None:
+            return None if user is None else {"id": user.pk, "username": user.username}
+
+        category = ticket.category
+        return {
+            "id": ticket.pk,
+            "title": ticket.title,
+            "description": ticket.description,
+            "status": ticket.status,
+            "priority": ticket.priority,
+            "reporter": brief(ticket.reporter),
+            "assignee": brief(ticket.assignee),
+            "category": None if category is None else {"id": category.pk, "name": category.name},
+            "tags": self.get_tags(ticket),
+            "created_at": when(ticket.created_at),
+            "modified_at": when(ticket.modified_at),
+            "last_activity_at": when(ticket.last_activity_at),
+            "closed_at": when(ticket.closed_at),
+            "version": ticket.version,
+            "allowed_statuses": self.get_allowed_statuses(ticket),
+        }
+
+    @cached_property
+    def _when(self):
+        field = serializers.DateTimeField()
+        return lambda value: None if value is None else field.to_representation(value)
 
     def get_tags(self, ticket: Ticket) -> list[str] | None:
         return list(ticket.tag_names) if self._viewer().is_staff else None
