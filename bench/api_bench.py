@@ -153,6 +153,7 @@ def main() -> None:
                 )
                 for label, path in [
                     ("", api),
+                    (", 25 (as a page)", f"{api}?page_size=25"),
                     (", by activity", f"{api}?ordering=-activity"),
                     (", by priority", f"{api}?ordering=priority"),
                     (", open by priority", f"{api}?status=open&ordering=priority"),
