@@ -101,7 +101,7 @@ class TicketList(ThrottledFirst, generics.GenericAPIView):
         return super().get_throttles()
 
     @extend_schema(
-        summary="The tickets you may see, newest first",
+        summary="The tickets you may see, newest first or in the `ordering` you choose",
         responses={200: s.TicketSerializer(many=True), 400: error("A filter is not valid.")}
         | COMMON_ERRORS,
     )
