@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve worker test coverage lint format check bench bench-pages bench-mail bench-search load venv dev-venv clean fuzz-api
+.PHONY: run serve worker test coverage lint format check bench bench-pages bench-api bench-mail bench-search load venv dev-venv clean fuzz-api
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -87,6 +87,14 @@ bench: dev-venv
 # 100,000 tickets, PostgreSQL when DATABASE_URL is set.
 bench-pages: dev-venv
 	$(BIN)/python bench/page_bench.py --tickets $(BENCH_TICKETS)
+
+# API benchmark (bench/api_bench.py): the API's ticket list (each order) and a ticket with 50
+# messages against page_bench.py's floor page, on a database page_bench.py filled (PostgreSQL at
+# 1,000,000 tickets by default, or DATABASE_URL). It changes nothing there: one transaction,
+# rolled back.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/helpdesk_bench
+bench-api: dev-venv
+	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} $(BIN)/python bench/api_bench.py
 
 # Inbound mail benchmark (bench/mail_bench.py): BENCH_MAILS mails through a Dovecot of its own
 # (IMAP on loopback) into the database; SQLite file by default, set DATABASE_URL (an empty

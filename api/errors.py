@@ -2,7 +2,8 @@
 
 `type` is a fixed word per kind of error (ERROR_TYPES), `detail` a sentence a person can read,
 `errors` the field errors ({"field": ["message", ...]}; {} when none). A 409 (the ticket changed
-since the `version` sent) adds `current`: the ticket as it is now.
+since the `version` sent) adds `current`: the ticket as it is now; a held reply's 409 adds
+`messages`: those written after the one the client had seen.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from .serializers import MessageSerializer
 
 ERROR_TYPES = {
     400: "invalid",
@@ -39,6 +42,17 @@ class Conflict(exceptions.APIException):
     def __init__(self, detail: str, current: dict):
         super().__init__(detail)
         self.current = current
+
+
+class HeldReply(exceptions.APIException):
+    """A reply not sent: someone else wrote after the message the client said it had seen."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+    def __init__(self, detail: str, messages: list):
+        super().__init__(detail)
+        self.messages = messages
 
 
 class TooLarge(exceptions.APIException):
@@ -102,6 +116,8 @@ def exception_handler(exc, context):
     }
     if isinstance(exc, Conflict):
         body["current"] = exc.current
+    if isinstance(exc, HeldReply):
+        body["messages"] = exc.messages
     response.data = body
     return response
 
@@ -114,6 +130,14 @@ class ErrorSerializer(serializers.Serializer):
     errors = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
         help_text="Field errors by field name; empty when the error is not about a field.",
+    )
+
+
+class HeldReplySerializer(ErrorSerializer):
+    """A 409 for a held reply: the error, and the messages that came after `seen_message`."""
+
+    messages = MessageSerializer(
+        many=True, help_text="The newer messages, as the conversation lists them."
     )
 
 

@@ -45,9 +45,11 @@ class SearchThrottle(ApiThrottle):
 
 
 class ThrottledFirst:
-    """A view mix-in: the throttles are checked right after authentication, before the
-    permissions (DRF checks them last), so a request refused as unauthenticated, or sent with a
-    token that does not work, still counts (per client address) and cannot be repeated freely."""
+    # A view mix-in: the throttles are checked right after authentication, before the
+    # permissions (DRF checks them last), so a request refused as unauthenticated, or sent with
+    # a token that does not work, still counts (per client address) and cannot be repeated
+    # freely. A comment, not a docstring: drf-spectacular would print a docstring here as the
+    # description of every operation in the API's documentation.
 
     def perform_authentication(self, request) -> None:
         try:

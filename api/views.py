@@ -15,8 +15,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from messaging.models import Message
-from messaging.selectors import attachment_for, files_by_message
+from messaging.models import Attachment, CannedReply, Message
+from messaging.selectors import attachment_for, files_by_message, messages_since
 from messaging.services import (
     attachment_add,
     message_send,
@@ -29,12 +29,12 @@ from reports.forms import PRESETS, ReportForm
 from reports.periods import BUCKETS
 from tickets.models import MAX_ID, StaleTicketError, Ticket
 from tickets.selectors import get_ticket_for
-from tickets.services import ticket_update
+from tickets.services import ticket_mark_seen, ticket_update
 
 from . import serializers as s
-from .errors import COMMON_ERRORS, Conflict, error
+from .errors import COMMON_ERRORS, Conflict, HeldReply, HeldReplySerializer, error
 from .filters import TicketFilter
-from .pagination import NewestFirst, OldestFirst
+from .pagination import OldestFirst, SortedTickets
 from .throttling import ApiThrottle, SearchThrottle, ThrottledFirst
 
 # A retried POST with the same key stores one ticket or message: the key, per user, gives the
@@ -69,18 +69,30 @@ def validated(serializer_class, request, **kwargs) -> dict:
     return serializer.validated_data
 
 
+def read_ticket(request, pk: int) -> Ticket:
+    """The ticket (get_ticket_for), read as the ticket page is: a GET by its reporter marks the
+    staff's replies seen (the "New reply" marker clears); a HEAD shows nothing, so writes
+    nothing."""
+    ticket = get_ticket_for(request.user, pk)
+    if request.method == "GET":
+        ticket_mark_seen(ticket=ticket, user=request.user)
+    return ticket
+
+
 def ticket_body(request, ticket: Ticket) -> dict:
     return s.TicketSerializer(ticket, context={"request": request}).data
 
 
 class TicketList(ThrottledFirst, generics.GenericAPIView):
     serializer_class = s.TicketSerializer
-    pagination_class = NewestFirst
+    pagination_class = SortedTickets
     filterset_class = TicketFilter
 
     def get_queryset(self):
-        return Ticket.objects.visible_to(self.request.user).select_related(
-            "reporter", "assignee", "category"
+        return (
+            Ticket.objects.visible_to(self.request.user)
+            .select_related("reporter", "assignee", "category")
+            .defer("search_vector")  # the search's own column, as get_ticket_for
         )
 
     def get_throttles(self):
@@ -89,7 +101,7 @@ class TicketList(ThrottledFirst, generics.GenericAPIView):
         return super().get_throttles()
 
     @extend_schema(
-        summary="The tickets you may see, newest first",
+        summary="The tickets you may see, newest first or in the `ordering` you choose",
         responses={200: s.TicketSerializer(many=True), 400: error("A filter is not valid.")}
         | COMMON_ERRORS,
     )
@@ -100,12 +112,17 @@ class TicketList(ThrottledFirst, generics.GenericAPIView):
 
     @extend_schema(
         summary="Report a ticket (staff: open one for a customer)",
-        request=s.TicketCreateSerializer,
+        request={
+            "application/json": s.TicketCreateSerializer,
+            "multipart/form-data": s.TicketCreateSerializer,
+        },
         parameters=[IDEMPOTENCY_HEADER],
         responses={
             201: s.TicketSerializer,
             200: OpenApiResponse(s.TicketSerializer, description="A retried request's ticket."),
-            400: error("Not valid (field errors say why)."),
+            400: error("Not valid (field errors say why), or too many files."),
+            413: error("A file is larger than the help desk accepts."),
+            415: error("A type of file the help desk does not take."),
         }
         | COMMON_ERRORS,
     )
@@ -122,6 +139,7 @@ class TicketList(ThrottledFirst, generics.GenericAPIView):
             "priority": data["priority"],
             "category": data.get("category"),
             "client_token": token,
+            "files": data.get("files", []),
         }
         if customer:
             ticket = ticket_open_for_with_files(agent=request.user, customer=customer, **fields)
@@ -137,7 +155,7 @@ class TicketDetail(ThrottledFirst, APIView):
         summary="A ticket", responses={200: s.TicketSerializer} | NOT_FOUND | COMMON_ERRORS
     )
     def get(self, request, pk: int):
-        return Response(ticket_body(request, get_ticket_for(request.user, pk)))
+        return Response(ticket_body(request, read_ticket(request, pk)))
 
     @extend_schema(
         summary="Change a ticket's status (its reporter or staff), assignee, priority, "
@@ -208,9 +226,17 @@ class MessageList(ThrottledFirst, generics.GenericAPIView):
         | COMMON_ERRORS,
     )
     def get(self, request, pk: int):
-        ticket = get_ticket_for(request.user, pk)
+        ticket = read_ticket(request, pk)
         page = self.paginate_queryset(Message.receive(ticket, request.user))
         return self.get_paginated_response(self.rows(ticket, page))
+
+    def canned_text(self, ticket: Ticket, reply_id: int) -> str:
+        if not self.request.user.is_staff:
+            raise PermissionDenied("Only staff use canned replies.")
+        reply = CannedReply.objects.usable_by(self.request.user).filter(pk=reply_id).first()
+        if reply is None:
+            raise ValidationError({"canned_reply": ["No such canned reply, or not one of yours."]})
+        return reply.filled(customer=ticket.reporter, ticket_id=ticket.pk, agent=self.request.user)
 
     @extend_schema(
         summary="Reply on a ticket, or (staff) add an internal note",
@@ -220,6 +246,11 @@ class MessageList(ThrottledFirst, generics.GenericAPIView):
             201: s.MessageSerializer,
             200: OpenApiResponse(s.MessageSerializer, description="A retried request's message."),
             400: error("Not valid (field errors say why)."),
+            409: OpenApiResponse(
+                HeldReplySerializer,
+                description="Held, not sent: someone else wrote after `seen_message`; the "
+                "newer messages are in `messages`.",
+            ),
         }
         | NOT_FOUND
         | COMMON_ERRORS,
@@ -229,10 +260,27 @@ class MessageList(ThrottledFirst, generics.GenericAPIView):
         data = validated(s.MessageCreateSerializer, request)
         token = idempotency_token(request)
         replayed = token is not None and Message.objects.filter(client_token=token).exists()
+        content = data.get("content", "")
+        if "canned_reply" in data:
+            content = content or self.canned_text(ticket, data["canned_reply"])
+        seen = data.get("seen_message")
+        if not (replayed or data["is_internal"] or data["send_anyway"] or seen is None):
+            # As the staff's ticket page holds a reply (tickets.views.ticket_reply).
+            held = messages_since(ticket, seen, request.user)
+            if held:
+                newer = Message.receive(ticket, request.user).filter(
+                    pk__in=[entry["pk"] for entry in held]
+                )
+                who = ", ".join(dict.fromkeys(entry["sender_name"] for entry in held))
+                raise HeldReply(
+                    f"Not sent: {who} wrote after message {seen} (in `messages`). Read it, then "
+                    "send again with the newest id as seen_message, or with send_anyway.",
+                    self.rows(ticket, newer),
+                )
         message = message_send(
             ticket=ticket,
             sender=request.user,
-            content=data["content"],
+            content=content,
             is_internal=data["is_internal"],
             client_token=token,
         )
@@ -269,6 +317,41 @@ class MessageFiles(ThrottledFirst, APIView):
         return Response(s.FileSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
 
+class TicketFiles(ThrottledFirst, generics.GenericAPIView):
+    serializer_class = s.TicketFileSerializer
+    pagination_class = OldestFirst
+    queryset = Attachment.objects.none()  # for the schema; the rows come from the ticket
+
+    @extend_schema(
+        summary="The ticket's files, oldest first: those sent with it and with every message "
+        "you may read (an internal note's files for staff only)",
+        responses={
+            200: s.TicketFileSerializer(many=True),
+            400: error("Not a cursor of this list."),
+        }
+        | NOT_FOUND
+        | COMMON_ERRORS,
+    )
+    def get(self, request, pk: int):
+        ticket = get_ticket_for(request.user, pk)
+        files = Attachment.objects.none()
+        if ticket.has_files:  # as on the pages: a ticket that never had a file is not asked
+            files = Attachment.objects.filter(ticket=ticket).visible_to(request.user)
+        page = self.paginate_queryset(
+            files.only(
+                "pk",
+                "ticket_id",
+                "message_id",
+                "name",
+                "size",
+                "sniffed_type",
+                "uploaded_at",
+                "removed_at",
+            )
+        )
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
 class FileDownload(ThrottledFirst, APIView):
     @extend_schema(
         summary="A file's bytes (the same checks as the pages)",
@@ -284,6 +367,50 @@ class FileDownload(ThrottledFirst, APIView):
         except Http404:
             raise NotFound("No such file.") from None  # as for a missing file
         return file_response(request, attachment_for(request.user, ticket, file_id))
+
+
+class CannedReplies(ThrottledFirst, generics.GenericAPIView):
+    serializer_class = s.CannedReplySerializer
+    pagination_class = OldestFirst
+    queryset = CannedReply.objects.none()  # for the schema; the rows are the user's
+
+    @extend_schema(
+        summary="Staff: the canned replies you may use (the shared ones and your own)",
+        parameters=[
+            OpenApiParameter(
+                "q",
+                OpenApiTypes.STR,
+                description="Only those whose title or text holds this (any case).",
+            )
+        ],
+        responses={200: s.CannedReplySerializer(many=True), 400: error("Not a cursor.")}
+        | COMMON_ERRORS,
+    )
+    def get(self, request):
+        if not request.user.is_staff:
+            raise PermissionDenied("Only staff use canned replies.")
+        query = request.query_params.get("q", "")[:100]
+        replies = CannedReply.objects.usable_by(request.user).search(query)
+        page = self.paginate_queryset(replies.only("pk", "title", "body", "owner_id", "updated_at"))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class CannedReplyDetail(ThrottledFirst, APIView):
+    @extend_schema(
+        summary="Staff: a canned reply you may use",
+        responses={
+            200: s.CannedReplySerializer,
+            404: error("No such canned reply, or another agent's own: the same answer."),
+        }
+        | COMMON_ERRORS,
+    )
+    def get(self, request, reply_id: int):
+        if not request.user.is_staff:
+            raise PermissionDenied("Only staff use canned replies.")
+        reply = CannedReply.objects.usable_by(request.user).filter(pk=min(reply_id, MAX_ID)).first()
+        if reply is None:
+            raise NotFound("No such canned reply.")
+        return Response(s.CannedReplySerializer(reply).data)
 
 
 class Me(ThrottledFirst, APIView):

@@ -543,14 +543,29 @@ def api_file() -> Row:
 
 API_ROWS: dict[str, Row] = {
     f"{API}tickets/": page(get=api_user(200), post=api_user(400)),
-    f"{API}tickets/<int:pk>/": ticket_page(get=api_user(200), post=api_user(405)),
+    # The reporter reading their ticket or its conversation marks its replies as seen, as the
+    # ticket page does (a write, for them only).
+    f"{API}tickets/<int:pk>/": ticket_page(
+        get=(401, W200, W200, 200, 200, 401), post=api_user(405)
+    ),
     # An empty POST is an invalid message.
-    f"{API}tickets/<int:pk>/messages/": ticket_page(get=api_user(200), post=api_user(400)),
+    f"{API}tickets/<int:pk>/messages/": ticket_page(
+        get=(401, W200, W200, 200, 200, 401), post=api_user(400)
+    ),
+    # The ticket's files (a list: to whoever may see the ticket, filtered as the files are).
+    f"{API}tickets/<int:pk>/files/": ticket_page(get=api_user(200), post=api_user(405)),
     # "own": a message of the actor's own ticket; an empty POST (no file) is refused.
     f"{API}tickets/<int:pk>/messages/<int:message_id>/files/": ticket_page(
         get=api_user(405), post=api_user(400)
     ),
     f"{API}tickets/<int:pk>/files/<int:file_id>/": api_file(),
+    # Canned replies: staff only; "own" is the agent's personal reply, which another staff
+    # member (the admin) cannot find, exactly like a missing one.
+    f"{API}canned-replies/": page(get=api_staff(200), post=api_user(405)),
+    f"{API}canned-replies/<int:reply_id>/": targets(
+        own=((401, 403, 403, 200, 404, 401), api_user(405)),
+        missing=((401, 403, 403, 404, 404, 401), api_user(405)),
+    ),
     f"{API}users/me/": page(get=api_user(200), post=api_user(405)),
     f"{API}reports/": page(get=api_staff(200), post=api_user(405)),
     f"{API}customers/": targets({"?email=customer_b@example.com": (api_staff(200), api_user(405))}),
@@ -815,6 +830,9 @@ class World:
                 "pk": pk if target != "missing" else self.ticket_id("own", actor),
                 "message_id": message_id,
             }
+        if params == {"reply_id"}:
+            reply = self.admin_objects["messaging.cannedreply"]
+            return {"reply_id": reply.pk if target == "own" else MISSING_ID}
         if params == {"uidb64", "token"}:
             return dict(zip(("uidb64", "token"), self.reset_link(target), strict=True))
         if params == {"token"} and route.startswith("accounts/unsubscribe/"):

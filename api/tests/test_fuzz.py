@@ -5,7 +5,9 @@ import os
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import (
     ignored_auth,
@@ -30,8 +32,20 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", get_wsgi_
 EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "6"))
 
 
+@pytest.fixture
+def one_connection():
+    """The requests run inside the test's transaction: as django.test.Client does, the app
+    must not close the connection at the start and end of each (on PostgreSQL it would, as the
+    transaction leaves autocommit off; SQLite's in-memory database is never closed)."""
+    for signal in (signals.request_started, signals.request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (signals.request_started, signals.request_finished):
+        signal.connect(close_old_connections)
+
+
 @pytest.fixture(params=["customer", "agent"])
-def token(request, db, customer, agent, make_ticket, make_message):
+def token(request, db, one_connection, customer, agent, make_ticket, make_message):
     """A customer's or an agent's token, with a ticket and a message to find."""
     ticket = make_ticket(customer)
     make_message(ticket, customer, "hello")
