@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from conftest import create_user
+from conftest import PASSWORD, create_user
 from messaging.services import message_send
 from tests.test_browser import (  # noqa: F401 (browser is a fixture)
     CHROMIUM,
@@ -33,6 +33,8 @@ from tests.test_browser import (  # noqa: F401 (browser is a fixture)
     _wait_for_charts,
     browser,
 )
+from tests.test_browser_workspace import hold_polling, release_polling
+from tickets.models import Ticket
 from tickets.services import ticket_assign, ticket_create
 
 pytestmark = [
@@ -262,3 +264,160 @@ def test_every_page_fits_320_px_without_sideways_scrolling(browser, live_server)
         if visit.name in NARROW_SHOTS:
             journey.step(page, f"{visit.role}-{visit.name.replace(' ', '-')}")
     assert not too_wide, "pages wider than 320 px:\n" + "\n".join(too_wide)
+
+
+# What has the keyboard's focus, and whether it is drawn with a ring a sighted person can see:
+# "" when it is, else what is wrong. A hidden radio button's ring is drawn on its label.
+FOCUS_RING = """() => {
+    let el = document.activeElement;
+    // Past the last element the focus leaves the page (the browser's own controls) and the
+    // next Tab comes back to the first.
+    if (!el || el === document.body) return "";
+    if (el.classList.contains("btn-check")) el = el.labels[0];
+    const name = el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
+        + " " + JSON.stringify((el.innerText || el.value || "").trim().slice(0, 40));
+    const style = getComputedStyle(el);
+    if (style.outlineStyle === "none" || parseFloat(style.outlineWidth) < 2) {
+        return name + " has no focus ring";
+    }
+    const box = el.getBoundingClientRect();
+    if (box.width < 1 || box.height < 1) return name + " is focused but not shown";
+    return "";
+}"""
+IS_FOCUSED = "element => element === document.activeElement"
+# Whether the element is what a pointer at its middle would hit: nothing is drawn over it.
+ON_TOP = """element => {
+    const box = element.getBoundingClientRect();
+    return document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2) === element;
+}"""
+# More Tabs than this to reach something is a trap or a lost element, not a long page.
+MOST_TABS = 80
+
+
+class Keyboard:
+    """The keyboard alone: Tab to an element (checking the focus ring at every stop), then
+    Enter or Space, or type text. No clicks."""
+
+    def __init__(self, page):
+        self.page = page
+        self.stops = 0
+
+    def tab_to(self, locator) -> None:
+        if locator.evaluate(IS_FOCUSED):  # there already (a field the page focuses)
+            return
+        for _ in range(MOST_TABS):
+            self.page.keyboard.press("Tab")
+            self.stops += 1
+            problem = self.page.evaluate(FOCUS_RING)
+            assert problem == "", f"on {self.page.url}: {problem}"
+            if locator.evaluate(IS_FOCUSED):
+                return
+        raise AssertionError(f"{MOST_TABS} Tabs on {self.page.url} never reached {locator}")
+
+    def press(self, locator, key: str = "Enter") -> None:
+        self.tab_to(locator)
+        self.page.keyboard.press(key)
+
+    def type_into(self, locator, text: str) -> None:
+        self.tab_to(locator)
+        self.page.keyboard.type(text)
+
+
+def test_the_customer_journey_with_the_keyboard_alone(
+    browser,  # noqa: F811 (the fixture imported above)
+    live_server,
+    customer,
+    agent,
+    mailoutbox,
+):
+    """Skip to the content, log in, report a ticket with a file, read the reply, reply, close
+    and reopen it: Tab, Enter, Space and typing only, with a visible focus ring at every stop."""
+    journey = Journey(browser, live_server.url, "keyboard")
+    url = journey.url
+    page = journey.new_page()
+    keys = Keyboard(page)
+    title = "The scanner saves empty files"
+    page.goto(f"{url}/accounts/login/")
+
+    # Log in (the page puts the focus in its first field).
+    keys.type_into(page.get_by_label("Username or email"), customer.username)
+    keys.type_into(page.locator("#id_password"), PASSWORD)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.wait_for_url(f"{url}/tickets/")
+
+    # The first Tab shows the skip link, above everything else; Enter moves into the content.
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    assert skip.evaluate(IS_FOCUSED)
+    box = skip.bounding_box()
+    assert box["width"] > 50 and box["height"] > 20
+    assert skip.evaluate(ON_TOP), "the skip link is drawn behind something"
+    assert page.evaluate(FOCUS_RING) == ""
+    journey.step(page, "skip-link-focused")
+    page.keyboard.press("Enter")
+    assert page.locator("main").evaluate(IS_FOCUSED)
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.querySelector('main').contains(document.activeElement)")
+    assert page.evaluate(FOCUS_RING) == ""
+    journey.step(page, "focus-ring-after-skipping")
+
+    # Report the issue, with a screenshot chosen from the file dialog that Space opens.
+    nav = page.get_by_role("navigation", name="Main navigation")
+    keys.press(nav.get_by_role("link", name="New ticket"))
+    page.wait_for_url(f"{url}/tickets/new/")
+    keys.type_into(page.locator("#id_title"), title)
+    keys.type_into(page.locator("#id_description"), "Every scan is 0 bytes.")
+    keys.tab_to(page.locator("#id_files"))
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Space")
+    chooser.value.set_files(
+        files=[{"name": "scan.png", "mimeType": "image/png", "buffer": PNG_1X1}]
+    )
+    journey.step(page, "new-ticket-with-a-file")
+    with page.expect_navigation():
+        keys.press(page.get_by_role("button", name="Create ticket"))
+    ticket = Ticket.objects.get(title=title)
+    page.wait_for_url(f"{url}/tickets/{ticket.pk}/")
+    assert ticket.reporter == customer
+    assert list(ticket.attachments.values_list("name", flat=True)) == ["scan.png"]
+
+    # An agent answers; the customer goes to their list and opens the ticket.
+    hold_polling(page)
+    message_send(ticket=ticket, sender=agent, content="Which scanner model is it?")
+    release_polling(page)
+    keys.press(nav.get_by_role("link", name="My tickets"))
+    page.wait_for_url(f"{url}/tickets/")
+    keys.press(page.get_by_role("link", name=title))
+    page.wait_for_url(f"{url}/tickets/{ticket.pk}/")
+    assert page.get_by_text("Which scanner model is it?").is_visible()
+    journey.step(page, "reads-the-reply")
+
+    # Reply.
+    keys.type_into(page.locator("#id_content"), "The ScanJet 200.")
+    hold_polling(page)
+    with page.expect_navigation():
+        keys.press(page.get_by_role("button", name="Send", exact=True))
+    page.get_by_text("Reply sent.").wait_for()
+    assert list(ticket.messages.values_list("sender__username", "content")) == [
+        (agent.username, "Which scanner model is it?"),
+        (customer.username, "The ScanJet 200."),
+    ]
+
+    # Close (Space on the button), then reopen (Enter).
+    hold_polling(page)
+    with page.expect_navigation():
+        keys.press(page.get_by_role("button", name="Close ticket"), "Space")
+    page.get_by_text("The ticket is closed.").wait_for()
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.CLOSED
+    journey.step(page, "closed")
+    hold_polling(page)
+    with page.expect_navigation():
+        keys.press(page.get_by_role("button", name="Reopen ticket"))
+    page.get_by_text("The ticket is open again.").wait_for()
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.OPEN
+    assert ticket.events.filter(actor=customer).count() == 2
+    journey.step(page, "reopened")
+    assert keys.stops > 10
