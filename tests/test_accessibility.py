@@ -67,6 +67,28 @@ WIDER_THAN_VIEWPORT = """width => [...document.querySelectorAll("body *")]
 NARROW_SHOTS = {"ticket list", "ticket page", "reports", "new ticket"}
 
 
+# Every element the keyboard can reach on the page, focused in turn: those that draw no ring
+# (an outline of 2 px or more; a hidden radio button's is drawn on its label).
+WITHOUT_FOCUS_RING = """() => {
+    const reachable = 'a[href], button, input:not([type="hidden"]), select, textarea, summary, '
+        + '[tabindex]:not([tabindex="-1"])';
+    const missing = [];
+    for (const target of document.querySelectorAll(reachable)) {
+        if (target.disabled || !target.getClientRects().length) continue;
+        const drawn = target.classList.contains("btn-check") ? target.labels[0] : target;
+        target.focus({preventScroll: true});
+        if (document.activeElement !== target) continue;
+        const style = getComputedStyle(drawn);
+        if (style.outlineStyle === "none" || parseFloat(style.outlineWidth) < 2) {
+            missing.push(drawn.tagName.toLowerCase() + (drawn.id ? "#" + drawn.id : "") + " "
+                + JSON.stringify((drawn.innerText || drawn.value || "").trim().slice(0, 30)));
+        }
+    }
+    document.activeElement.blur();
+    return missing;
+}"""
+
+
 @dataclass(frozen=True)
 class Visit:
     role: str
@@ -215,6 +237,8 @@ def _summary_table(found: dict[tuple[str, str], list[dict]], visits: list[Visit]
 
 
 def test_no_serious_axe_violation_on_any_page_for_any_role(browser, live_server):  # noqa: F811 (the fixture imported above)
+    """axe-core finds nothing serious or critical on any page for any role, and everything the
+    keyboard can reach on those pages draws a focus ring when focused."""
     from axe_playwright_python.sync_playwright import Axe
 
     cast = _cast()
@@ -225,6 +249,14 @@ def test_no_serious_axe_violation_on_any_page_for_any_role(browser, live_server)
     failures = []
     for visit in visits:
         page = visitor.open(visit)
+        # A keyboard press first: the browser then draws focus rings for focus() too.
+        page.keyboard.press("Tab")
+        unringed = page.evaluate(WITHOUT_FOCUS_RING)
+        if unringed:
+            failures.append(
+                f"{visit.role} on {visit.name} ({visit.path}): no visible focus ring on "
+                + "; ".join(unringed)
+            )
         violations = axe.run(page).response["violations"]
         found[visit.name, visit.role] = violations
         serious = [v for v in violations if v["impact"] in FAILING_IMPACTS]
