@@ -378,6 +378,7 @@ class DataVisualization:
                 ),
                 "columns": chart["columns"],
                 "rows": chart["rows"],
+                "summary": chart["summary"],
             }
             for chart in chart_list
         ]
