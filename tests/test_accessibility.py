@@ -7,8 +7,9 @@ where it is missing). axe-core comes inside the axe-playwright-python wheel: not
 from elsewhere. One browser per test; each role logs in once (a session made by Django, given to
 the browser as a cookie) and keeps its browser context for all its pages.
 
-The axe summary (pages x roles, violations by impact) is printed (`pytest -s`, or shown with a
-failure) and written to test-artifacts/axe/summary.txt.
+The axe summary (pages x roles, violations by impact) is written to
+test-artifacts/axe/summary.txt (every violation, of any impact, to violations.txt there), and
+tests/conftest.py shows it at the end of the run.
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ def _cast() -> dict:
         ticket=ticket,
         sender=customer,
         content="The toner is full; still blank.",
-        files=[_upload("blank-page.png", PNG_1X1)],
+        files=[SimpleUploadedFile("blank-page.png", PNG_1X1, content_type="image/png")],
     )
     message_send(ticket=ticket, sender=agent, content="Known issue, see wiki.", is_internal=True)
     CannedReply.objects.create(title="Toner", body="Hello {customer}, please check the toner.")
@@ -133,10 +134,6 @@ def _cast() -> dict:
         "ticket": ticket,
         "closed": Ticket.objects.get(title="Answered and closed"),
     }
-
-
-def _upload(name: str, content: bytes):
-    return SimpleUploadedFile(name, content, content_type="image/png")
 
 
 def _visits(cast: dict) -> list[Visit]:
