@@ -49,6 +49,7 @@ def report_page(request: HttpRequest) -> HttpResponse:
             "figure": charts.without_title(chart["figure"]),
             "columns": chart["columns"],
             "rows": chart["rows"],
+            "summary": chart["summary"],
         }
         for chart in viz.charts()
     ]

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from . import charts, formatting, selectors
+from . import charts, formatting, selectors, summaries
 from .periods import Period, site_tz
 
 
@@ -204,6 +204,7 @@ class DataVisualization:
                 "figure": charts.created_vs_closed(labels, created, closed),
                 "columns": [bucket_column, "created", "closed"],
                 "rows": [list(row) for row in zip(labels, created, closed, strict=True)],
+                "kind": "flow",
             },
             {
                 "id": "backlog",
@@ -213,6 +214,7 @@ class DataVisualization:
                     list(row)
                     for row in zip(backlog_labels, backlog_open, backlog_active, strict=True)
                 ],
+                "kind": "level",
             },
             {
                 "id": "first-response",
@@ -279,10 +281,15 @@ class DataVisualization:
                 ),
                 "columns": [bucket_column, "new users"],
                 "rows": [list(row) for row in zip(labels, registrations, strict=True)],
+                "kind": "flow",
             },
         ]
         for chart in chart_list:
             chart["title"] = chart["figure"]["layout"]["title"]["text"]
+            # For screen readers, beside the chart: its key figures, from its table's rows.
+            chart["summary"] = summaries.text_summary(
+                chart["columns"], chart["rows"], kind=chart.pop("kind", "categories")
+            )
         return chart_list
 
     def as_dict(self) -> dict:
@@ -371,6 +378,7 @@ class DataVisualization:
                 ),
                 "columns": chart["columns"],
                 "rows": chart["rows"],
+                "summary": chart["summary"],
             }
             for chart in chart_list
         ]

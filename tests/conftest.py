@@ -2,11 +2,29 @@
 empty Redis database. Each fixture skips, saying why, where the service does not answer."""
 
 import secrets
+import time
 import urllib.parse
+from pathlib import Path
 
 import pytest
 
 from .servers import ADMIN_URL, REDIS_HOST, REDIS_PORT, port_answers
+
+# tests/test_accessibility.py writes its axe summary (pages x roles) here; the end of the run
+# shows it, from whichever worker ran that test.
+AXE_SUMMARY = Path(__file__).resolve().parent.parent / "test-artifacts" / "axe" / "summary.txt"
+_session_started = time.time()
+
+
+def pytest_sessionstart(session):
+    global _session_started
+    _session_started = time.time()
+
+
+def pytest_terminal_summary(terminalreporter):
+    if AXE_SUMMARY.exists() and AXE_SUMMARY.stat().st_mtime >= _session_started:
+        terminalreporter.section("accessibility (axe-core)")
+        terminalreporter.write(AXE_SUMMARY.read_text())
 
 
 @pytest.fixture

@@ -36,6 +36,8 @@ def test_it_writes_a_complete_html_document_to_the_output_file(busy, tmp_path):
     for chart_id in CHART_IDS:
         assert f'id="chart-{chart_id}"' in document
     assert "6 Jan 2025 to 12 Jan 2025, by week" in document  # the default bucket
+    # Each chart's key figures in words, beside it (reports/summaries.py).
+    assert '<p class="muted">Created: 5 from ' in document
     assert out == ""
     assert str(target) in err
 

@@ -73,6 +73,23 @@ def test_staff_see_every_chart(request, login, who, busy):
     assert len([tag for tag in scripts(html) if "application/json" in tag]) == len(CHART_IDS)
 
 
+def test_each_chart_has_a_text_summary_for_screen_readers(login, agent, busy):
+    """Beside each chart, its key figures in words (from its table's rows), which the chart
+    names as its description; the "Show table" button stays."""
+    response = login(agent).get(f"{PAGE}?{PERIOD_QUERY}")
+    html = response.content.decode()
+    summaries = {chart["id"]: chart["summary"] for chart in response.context["charts"]}
+    assert set(summaries) == set(CHART_IDS)
+    for chart_id in CHART_IDS:
+        assert f'aria-describedby="summary-{chart_id}"' in html
+        assert f'data-toggle-table="table-{chart_id}"' in html
+    assert summaries["created-closed"].startswith(
+        "Created: 5 from 2025-01-06 to 2025-01-12, the most in "
+    )
+    assert '<p class="visually-hidden" id="summary-by-priority">' in html
+    assert summaries["by-priority"].startswith("5 tickets in all. The most: ")
+
+
 def test_the_page_runs_no_inline_javascript_and_loads_plotly_locally(login, agent, busy):
     html = login(agent).get(f"{PAGE}?{PERIOD_QUERY}").content.decode()
     for tag in scripts(html):
