@@ -12,6 +12,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Lower
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from . import verification
 
@@ -146,6 +147,18 @@ class User(AbstractUser):
         default=True,
         help_text="Send me an email when one of my tickets gets a reply or changes status.",
     )
+    # Which mails they want (the profile page); notify_by_email above is all of them at once.
+    notify_replies = models.BooleanField(
+        _("replies"), default=True, help_text=_("An email when someone replies on my ticket.")
+    )
+    notify_status = models.BooleanField(
+        _("status changes"),
+        default=True,
+        help_text=_("An email when my ticket is closed or reopened by someone else."),
+    )
+    # Set when an admin anonymised the account at its owner's request (accounts.services.
+    # customer_anonymise): their messages stay, signed "former customer".
+    anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Set when a mail to the address bounced (messaging.inbound): no more mail goes to it until
     # staff clear it in the admin.
     email_undeliverable_at = models.DateTimeField(
