@@ -149,12 +149,14 @@ class User(AbstractUser):
     )
     # Which mails they want (the profile page); notify_by_email above is all of them at once.
     notify_replies = models.BooleanField(
-        _("replies"), default=True, help_text=_("An email when someone replies on my ticket.")
+        _("email me about replies"),
+        default=True,
+        help_text=_("An email with each reply on my tickets."),
     )
     notify_status = models.BooleanField(
-        _("status changes"),
+        _("email me about status changes"),
         default=True,
-        help_text=_("An email when my ticket is closed or reopened by someone else."),
+        help_text=_("An email when someone else closes or reopens my ticket."),
     )
     # Set when an admin anonymised the account at its owner's request (accounts.services.
     # customer_anonymise): their messages stay, signed "former customer".
