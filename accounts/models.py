@@ -23,6 +23,11 @@ class UserQuerySet(models.QuerySet):
     def staff(self) -> UserQuerySet:
         return self.filter(is_staff=True, is_active=True)
 
+    def agents(self) -> UserQuerySet:
+        """Active members of the Agents group: who the reports count as agents (a superuser
+        who is not in the group is not one)."""
+        return self.filter(is_active=True, groups__name=AGENTS_GROUP)
+
     def customers(self) -> UserQuerySet:
         """Active accounts that are not staff: who a ticket can be opened for."""
         return self.filter(is_staff=False, is_active=True)
@@ -255,8 +260,10 @@ class User(AbstractUser):
         user = authenticate(request, username=username, password=password)
         if user is None:
             raise ValidationError(
-                "Please enter a correct username or email and password. "
-                "Both fields may be case-sensitive for the password.",
+                _(
+                    "Please enter a correct username (or email address) and password. "
+                    "The password is case-sensitive."
+                ),
                 code="invalid_login",
             )
         if user.email_verified_at is None and verification.confirmation_required():
