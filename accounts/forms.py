@@ -63,6 +63,13 @@ class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ["first_name", "last_name", "notify_by_email", "notify_replies", "notify_status"]
+        help_texts = {
+            # The switch for every mail; the two below choose among them.
+            "notify_by_email": _(
+                "Unticked, we send you no email at all (the link at the foot of every email "
+                "unticks it)."
+            ),
+        }
 
     def clean(self):
         cleaned = super().clean()
