@@ -16,7 +16,6 @@ urlpatterns = [
     path("tokens/", views.api_tokens, name="api_tokens"),
     path("email/", views.change_email, name="change_email"),
     path("email/<str:token>/", views.change_email_confirm, name="change_email_confirm"),
-    path("my-data/", views.my_data, name="my_data"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path(
         "password_change/",

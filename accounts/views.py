@@ -6,7 +6,7 @@ from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -15,8 +15,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
-
-from messaging.export import personal_data
 
 from . import verification
 from .forms import (
@@ -309,16 +307,6 @@ def change_email_confirm(request: HttpRequest, token: str) -> HttpResponse:
     }
     status = 200 if state is Link.VALID else 400
     return render(request, "accounts/change_email.html", context, status=status)
-
-
-@login_required
-@require_safe
-def my_data(request: HttpRequest) -> StreamingHttpResponse:
-    """ "Download my data": the account, its tickets and their public messages, as JSON."""
-    response = StreamingHttpResponse(personal_data(request.user), content_type="application/json")
-    day = timezone.now().strftime("%Y-%m-%d")
-    response["Content-Disposition"] = f'attachment; filename="my-help-desk-data-{day}.json"'
-    return response
 
 
 # A mail client's one-click unsubscribe (RFC 8058) is a POST from no page of ours, with no cookie

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from tickets.tests.page_helpers import client_for
 
-DATA_URL = reverse("accounts:my_data")
+DATA_URL = reverse("my_data")
 
 
 def download(user) -> tuple[dict, object]:
