@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import gettext
 
 from tickets.models import Ticket
 
@@ -46,13 +45,11 @@ def account_data(user) -> dict:
 
 def _author(row: dict, user) -> str:
     """Who wrote a message, as the export names them: the person themselves by their username,
-    staff by the name they sign with, anyone else (an anonymised account) as a former customer."""
+    anyone else (staff, or someone who was staff when they wrote) by the name they sign with."""
     if row["sender_id"] == user.pk:
         return user.username
-    if row["sender_is_staff"]:
-        full = f"{row['sender_first_name']} {row['sender_last_name']}".strip()
-        return full or row["sender_username"]
-    return gettext("Former customer")
+    full = f"{row['sender_first_name']} {row['sender_last_name']}".strip()
+    return full or row["sender_username"]
 
 
 def personal_data(user) -> Iterator[str]:
@@ -82,7 +79,6 @@ def personal_data(user) -> Iterator[str]:
             sender_username=F("sender__username"),
             sender_first_name=F("sender__first_name"),
             sender_last_name=F("sender__last_name"),
-            sender_is_staff=F("sender__is_staff"),
         )
     )
     header = {"exported_at": timezone.now(), "account": account_data(user)}
@@ -96,8 +92,7 @@ def personal_data(user) -> Iterator[str]:
                 ticket_messages.append(
                     {
                         "from": _author(message, user),
-                        "from_staff": bool(message["sender_is_staff"])
-                        and message["sender_id"] != user.pk,
+                        "from_staff": message["sender_id"] != user.pk,
                         "created_at": message["created_at"],
                         "content": message["content"],
                     }

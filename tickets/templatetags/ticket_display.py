@@ -97,11 +97,9 @@ def linked_parts(text) -> list[dict]:
     parts: list[dict] = []
     position = 0
     for match in ADDRESS_RE.finditer(text):
-        if match.start() < position:
-            continue
         address = _trim(match.group())
-        if not address or (match.group("url") and address[-3:] == "://"):
-            continue
+        if match.group("url") and address.endswith("://"):
+            continue  # "https://..." is punctuation after a scheme, not an address
         if match.start() > position:
             parts.append({"text": text[position : match.start()]})
         if match.group("email"):

@@ -212,6 +212,7 @@ class TestLinks:
             ("(see https://example.com/a).", "https://example.com/a"),
             ("Done: https://example.com/x?y=1!", "https://example.com/x?y=1"),
             ("<https://example.com/>", "https://example.com/"),
+            ("https://... and https://example.com", "https://example.com"),
         ],
     )
     def test_punctuation_after_an_address_is_not_part_of_it(self, text, linked):
