@@ -23,6 +23,10 @@ $(VENV)/.requirements-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 venv: $(VENV)/.requirements
 dev-venv: $(VENV)/.requirements-dev
 
+# HOST and PORT are passed on: in development the settings build SITE_URL (links in emails) and
+# ALLOWED_HOSTS from them.
+run: export HOST := $(HOST)
+run: export PORT := $(PORT)
 run: venv
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo

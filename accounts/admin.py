@@ -67,14 +67,17 @@ class UserAdmin(AdminInputMixin, SuperuserOnlyMixin, DjangoUserAdmin):
     ]
     list_filter = ["is_staff", "is_superuser", "is_active", "groups", "date_joined"]
     search_fields = ["username", "email", "first_name", "last_name"]
+    readonly_fields = ["anonymised_at"]
     ordering = ["username"]
     show_full_result_count = False
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
-        ("Notifications", {"fields": ["notify_by_email"]}),
+        ("Notifications", {"fields": ["notify_by_email", "notify_replies", "notify_status"]}),
         # Empty while a registered account waits for its owner to follow the emailed link; a
         # superuser may confirm the address by hand (or clear it).
         ("Email address", {"fields": ["email_verified_at"]}),
+        # Set by the "anonymise" action (account deletion on request).
+        ("Anonymised", {"fields": ["anonymised_at"]}),
         # A bounce sets these (messaging.inbound); clearing them lets mail go to it again.
         (
             "Undeliverable",

@@ -6,6 +6,7 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils.translation import gettext_lazy as _
 
 from .mail import AUTOMATIC_HEADERS
 from .models import User
@@ -61,7 +62,14 @@ class LoginForm(forms.Form):
 class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
-        fields = ["first_name", "last_name", "notify_by_email"]
+        fields = ["first_name", "last_name", "notify_by_email", "notify_replies", "notify_status"]
+        help_texts = {
+            # The switch for every mail; the two below choose among them.
+            "notify_by_email": _(
+                "Unticked, we send you no email at all (the link at the foot of every email "
+                "unticks it)."
+            ),
+        }
 
     def clean(self):
         cleaned = super().clean()
@@ -71,6 +79,16 @@ class ProfileForm(forms.ModelForm):
         if not any(name in self.data for name in ("first_name", "last_name")):
             raise forms.ValidationError("Nothing was saved: the form arrived empty. Try again.")
         return cleaned
+
+
+class EmailChangeForm(forms.Form):
+    """The profile page's "change my email address": a link goes to the new one."""
+
+    email = forms.EmailField(
+        label=_("New email address"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
 
 
 class SendLinkAgainForm(forms.Form):

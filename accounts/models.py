@@ -12,6 +12,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Lower
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from . import verification
 
@@ -21,6 +22,11 @@ AGENTS_GROUP = "Agents"
 class UserQuerySet(models.QuerySet):
     def staff(self) -> UserQuerySet:
         return self.filter(is_staff=True, is_active=True)
+
+    def agents(self) -> UserQuerySet:
+        """Active members of the Agents group: who the reports count as agents (a superuser
+        who is not in the group is not one)."""
+        return self.filter(is_active=True, groups__name=AGENTS_GROUP)
 
     def customers(self) -> UserQuerySet:
         """Active accounts that are not staff: who a ticket can be opened for."""
@@ -146,6 +152,20 @@ class User(AbstractUser):
         default=True,
         help_text="Send me an email when one of my tickets gets a reply or changes status.",
     )
+    # Which mails they want (the profile page); notify_by_email above is all of them at once.
+    notify_replies = models.BooleanField(
+        _("email me about replies"),
+        default=True,
+        help_text=_("An email with each reply on my tickets."),
+    )
+    notify_status = models.BooleanField(
+        _("email me about status changes"),
+        default=True,
+        help_text=_("An email when someone else closes or reopens my ticket."),
+    )
+    # Set when an admin anonymised the account at its owner's request (accounts.services.
+    # customer_anonymise): their messages stay, signed "former customer".
+    anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Set when a mail to the address bounced (messaging.inbound): no more mail goes to it until
     # staff clear it in the admin.
     email_undeliverable_at = models.DateTimeField(
@@ -240,8 +260,10 @@ class User(AbstractUser):
         user = authenticate(request, username=username, password=password)
         if user is None:
             raise ValidationError(
-                "Please enter a correct username or email and password. "
-                "Both fields may be case-sensitive for the password.",
+                _(
+                    "Please enter a correct username (or email address) and password. "
+                    "The password is case-sensitive."
+                ),
                 code="invalid_login",
             )
         if user.email_verified_at is None and verification.confirmation_required():

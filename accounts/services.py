@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 from datetime import timedelta
@@ -14,9 +15,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
+from . import verification
 from .backends import find_user_by_login
 from .models import AGENTS_GROUP, ApiToken, User
+
+logger = logging.getLogger(__name__)
 
 # The longest username made from an address, leaving room for a "-12" that makes it unique.
 _MADE_USERNAME_LENGTH = 140
@@ -238,3 +243,35 @@ def api_token_user(raw: str) -> tuple[User, ApiToken] | None:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token.user, token
+
+
+def email_change_request(*, user: User, new_email: str) -> None:
+    """`user` asks to use `new_email`: a link goes to it (accounts.verification), and nothing
+    changes until it is followed. An address another account has gets no link and the same
+    answer, so the page tells nobody which addresses have accounts. Raises ValidationError for
+    the address the account has already."""
+    new_email = User.objects.normalize_email((new_email or "").strip())
+    if new_email.lower() == user.email.lower():
+        raise ValidationError(
+            {"email": [gettext("That is your address already.")]}, code="same_email"
+        )
+    if User.objects.filter(email__iexact=new_email).exclude(pk=user.pk).exists():
+        logger.info("email change to a taken address asked by user=%s", user.pk)
+        return
+    verification.send_email_change_link(user, new_email)
+
+
+def email_change_confirm(*, user: User, new_email: str) -> None:
+    """The link sent to `new_email` was followed: it is the account's address now, confirmed.
+    Raises ValidationError when another account took it meanwhile."""
+    try:
+        with transaction.atomic():
+            User.objects.filter(pk=user.pk).update(
+                email=new_email, email_verified_at=timezone.now()
+            )
+    except IntegrityError:
+        raise ValidationError(
+            gettext("This address belongs to another account now."), code="email_taken"
+        ) from None
+    user.refresh_from_db(fields=["email", "email_verified_at"])
+    logger.info("email address changed for user=%s", user.pk)

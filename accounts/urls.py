@@ -14,6 +14,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
     path("tokens/", views.api_tokens, name="api_tokens"),
+    path("email/", views.change_email, name="change_email"),
+    path("email/<str:token>/", views.change_email_confirm, name="change_email_confirm"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path(
         "password_change/",

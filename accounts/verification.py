@@ -158,3 +158,54 @@ def send_link_again(email: str) -> None:
     )
     if user is not None:
         send_confirmation_link(user)
+
+
+# Changing the address: the profile page asks, a link goes to the new address, and the address
+# changes only when that link's button is pressed; until then the old one keeps working. The
+# token is signed like the confirmation's (nothing stored): the account, the new address, and
+# a digest of the current one, so a link stops working once the address changed any other way.
+CHANGE_SALT = "accounts.change-email"
+
+
+def email_change_token(user, new_email: str) -> str:
+    return signing.dumps(
+        {"u": user.pk, "new": new_email, "e": _address_digest(user.email)}, salt=CHANGE_SALT
+    )
+
+
+def read_email_change_token(token: str):
+    """(what the link is, the account, the new address): VALID with both, or EXPIRED or
+    INVALID with None for each (an address taken meanwhile is INVALID too)."""
+    max_age = timedelta(days=settings.EMAIL_CONFIRMATION_DAYS)
+    try:
+        data = signing.loads(token, salt=CHANGE_SALT, max_age=max_age)
+    except signing.SignatureExpired:
+        return Link.EXPIRED, None, None
+    except signing.BadSignature:
+        return Link.INVALID, None, None
+    if not isinstance(data, dict) or not isinstance(data.get("u"), int):
+        return Link.INVALID, None, None
+    if not isinstance(data.get("new"), str):
+        return Link.INVALID, None, None
+    model = get_user_model()
+    user = model._default_manager.filter(pk=data["u"], is_active=True).first()
+    if user is None or data.get("e") != _address_digest(user.email):
+        return Link.INVALID, None, None
+    taken = model._default_manager.filter(email__iexact=data["new"]).exclude(pk=user.pk)
+    if taken.exists():
+        return Link.INVALID, None, None
+    return Link.VALID, user, data["new"]
+
+
+def send_email_change_link(user, new_email: str) -> None:
+    """Email `new_email` the link that makes it the account's address."""
+    _send_after_commit(
+        "change_email",
+        new_email,
+        {
+            "username": user.username,
+            "link": _link("accounts:change_email_confirm", email_change_token(user, new_email)),
+            "days": settings.EMAIL_CONFIRMATION_DAYS,
+            "site_url": settings.SITE_URL,
+        },
+    )

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from . import verification
 from .forms import (
     ApiTokenForm,
+    EmailChangeForm,
     LoginForm,
     PasswordResetForm,
     ProfileForm,
@@ -28,7 +30,13 @@ from .forms import (
 from .mail import user_for_unsubscribe_token
 from .models import EmailNotConfirmed, User
 from .ratelimits import client_may_ask
-from .services import api_token_create, api_token_revoke, user_unsubscribe
+from .services import (
+    api_token_create,
+    api_token_revoke,
+    email_change_confirm,
+    email_change_request,
+    user_unsubscribe,
+)
 
 # The form pages: a form is shown (GET, HEAD) and sent (POST); any other method is a 405.
 form_page = require_http_methods(["GET", "HEAD", "POST"])
@@ -210,6 +218,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 def _profile_page(request: HttpRequest, form=None, *, status: int = 200, **context) -> HttpResponse:
     context = {
         "form": form or ProfileForm(instance=request.user),
+        "email_form": context.pop("email_form", None) or EmailChangeForm(),
         "token_form": context.pop("token_form", None) or ApiTokenForm(),
         "tokens": request.user.api_tokens.order_by("-created_at", "-pk"),
         **context,
@@ -246,6 +255,58 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
         else:
             return _profile_page(request, new_token=raw, new_token_name=token.name)
     return _profile_page(request, token_form=token_form, status=400)
+
+
+@login_required
+@never_cache
+@require_POST
+def change_email(request: HttpRequest) -> HttpResponse:
+    """The profile page's "change my email address": a link goes to the new address; the
+    answer is the same whether or not another account has it."""
+    form = EmailChangeForm(request.POST)
+    if form.is_valid():
+        try:
+            email_change_request(user=request.user, new_email=form.cleaned_data["email"])
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request,
+                gettext(
+                    "We sent a link to %(address)s. Your address changes when you open it; "
+                    "until then, keep using your current one."
+                )
+                % {"address": form.cleaned_data["email"]},
+            )
+            return redirect("accounts:profile")
+    return _profile_page(request, email_form=form, status=400)
+
+
+@never_cache
+@form_page
+def change_email_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The link from the email to the new address: a page with a button (GET: a mail scanner
+    that opens the link changes nothing), which changes the address (POST)."""
+    state, user, new_email = verification.read_email_change_token(token)
+    Link = verification.Link
+    if request.method == "POST" and state is Link.VALID:
+        try:
+            email_change_confirm(user=user, new_email=new_email)
+        except ValidationError:
+            state = Link.INVALID
+        else:
+            messages.success(
+                request, gettext("Your email address is now %(address)s.") % {"address": new_email}
+            )
+            signed_in = request.user.is_authenticated
+            return redirect("accounts:profile" if signed_in else "accounts:login")
+    context = {
+        "state": state.name,
+        "new_email": new_email or "",
+        "days": settings.EMAIL_CONFIRMATION_DAYS,
+    }
+    status = 200 if state is Link.VALID else 400
+    return render(request, "accounts/change_email.html", context, status=status)
 
 
 # A mail client's one-click unsubscribe (RFC 8058) is a POST from no page of ours, with no cookie

@@ -58,14 +58,26 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     SECRET_KEY = "django-insecure-development-key-only-for-local-use-0123456789"  # noqa: S105
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
+# Where `make run` serves the development server (its HOST and PORT, passed on): in development,
+# the default SITE_URL and ALLOWED_HOSTS follow them, so the demo's emails link to the running
+# server. An address that listens everywhere (0.0.0.0, ::) is reached as 127.0.0.1.
+RUN_HOST = env_str("HOST", "127.0.0.1").strip() or "127.0.0.1"
+RUN_PORT = env_str("PORT", "8000").strip() or "8000"
+_LINK_HOST = "127.0.0.1" if RUN_HOST in {"0.0.0.0", "::", "[::]"} else RUN_HOST  # noqa: S104
+
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS",
+    sorted({"127.0.0.1", "localhost", "[::1]", _LINK_HOST}) if DEBUG else [],
+)
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off (comma-separated).")
 
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
-# Where links in emails point to.
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Where links in emails point to: in development, by default, the server `make run` started.
+SITE_URL = env_str(
+    "SITE_URL", f"http://{_LINK_HOST}:{RUN_PORT}" if DEBUG else "http://127.0.0.1:8000"
+).rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

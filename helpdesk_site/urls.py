@@ -3,6 +3,8 @@ from django.shortcuts import redirect
 from django.urls import include, path
 from django.views.decorators.http import require_safe
 
+from messaging.views import my_data
+
 from .views import healthz
 
 admin.site.site_header = "Help desk administration"
@@ -19,6 +21,9 @@ def home(request):
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
+    # The profile page's "Download my data": the conversation's app writes it (accounts knows
+    # nothing of tickets), under the accounts' addresses.
+    path("accounts/my-data/", my_data, name="my_data"),
     path("accounts/", include("accounts.urls")),
     path("tickets/", include("tickets.urls")),
     path("reports/", include("reports.urls")),

@@ -11,12 +11,16 @@ from django.core.validators import (
     ProhibitNullCharactersValidator,
 )
 from django.db import models
-from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Q
+from django.db.models import Case, Exists, ExpressionWrapper, F, OuterRef, Q, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from tickets.models import Ticket
 from tickets.search_vectors import SearchDocument
 from tickets.selectors import in_time_zone
+
+# How the conversation signs the messages of an anonymised account.
+FORMER_CUSTOMER_NAME = gettext_noop("Former customer")
 
 
 class MessageQuerySet(models.QuerySet):
@@ -35,13 +39,18 @@ class MessageQuerySet(models.QuerySet):
             Q(sender__is_staff=True) & ~Q(sender_id=F("ticket__reporter_id")),
             output_field=models.BooleanField(),
         )
+        former = gettext(FORMER_CUSTOMER_NAME)
         rows = self.values(
             "pk",
             "sender_id",
             "is_internal",
             "created_at",
             "content",
-            sender_name=F("sender__username"),
+            # An anonymised customer's messages stay, signed as a former customer's.
+            sender_name=Case(
+                When(sender__anonymised_at__isnull=False, then=Value(former)),
+                default=F("sender__username"),
+            ),
             from_staff=from_staff,
             by_mail=Exists(InboundEmail.objects.filter(reply_id=OuterRef("pk"))),
         )

@@ -1,6 +1,7 @@
 """Who hears about a new message (see tickets.notifications for the rules and the emails)."""
 
 from tickets.notifications import (
+    REPLIES,
     queue_ticket_email,
     recipients,
     staff_recipients,
@@ -20,16 +21,16 @@ def notify_message(message: Message) -> None:
     sender = message.sender
     from_staff = sender.is_staff and sender.pk != ticket.reporter_id
     if from_staff:
-        to = recipients([ticket.reporter], exclude=sender)
+        to = recipients([ticket.reporter], exclude=sender, kind=REPLIES)
     elif ticket.assignee_id and ticket.assignee.is_active:
-        to = recipients([ticket.assignee], exclude=sender)
+        to = recipients([ticket.assignee], exclude=sender, kind=REPLIES)
     else:
-        to = staff_recipients(exclude=sender)
+        to = staff_recipients(exclude=sender, kind=REPLIES)
     queue_ticket_email(
         "new_message",
         to,
         {
-            **ticket_context(ticket),
+            **ticket_context(ticket, for_customer=from_staff),
             "sender": sender.username,
             "from_staff": from_staff,
             "content": message.content,

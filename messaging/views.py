@@ -5,8 +5,16 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import content_disposition_header, quote_etag
 from django.views.decorators.http import require_safe
@@ -15,6 +23,7 @@ from accounts.decorators import staff_required
 from tickets.selectors import get_ticket_for
 
 from .attachments import INLINE_TYPES, attachment_storage, logger
+from .export import personal_data
 from .models import CannedReply
 from .selectors import attachment_for, mail_of_message
 
@@ -122,3 +131,15 @@ def canned_replies(request: HttpRequest, pk: int) -> HttpResponse:
     ]
     template = "messaging/_canned_results.html" if request.htmx else "messaging/canned_replies.html"
     return render(request, template, {"ticket": ticket, "replies": rows, "query": query})
+
+
+@login_required
+@require_safe
+def my_data(request: HttpRequest) -> StreamingHttpResponse:
+    """ "Download my data" (the profile page): the account, its tickets and their public
+    messages, as JSON, written as it is read (messaging.export). Routed at accounts/my-data/ by
+    the site's URLconf: the accounts app knows nothing of tickets."""
+    response = StreamingHttpResponse(personal_data(request.user), content_type="application/json")
+    day = timezone.now().strftime("%Y-%m-%d")
+    response["Content-Disposition"] = f'attachment; filename="my-help-desk-data-{day}.json"'
+    return response

@@ -43,6 +43,21 @@ def _figure(
     }  # fmt: skip
 
 
+# Up to this many, a count axis has a tick at every whole number; above it, Plotly's own steps
+# (1, 2 or 5 times a power of ten) are whole numbers already.
+EVERY_UNIT_UP_TO = 10
+
+
+def count_axis(*series: Sequence[int | float]) -> dict:
+    """An axis of counts: whole numbers only (never "0.5 tickets"). `series`: what the axis
+    shows, summed across them where the chart stacks them."""
+    largest = max((sum(values) for values in zip(*series, strict=False)), default=0)
+    axis = {"tickformat": ",d", "rangemode": "tozero"}
+    if largest <= EVERY_UNIT_UP_TO:
+        axis.update(tick0=0, dtick=1)
+    return axis
+
+
 def escape_labels(labels: Sequence[str]) -> list[str]:
     return [html.escape(str(label)) for label in labels]
 
@@ -56,7 +71,10 @@ def created_vs_closed(labels: Sequence[str], created: Sequence[int], closed: Seq
         _bar(labels, created, name="Created", marker={"color": COLORS["created"]}),
         _bar(labels, closed, name="Closed", marker={"color": COLORS["closed"]}),
     ]
-    return _figure(traces, "Tickets created and closed", y_title="tickets", barmode="group")
+    figure = _figure(traces, "Tickets created and closed", y_title="tickets", barmode="group")
+    tallest = [max(pair) for pair in zip(created, closed, strict=True)]
+    figure["layout"]["yaxis"].update(count_axis(tallest))
+    return figure
 
 
 def backlog_over_time(labels: Sequence[str], open_: Sequence[int], active: Sequence[int]):
@@ -71,7 +89,11 @@ def backlog_over_time(labels: Sequence[str], open_: Sequence[int], active: Seque
         }
         for name, key, values in (("Open", "open", open_), ("Active", "active", active))
     ]
-    return _figure(traces, "Backlog at the end of each period (open and active)", y_title="tickets")
+    figure = _figure(
+        traces, "Backlog at the end of each period (open and active)", y_title="tickets"
+    )
+    figure["layout"]["yaxis"].update(count_axis(open_, active))  # stacked: their sums
+    return figure
 
 
 def distribution(
@@ -82,7 +104,9 @@ def distribution(
         [count for _, count in bins],
         marker={"color": COLORS["bar"]},
     )
-    return _figure([trace], title, x_title=x_title, y_title=y_title)
+    figure = _figure([trace], title, x_title=x_title, y_title=y_title)
+    figure["layout"]["yaxis"].update(count_axis([count for _, count in bins]))
+    return figure
 
 
 def workload(rows: Sequence[tuple[str, int]]):
@@ -97,6 +121,7 @@ def workload(rows: Sequence[tuple[str, int]]):
         height=max(240, 60 + 28 * len(rows)),
     )
     fig["layout"]["yaxis"].update(autorange="reversed", rangemode="normal")
+    fig["layout"]["xaxis"].update(count_axis([count for _, count in rows]))
     return fig
 
 

@@ -668,14 +668,16 @@ def awaiting_first_response(now: datetime, limit: int = 10, count: int | None = 
 
 
 def workload(per_assignee: dict | None = None) -> list[tuple[str, int]]:
-    """Tickets not closed per assignee (every active staff member, even with none), plus
-    unassigned, largest first (`per_assignee`: open_work_per_assignee()'s, if at hand)."""
+    """Tickets not closed per assignee (every agent, a member of the Agents group, even with
+    none), plus unassigned, largest first (`per_assignee`: open_work_per_assignee()'s, if at
+    hand). Someone else holding open tickets (a former agent, a superuser who took one) is a
+    row too, so that every open ticket is counted; one holding none is not."""
     if per_assignee is None:
         per_assignee = open_work_per_assignee()
-    staff = dict(get_user_model().objects.staff().values_list("pk", "username"))
+    staff = dict(get_user_model().objects.agents().values_list("pk", "username"))
     names = dict(staff)
     missing = [pk for pk in per_assignee if pk is not None and pk not in names]
-    if missing:  # Former staff who still hold tickets.
+    if missing:  # Not agents (any more), but they hold tickets.
         names.update(get_user_model().objects.filter(pk__in=missing).values_list("pk", "username"))
     rows = [(names[pk], per_assignee.get(pk, 0)) for pk in set(staff) | set(missing)]
     rows.sort(key=lambda row: (-row[1], row[0]))

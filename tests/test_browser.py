@@ -235,7 +235,7 @@ def test_customer_journey(browser, live_server, agent, settings, mailoutbox):
     page.wait_for_url(f"{url}/tickets/")
     row = page.get_by_role("row", name=re.compile(title))
     assert "New reply" in row.inner_text()
-    assert "Open" in row.inner_text()
+    assert "Waiting for your reply" in row.inner_text()  # the customer's words
     journey.step(page, "new-reply-marker")
     row.get_by_role("link").click()
     page.get_by_text("Please check the toner cartridge.").wait_for()

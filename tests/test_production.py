@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -54,6 +55,9 @@ SETTINGS_VARIABLES = {
     "SECURE_PROXY_SSL_HEADER",
     "STATIC_ROOT",
     "DB_CONN_MAX_AGE",
+    "SITE_URL",
+    "HOST",
+    "PORT",
 }
 PRODUCTION = {
     "DEBUG": "false",
@@ -103,6 +107,49 @@ def test_deploy_check_passes_with_debug_off():
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("environment", "site_url", "allowed"),
+    [
+        ({}, "http://127.0.0.1:8000", "127.0.0.1"),
+        ({"PORT": "8123"}, "http://127.0.0.1:8123", "127.0.0.1"),
+        ({"HOST": "192.168.1.20", "PORT": "9000"}, "http://192.168.1.20:9000", "192.168.1.20"),
+        ({"HOST": "0.0.0.0", "PORT": "8080"}, "http://127.0.0.1:8080", "127.0.0.1"),  # noqa: S104
+        (
+            {"PORT": "8123", "SITE_URL": "https://desk.example.com/"},
+            "https://desk.example.com",
+            "localhost",
+        ),
+    ],
+)
+def test_in_development_site_url_follows_make_runs_host_and_port(environment, site_url, allowed):
+    """`make run HOST=... PORT=...`: the demo's emails link to the server it started."""
+    found = settings_from(["SITE_URL", "ALLOWED_HOSTS"], DEBUG="true", **environment)
+
+    assert found["SITE_URL"] == site_url
+    assert allowed in found["ALLOWED_HOSTS"]
+
+
+def test_in_production_site_url_does_not_follow_a_port_variable():
+    found = settings_from(["SITE_URL"], **PRODUCTION, PORT="9999", HOST="10.0.0.1")
+
+    assert found["SITE_URL"] == "http://127.0.0.1:8000"
+
+
+def test_make_run_passes_host_and_port_on():
+    result = subprocess.run(  # noqa: S603 (a fixed argument list, no shell)
+        [shutil.which("make"), "-n", "run", "HOST=0.0.0.0", "PORT=8123"],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "runserver 0.0.0.0:8123" in result.stdout
+    make = (BASE_DIR / "Makefile").read_text()
+    assert "run: export HOST := $(HOST)" in make and "run: export PORT := $(PORT)" in make
 
 
 @pytest.mark.parametrize("value", [None, ""], ids=["missing", "empty"])

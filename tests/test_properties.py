@@ -344,11 +344,14 @@ def test_login_form(data):
             "first_name": texts(150),
             "last_name": texts(150),
             "notify_by_email": st.one_of(st.sampled_from(["on", "true", "false", "0"]), texts()),
+            "notify_replies": st.one_of(st.sampled_from(["on", "false"]), texts()),
+            "notify_status": st.one_of(st.sampled_from(["on", "0"]), texts()),
             # Not on the form: must be ignored.
             "username": USERNAMES,
             "email": EMAILS,
             "is_staff": st.just("on"),
             "is_superuser": st.just("on"),
+            "anonymised_at": st.just("2026-01-01T00:00:00Z"),
         }
     ),
 )
@@ -360,10 +363,11 @@ def test_profile_form(cast, role, data):
         assert_form_errors_readable(form)
         return
     cleaned = form.cleaned_data
-    assert set(cleaned) == {"first_name", "last_name", "notify_by_email"}
+    choices = {"notify_by_email", "notify_replies", "notify_status"}
+    assert set(cleaned) == {"first_name", "last_name", *choices}
     assert_clean_text(cleaned["first_name"], 150, required=False)
     assert_clean_text(cleaned["last_name"], 150, required=False)
-    assert cleaned["notify_by_email"] in (True, False)
+    assert all(cleaned[name] in (True, False) for name in choices)
     with rolled_back():
         form.save()
         after = User.objects.filter(pk=user.pk).values().get()

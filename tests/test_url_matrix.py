@@ -68,7 +68,7 @@ from post_office.models import Email
 from accounts.mail import unsubscribe_token
 from accounts.models import AGENTS_GROUP, User
 from accounts.services import api_token_create
-from accounts.verification import confirmation_token
+from accounts.verification import confirmation_token, email_change_token
 from messaging.models import Attachment, CannedReply, InboundEmail, Message
 from messaging.services import attachment_remove, message_send
 from messaging.tests.file_helpers import png_upload
@@ -388,6 +388,13 @@ PUBLIC: dict[str, Row] = {
         own=(everyone(200), everyone(W302)),
         missing=(everyone(200), everyone(400)),
     ),
+    # The link to a new email address: a page with a button (GET changes nothing); the button
+    # makes it the account's address (and goes to the profile, or to the login page). Any
+    # other link says "not valid", and its button is refused.
+    "accounts/email/<str:token>/": targets(
+        own=(everyone(200), everyone(W302)),
+        missing=(everyone(400), everyone(400)),
+    ),
     # The admin's own login page: signed-in customers see the form with "not authorised",
     # staff are sent to the admin index.
     "admin/login/": page(
@@ -409,6 +416,11 @@ CUSTOMER: dict[str, Row] = {
     # The profile page's API tokens: a valid form makes one and shows it on the page it
     # answers with (it is stored nowhere); an empty POST is an invalid form.
     "accounts/tokens/": page(get=signed_in(405), post=signed_in(400), form=signed_in(C200)),
+    # "Change my email address": a valid form only sends a link (after the commit), so an
+    # empty POST is the one sent (an invalid form).
+    "accounts/email/": page(get=signed_in(405), post=signed_in(400)),
+    # "Download my data": their own account's JSON file.
+    "accounts/my-data/": page(get=signed_in(200), post=signed_in(405)),
     "tickets/": page(get=signed_in(200), post=signed_in(405)),
     # Anyone signed in reports a ticket (staff too, for a caller).
     "tickets/new/": page(get=signed_in(200), post=signed_in(400), form=signed_in(C302)),
@@ -685,12 +697,15 @@ def test_the_table_keeps_to_its_own_rules():
                                 wrong.append(f"{where}: {actor} gets {answers[actor]!r}")
                     # A missing object is found by nobody (the reset and confirmation pages say
                     # "invalid link").
-                    reset = route.startswith(("accounts/reset/", "accounts/verify/"))
+                    reset = route.startswith(
+                        ("accounts/reset/", "accounts/verify/", "accounts/email/<")
+                    )
                     missing = target in {"missing", "huge"}
                     if missing and any(map(_lets_in, column)) and not reset:
                         wrong.append(f"{where}: a missing object is found")
                     # Anonymous visitors write nothing (but the reset link into a new session,
-                    # the confirmation link and the unsubscribe link: the links are credentials).
+                    # the confirmation links and the unsubscribe link: the links are
+                    # credentials).
                     unsubscribe = route.startswith("accounts/unsubscribe/")
                     if isinstance(answers["anonymous"], Write) and not (reset or unsubscribe):
                         wrong.append(f"{where}: an anonymous visitor writes")
@@ -838,6 +853,13 @@ class World:
         if params == {"token"} and route.startswith("accounts/unsubscribe/"):
             customer_a = self.users["customer_a"]
             return {"token": unsubscribe_token(customer_a) if target == "own" else "1:not-ours"}
+        if params == {"token"} and route.startswith("accounts/email/"):
+            if target != "own":
+                return {"token": "not-a-link"}
+            # As the account is now: an earlier actor's button may have changed its address
+            # (to this one) in this case's savepoint, which ends the links made before.
+            customer_a = User.objects.get(pk=self.users["customer_a"].pk)
+            return {"token": email_change_token(customer_a, "a.new.address@example.com")}
         if params == {"token"}:
             pending = self.users["pending"]
             return {"token": confirmation_token(pending) if target == "own" else "not-a-link"}

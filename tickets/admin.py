@@ -42,6 +42,7 @@ from .pagination import CappedCountAdminMixin
 from .search import search_for_admin
 from .selectors import ticket_timeline
 from .services import (
+    customer_anonymise,
     parse_tags,
     ticket_add_tag,
     ticket_assign,
@@ -757,6 +758,7 @@ class UserWithTicketsAdmin(UserAdmin):
     accounts: tickets know about users, users know nothing of tickets."""
 
     list_display = [*UserAdmin.list_display, "open_reported", "open_assigned"]
+    actions = ["anonymise"]
 
     def get_queryset(self, request):
         return (
@@ -767,6 +769,26 @@ class UserWithTicketsAdmin(UserAdmin):
                 open_assigned_count=_open_ticket_count("assignee"),
             )
         )
+
+    def has_anonymise_permission(self, request) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    @admin.action(
+        description="Anonymise the selected customers (at their request)",
+        permissions=["anonymise"],
+    )
+    def anonymise(self, request, queryset) -> None:
+        """Account deletion on request: customer_anonymise for each (staff are refused)."""
+        done, refused = 0, []
+        for user in queryset.order_by("pk"):
+            try:
+                done += customer_anonymise(user=user, by=request.user)
+            except PermissionDenied as exc:
+                refused.append(str(exc))
+        if done:
+            self.message_user(request, f"Anonymised {done} customer(s).", messages.SUCCESS)
+        for reason in refused:
+            self.message_user(request, reason, messages.ERROR)
 
     @admin.display(description="open tickets reported", ordering="open_reported_count")
     def open_reported(self, obj) -> int:

@@ -3,10 +3,11 @@ import uuid
 from django import forms
 from django.contrib.auth import get_user_model
 from django.urls import reverse_lazy
+from django.utils.translation import gettext_lazy as _
 
 from messaging.forms import AttachmentsField
 
-from .models import Category, Tag, Ticket, TicketQuerySet
+from .models import CUSTOMER_STATUS_LABELS, Category, Tag, Ticket, TicketQuerySet
 from .services import TRIAGE_FIELDS, parse_tags, tag_key
 
 User = get_user_model()
@@ -255,6 +256,12 @@ class TicketFilterForm(forms.Form):
         else:
             del self.fields["category"]
         if not staff:
+            # The customer's words for the statuses, and their default (for_reporter_default).
+            self.fields["status"].choices = [
+                ("", _("Not closed, or with a new reply")),
+                *CUSTOMER_STATUS_LABELS.items(),
+                ("all", _("All")),
+            ]
             del self.fields["waiting"]
             del self.fields["tag"]
             del self.fields["reporter"]

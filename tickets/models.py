@@ -13,6 +13,7 @@ from django.db.models import Case, Q, Value, When
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from . import notifications
 from .search_vectors import SearchDocument
@@ -40,6 +41,30 @@ def customer_replied(status: str, last_public_by: str, last_staff_reply_at) -> b
     return status != "closed" and last_public_by == "customer" and last_staff_reply_at is not None
 
 
+# A status as the customer reads it, on their pages and in their mails; staff keep the
+# internal names (Ticket.Status). "Waiting for your reply": not closed, and the latest public
+# message is staff's (the stored `last_public_by`, so a list reads no message to say it).
+CUSTOMER_STATUS_LABELS = {
+    "open": _("Waiting for support"),
+    "active": _("In progress"),
+    "closed": _("Closed"),
+}
+WAITING_FOR_YOUR_REPLY = _("Waiting for your reply")
+
+
+def customer_status_label(status: str, last_public_by: str) -> str:
+    if waiting_on_customer(status, last_public_by):
+        return str(WAITING_FOR_YOUR_REPLY)
+    return str(CUSTOMER_STATUS_LABELS.get(status, status))
+
+
+def unseen_reply_q() -> Q:
+    """In SQL, what unseen_reply() says in Python: a staff reply the reporter has not seen."""
+    return Q(last_staff_reply_at__isnull=False) & (
+        Q(reporter_seen_at__isnull=True) | Q(reporter_seen_at__lt=models.F("last_staff_reply_at"))
+    )
+
+
 class TicketQuerySet(models.QuerySet):
     def visible_to(self, user) -> TicketQuerySet:
         """The tickets a user may see: staff see all, customers their own, others none."""
@@ -52,6 +77,15 @@ class TicketQuerySet(models.QuerySet):
     def not_closed(self) -> TicketQuerySet:
         # "status IN (open, active)" rather than "NOT closed": an index can serve it.
         return self.filter(status__in=[Ticket.Status.OPEN, Ticket.Status.ACTIVE])
+
+    def for_reporter_default(self) -> TicketQuerySet:
+        """A customer's default list: what is not closed, and closed tickets holding a staff
+        reply they have not seen yet (so the answer that closed it is one click away). With
+        the reporter's filter, the index ticket_reporter_recent serves it in list order."""
+        return self.filter(
+            Q(status__in=[Ticket.Status.OPEN, Ticket.Status.ACTIVE])
+            | (Q(status=Ticket.Status.CLOSED) & unseen_reply_q())
+        )
 
     def unassigned(self) -> TicketQuerySet:
         return self.filter(assignee__isnull=True)
@@ -385,6 +419,11 @@ class Ticket(models.Model):
         return customer_replied(self.status, self.last_public_by, self.last_staff_reply_at)
 
     @property
+    def customer_status(self) -> str:
+        """The status in the customer's words (customer_status_label)."""
+        return customer_status_label(self.status, self.last_public_by)
+
+    @property
     def is_closed(self) -> bool:
         return self.status == self.Status.CLOSED
 
@@ -522,6 +561,9 @@ class TicketEvent(models.Model):
         OPENED_FOR = "opened_for", "Opened for a customer"
         # A mail about the ticket bounced: `to_value` is the address, `from_value` the reason.
         BOUNCE = "bounce", "Mail bounced"
+        # An admin anonymised the reporter at their request (tickets.services.
+        # customer_anonymise): `to_value` is the name the account has now.
+        ANONYMISED = "anonymised", "Customer anonymised"
 
     # A removed file's event: `from_value` is its name, `to_value` says where it was. The
     # timeline shows a note's file only to staff (tickets.selectors.ticket_timeline).
@@ -555,6 +597,7 @@ class TicketEvent(models.Model):
                         "file_removed",
                         "opened_for",
                         "bounce",
+                        "anonymised",
                     ]
                 ),
                 name="ticketevent_kind_valid",
@@ -607,6 +650,8 @@ def describe_event(kind: str, from_value: str, to_value: str) -> str:
     if kind == TicketEvent.Kind.BOUNCE:
         because = f" ({from_value})" if from_value else ""
         return f"could not deliver a mail to {to_value}{because}"
+    if kind == TicketEvent.Kind.ANONYMISED:
+        return f"anonymised the customer ({to_value}) at their request"
     if kind == TicketEvent.Kind.FILE_REMOVED:
         where = " from an internal note" if to_value == TicketEvent.FROM_NOTE else ""
         return f"removed the file “{from_value}”{where}"

@@ -48,8 +48,15 @@ def unsubscribe_url(user) -> str:
     return f"{settings.SITE_URL}{reverse('accounts:unsubscribe', args=[unsubscribe_token(user)])}"
 
 
-def recipients(users: Iterable, *, exclude=None) -> list[Recipient]:
-    """The users who want mail, once each, without the one who acted."""
+# The kinds of mail a person may turn off on their profile page, each the User field that says
+# whether they want it (notify_by_email, which the unsubscribe link turns off, is all of them).
+REPLIES = "notify_replies"
+STATUS_CHANGES = "notify_status"
+
+
+def recipients(users: Iterable, *, exclude=None, kind: str | None = None) -> list[Recipient]:
+    """The users who want mail (of this `kind`: REPLIES, STATUS_CHANGES; None: any mail they
+    have not turned off altogether), once each, without the one who acted."""
     exclude_pk = getattr(exclude, "pk", None)
     seen: set[str] = set()
     result = []
@@ -57,6 +64,8 @@ def recipients(users: Iterable, *, exclude=None) -> list[Recipient]:
         if user is None or user.pk == exclude_pk:
             continue
         if not (user.is_active and user.notify_by_email and user.email):
+            continue
+        if kind is not None and not getattr(user, kind):
             continue
         if user.email_undeliverable_at is not None:  # it bounced: staff clear it in the admin
             continue
@@ -66,8 +75,9 @@ def recipients(users: Iterable, *, exclude=None) -> list[Recipient]:
     return result
 
 
-def staff_recipients(*, exclude=None) -> list[Recipient]:
-    """Who hears about unassigned work: HELPDESK_STAFF_EMAILS if set, or else every agent."""
+def staff_recipients(*, exclude=None, kind: str | None = None) -> list[Recipient]:
+    """Who hears about unassigned work: HELPDESK_STAFF_EMAILS if set, or else every agent
+    (who wants mail of this `kind`)."""
     configured = list(settings.HELPDESK_STAFF_EMAILS)
     if configured:
         excluded = (getattr(exclude, "email", "") or "").lower()
@@ -78,15 +88,19 @@ def staff_recipients(*, exclude=None) -> list[Recipient]:
         .filter(notify_by_email=True, email_undeliverable_at__isnull=True)
         .order_by("pk")
     )
-    return recipients(staff, exclude=exclude)
+    if kind is not None:
+        staff = staff.filter(**{kind: True})
+    return recipients(staff, exclude=exclude, kind=kind)
 
 
-def ticket_context(ticket) -> dict:
-    """What every ticket email shows, copied now so the email says what was true at the time."""
+def ticket_context(ticket, *, for_customer: bool = False) -> dict:
+    """What every ticket email shows, copied now so the email says what was true at the time.
+    `for_customer`: the status in the customer's words ("Waiting for your reply"), not the
+    staff's."""
     return {
         "ticket_id": ticket.pk,
         "title": ticket.title,
-        "status": ticket.get_status_display(),
+        "status": ticket.customer_status if for_customer else ticket.get_status_display(),
         "priority": ticket.get_priority_display(),
         "url": ticket_url(ticket),
         "site_url": settings.SITE_URL,
@@ -170,6 +184,7 @@ def notify_ticket_created(ticket, *, opened_by=None) -> None:
         recipients([ticket.reporter], exclude=opened_by),
         {
             **context,
+            **ticket_context(ticket, for_customer=True),
             "actor": opened_by.get_full_name() or opened_by.username,
             "reset_url": None
             if ticket.reporter.has_usable_password()
@@ -186,9 +201,9 @@ def notify_status_changed(ticket, *, old_status: str, by, event) -> None:
         return
     queue_ticket_email(
         "status_changed",
-        recipients([ticket.reporter], exclude=by),
+        recipients([ticket.reporter], exclude=by, kind=STATUS_CHANGES),
         {
-            **ticket_context(ticket),
+            **ticket_context(ticket, for_customer=True),
             "closed": closed,
             "actor": by.username if by is not None else "The help desk",
         },

@@ -6,9 +6,10 @@ import logging
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from .models import (
     MAX_ID,
@@ -17,6 +18,7 @@ from .models import (
     TicketEvent,
     TicketQuerySet,
     customer_replied,
+    customer_status_label,
     describe_event,
     unseen_reply,
     waiting_on_customer,
@@ -125,7 +127,14 @@ def list_rows(tickets: QuerySet, *, viewer) -> list[dict]:
             category_name=F("category__name"),
         )
     )
+    staff_labels = dict(Ticket.Status.choices)
     for row in rows:
+        # Staff read the internal names; a customer reads theirs (CUSTOMER_STATUS_LABELS).
+        row["status_label"] = (
+            staff_labels.get(row["status"], row["status"])
+            if viewer.is_staff
+            else customer_status_label(row["status"], row["last_public_by"])
+        )
         row["new_reply"] = row["reporter_id"] == viewer.pk and unseen_reply(
             row["last_staff_reply_at"], row["reporter_seen_at"]
         )
@@ -145,12 +154,17 @@ def list_rows(tickets: QuerySet, *, viewer) -> list[dict]:
 def ticket_timeline(ticket: Ticket, *, staff: bool = True) -> list[dict]:
     """A ticket's events, oldest first, as its page shows them, in one query: when
     (`created_at`), who (`actor_name`, None for the system) and what (`description`).
-    Not `staff`: without tag events (tags are the staff's own) or the removal of an internal
-    note's file."""
+    Not `staff` (the customer): only what concerns them, the ticket opened for them, closed
+    and reopened, a file of the conversation removed; never the staff's housekeeping
+    (assignment, priority, category, tags, a note's files, bounces, the move to "active").
+    customer_timeline adds the replies."""
     events = ticket.events.all()
     if not staff:
-        events = events.exclude(kind=TicketEvent.Kind.TAG).exclude(
-            kind=TicketEvent.Kind.FILE_REMOVED, to_value=TicketEvent.FROM_NOTE
+        events = events.filter(
+            Q(kind=TicketEvent.Kind.OPENED_FOR)
+            | (Q(kind=TicketEvent.Kind.FILE_REMOVED) & ~Q(to_value=TicketEvent.FROM_NOTE))
+            | Q(kind=TicketEvent.Kind.STATUS, to_value=Ticket.Status.CLOSED)
+            | Q(kind=TicketEvent.Kind.STATUS, from_value=Ticket.Status.CLOSED)
         )
     rows = list(
         events.order_by("created_at", "pk").values(
@@ -158,8 +172,38 @@ def ticket_timeline(ticket: Ticket, *, staff: bool = True) -> list[dict]:
         )
     )
     for row in rows:
-        row["description"] = describe_event(row["kind"], row["from_value"], row["to_value"])
+        if staff:
+            row["description"] = describe_event(row["kind"], row["from_value"], row["to_value"])
+        else:
+            row["description"] = describe_event_for_customer(
+                row["kind"], row["from_value"], row["to_value"]
+            )
     return in_time_zone(rows, "created_at")
+
+
+def describe_event_for_customer(kind: str, from_value: str, to_value: str) -> str:
+    """An event of the customer's timeline in their words (after the actor's name)."""
+    if kind == TicketEvent.Kind.STATUS:
+        if to_value == Ticket.Status.CLOSED:
+            return gettext("closed the ticket")
+        return gettext("reopened the ticket")
+    return describe_event(kind, from_value, to_value)
+
+
+def customer_timeline(events: list[dict], conversation: list[dict]) -> list[dict]:
+    """The customer's timeline: their events (ticket_timeline(staff=False)) and the replies
+    of the conversation the page read already (no query), oldest first."""
+    replies = [
+        {
+            "created_at": entry["created_at"],
+            "kind": "reply",
+            "actor_name": entry["sender_name"],
+            "description": gettext("replied"),
+        }
+        for entry in conversation
+        if not entry["is_internal"]
+    ]
+    return sorted([*events, *replies], key=lambda row: row["created_at"])
 
 
 def ticket_list_for(
@@ -174,7 +218,8 @@ def ticket_list_for(
     reporter: int | None = None,
     sort: str = TicketQuerySet.DEFAULT_SORT,
 ) -> QuerySet:
-    """The list page's tickets. `status` is a status, "all", or "" for everything not closed.
+    """The list page's tickets. `status` is a status, "all", or "" for everything not closed
+    (for a customer, also their closed tickets with a reply they have not seen).
 
     For staff: `assignee` is "", "me" or "none"; `category` a category's id; `waiting` is "",
     "customer" (waiting on the customer) or "replied" (the customer replied); `tag` a tag's
@@ -185,8 +230,11 @@ def ticket_list_for(
         pass
     elif status:
         tickets = tickets.filter(status=status)
-    else:
+    elif user.is_staff:
         tickets = tickets.not_closed()
+    else:
+        # A customer's default: also the closed tickets with a reply they have not read.
+        tickets = tickets.for_reporter_default()
     if user.is_staff:
         if assignee == "me":
             tickets = tickets.for_agent(user)

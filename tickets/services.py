@@ -523,3 +523,47 @@ def ticket_triage(
         )
         ticket._copy_state_from(locked)
     return events
+
+
+# What an anonymised account is called: its messages stay, signed "former customer".
+FORMER_CUSTOMER = "former-customer"
+
+
+def customer_anonymise(*, user: User, by: User) -> bool:
+    """Delete a customer's personal data at their request, keeping their tickets and messages:
+    the username becomes "former-customer-<id>", the address one of an unreachable domain
+    (".invalid", RFC 2606), the name is emptied, the account cannot log in or get mail, and
+    its API tokens stop working. One ANONYMISED event on each of their tickets (the audit
+    trail: who did it and when; not the old name, which would keep what was to be deleted).
+    Staff accounts are refused (PermissionDenied); one anonymised already is left (False)."""
+    if not (by.is_active and by.is_superuser):
+        raise PermissionDenied("Only an administrator may anonymise an account.")
+    if user.is_staff:
+        raise PermissionDenied(f"{user.username} is staff: take away their staff role first.")
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if locked.anonymised_at is not None:
+            return False
+        now = timezone.now()
+        locked.username = f"{FORMER_CUSTOMER}-{locked.pk}"
+        locked.email = f"{FORMER_CUSTOMER}-{locked.pk}@anonymised.invalid"
+        locked.first_name = locked.last_name = ""
+        locked.is_active = False
+        locked.notify_by_email = False
+        locked.anonymised_at = now
+        locked.email_undeliverable_reason = ""
+        locked.set_unusable_password()
+        locked.save()
+        locked.api_tokens.filter(revoked_at__isnull=True).update(revoked_at=now)
+        TicketEvent.objects.bulk_create(
+            TicketEvent(
+                ticket_id=ticket_id,
+                actor=by,
+                kind=TicketEvent.Kind.ANONYMISED,
+                to_value=f"{FORMER_CUSTOMER}-{locked.pk}",
+                created_at=now,
+            )
+            for ticket_id in Ticket.objects.filter(reporter=locked).values_list("pk", flat=True)
+        )
+    user.refresh_from_db()
+    return True

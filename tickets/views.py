@@ -35,6 +35,7 @@ from .presence import also_viewing
 from .search import BEST_MATCH, search_tickets, snippets
 from .selectors import (
     customer_suggestions,
+    customer_timeline,
     get_ticket_for,
     list_rows,
     other_tickets_of,
@@ -253,11 +254,14 @@ def _render_detail(
     user = request.user
     files = files_by_message(ticket, user) if ticket.has_files else {}
     conversation = with_files(Message.receive(ticket, user).entries(), files)
+    events = ticket_timeline(ticket, staff=user.is_staff)
+    if not user.is_staff:
+        events = customer_timeline(events, conversation)
     context = {
         "ticket": ticket,
         "conversation": conversation,
         "ticket_files": files.get(None, []),
-        "events": ticket_timeline(ticket, staff=user.is_staff),
+        "events": events,
         "reply_form": reply_form or ReplyForm(allow_internal=user.is_staff),
         "is_staff": user.is_staff,
     }

@@ -7,7 +7,11 @@ from conftest import PASSWORD
 LOGIN_URL = reverse("accounts:login")
 LOGOUT_URL = reverse("accounts:logout")
 TICKETS_URL = reverse("tickets:list")
-BAD_LOGIN = "Please enter a correct username or email and password."
+# Plain words: usernames and addresses match in any case ("Alice" is alice), passwords do not.
+BAD_LOGIN = (
+    "Please enter a correct username (or email address) and password. "
+    "The password is case-sensitive."
+)
 
 
 def logged_in_user_id(client):

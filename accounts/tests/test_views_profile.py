@@ -78,3 +78,29 @@ def test_an_overlong_name_is_refused(login, customer):
     assert "first_name" in response.context["form"].errors
     customer.refresh_from_db()
     assert customer.first_name == ""
+
+
+def test_it_has_a_section_per_form_each_with_its_own_target(login, customer):
+    html = login(customer).get(PROFILE_URL).content.decode()
+
+    for section in ("details", "language-time-zone", "email-address", "your-data", "api-tokens"):
+        assert f'id="{section}"' in html
+    assert f'<form method="post" action="{PROFILE_URL}" novalidate>' in html
+    assert f'<form method="post" action="{reverse("accounts:change_email")}" novalidate>' in html
+    assert f'href="{reverse("my_data")}" download' in html
+    for label in ("Email me about replies", "Email me about status changes"):
+        assert label in html
+
+
+def test_it_saves_each_kind_of_notification(login, customer):
+    login(customer).post(
+        PROFILE_URL,
+        {"first_name": "", "last_name": "", "notify_by_email": "on", "notify_status": "on"},
+    )
+
+    customer.refresh_from_db()
+    assert (customer.notify_by_email, customer.notify_replies, customer.notify_status) == (
+        True,
+        False,
+        True,
+    )

@@ -74,7 +74,8 @@ def test_staff_reply_email_is_the_reply_with_the_ticket_link_below_it(
         f'agent replied on ticket #{assigned_ticket.pk}, "{assigned_ticket.title}".' in email.body
     )
     assert f"Reply on the ticket: {link}" in email.body
-    assert "Status: Active" in email.body
+    # The customer's words: the latest public message is staff's.
+    assert "Status: Waiting for your reply" in email.body
     html = html_of(email)
     assert html.index("Have you tried turning it off and on?") < html.index(f'href="{link}"')
 

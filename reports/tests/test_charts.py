@@ -123,3 +123,34 @@ def test_every_figure_is_valid_plotly_json_for_the_page(raw):
     figure(raw)  # every property is one Plotly knows
     untitled = charts.without_title(raw)
     assert "title" not in untitled["layout"] and "title" in raw["layout"]
+
+
+@pytest.mark.parametrize(
+    ("build", "axis"),
+    [
+        (lambda: charts.created_vs_closed(["Mon", "Tue"], [1, 0], [0, 1]), "yaxis"),
+        (lambda: charts.backlog_over_time(["Mon", "Tue"], [1, 2], [1, 0]), "yaxis"),
+        (lambda: charts.distribution("Ages", [("<1d", 1), ("1-3d", 0)]), "yaxis"),
+        (lambda: charts.counts("By status", [("open", 1)]), "yaxis"),
+        (lambda: charts.workload([("agent", 1), ("(unassigned)", 0)]), "xaxis"),
+        (lambda: charts.distribution("Nothing", []), "yaxis"),
+    ],
+)
+def test_small_counts_are_ticked_at_whole_numbers(build, axis):
+    """No "0.5 tickets": a tick at each whole number while there are few."""
+    layout = figure(build()).layout[axis]
+
+    assert (layout.tick0, layout.dtick, layout.tickformat) == (0, 1, ",d")
+
+
+def test_large_counts_keep_plotlys_steps_in_whole_numbers():
+    fig = figure(charts.created_vs_closed(["Mon", "Tue"], [400, 7], [3, 250]))
+
+    assert fig.layout.yaxis.dtick is None and fig.layout.yaxis.tickformat == ",d"
+
+
+def test_a_stacked_chart_counts_the_stack():
+    # 6 + 6 = 12 stacked: more than one tick per unit would crowd the axis.
+    fig = figure(charts.backlog_over_time(["Mon"], [6], [6]))
+
+    assert fig.layout.yaxis.dtick is None

@@ -856,3 +856,18 @@ def test_durations_are_exact_to_the_microsecond_whatever_the_fractions(history, 
         .values_list("took", flat=True)[0]
         == durations[0]
     )
+
+
+def test_workload_rows_are_the_agents_group_not_every_superuser(
+    history, make_user, customer, agent, admin_user
+):
+    """A superuser who is not an agent and holds no open ticket is not a row; staff outside the
+    group are not either; one who holds a ticket is (so every open ticket is counted)."""
+    make_user("helper", staff=True).groups.clear()  # staff, not in the Agents group
+    item = history.ticket(customer, utc(2025, 1, 6))
+    ticket_assign(ticket=item, assignee=agent, by=agent)
+
+    assert selectors.workload() == [("agent", 1), ("(unassigned)", 0)]
+
+    ticket_assign(ticket=item, assignee=admin_user, by=admin_user)
+    assert selectors.workload() == [("admin", 1), ("agent", 0), ("(unassigned)", 0)]

@@ -1,6 +1,8 @@
 """How the ticket pages say a status, a priority and a time: plain text for the templates, which
 escape it. The lists read plain rows (tickets.selectors.list_rows), without get_FOO_display()."""
 
+import re
+
 from django import template
 
 from tickets.models import Ticket
@@ -56,3 +58,58 @@ def day(value) -> str:
 def moment(value) -> str:
     """As a person reads it: "28 Nov 2026, 14:05 UTC"."""
     return value.strftime("%d %b %Y, %H:%M %Z") if value else ""
+
+
+# Web and email addresses in a message: http(s)://..., www.... (linked as http://), and
+# name@domain.tld (mailto:). Nothing else is ever a link: no javascript:, data: or other scheme.
+# Quotes and angle brackets end an address; the template escapes the rest as any text.
+ADDRESS_RE = re.compile(
+    r"(?P<url>https?://[^\s<>\"'`]+)"
+    r"|(?P<www>\bwww\.[^\s<>\"'`]+)"
+    r"|(?P<email>\b[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b)",
+    re.IGNORECASE,
+)
+# Punctuation after an address ends the sentence, not the address.
+TRAILING = ".,:;!?"
+
+
+def _trim(address: str) -> str:
+    """An address without the sentence's punctuation after it, or a closing bracket it did not
+    open ("(see https://example.com/a)")."""
+    while address:
+        if (
+            address[-1] in TRAILING
+            or (address[-1] == ")" and address.count(")") > address.count("("))
+            or (address[-1] == "]" and address.count("]") > address.count("["))
+        ):
+            address = address[:-1]
+        else:
+            break
+    return address
+
+
+@register.filter
+def linked_parts(text) -> list[dict]:
+    """A message's text cut into parts for templates/includes/linked_text.html: {"text"} alone,
+    or with the "href" it links to (http, https or mailto only). Data, not markup: the template
+    escapes both, as everything else."""
+    text = "" if text is None else str(text)
+    parts: list[dict] = []
+    position = 0
+    for match in ADDRESS_RE.finditer(text):
+        address = _trim(match.group())
+        if match.group("url") and address.endswith("://"):
+            continue  # "https://..." is punctuation after a scheme, not an address
+        if match.start() > position:
+            parts.append({"text": text[position : match.start()]})
+        if match.group("email"):
+            href = f"mailto:{address}"
+        elif match.group("www"):
+            href = f"http://{address}"
+        else:
+            href = address
+        parts.append({"text": address, "href": href})
+        position = match.start() + len(address)
+    if position < len(text):
+        parts.append({"text": text[position:]})
+    return parts

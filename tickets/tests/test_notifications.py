@@ -156,7 +156,8 @@ def test_a_rolled_back_ticket_sends_nothing(
     [
         ("open", "closed", "Closed", "closed"),
         ("active", "closed", "Closed", "closed"),
-        ("closed", "open", "Open", "reopened"),
+        # The customer reads their words for the status (CUSTOMER_STATUS_LABELS).
+        ("closed", "open", "Waiting for support", "reopened"),
     ],
 )
 def test_closing_or_reopening_by_staff_tells_the_reporter(

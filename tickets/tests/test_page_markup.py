@@ -250,7 +250,7 @@ class TestTimeline:
         Ticket.objects.filter(pk=ticket.pk).update(created_at=SENT)
         ticket.events.update(created_at=SENT + timedelta(hours=1))
 
-        html = page(customer, f"/tickets/{ticket.pk}/")
+        html = page(agent, f"/tickets/{ticket.pk}/")
 
         reported, *events = timeline(html)
         assert reported == f"{SENT_IN_PARIS}<br>customer reported the ticket"
@@ -261,6 +261,13 @@ class TestTimeline:
         assert events[-1].endswith("<br>The system changed the status from Active to Closed")
         assert len(events) == ticket.events.count() == 3  # assigned, made active, closed
         assert "agent<b>" not in html
+        # The customer: only what concerns them, in their words (no assignment, no "active").
+        reported, *events = timeline(page(customer, f"/tickets/{ticket.pk}/"))
+        assert reported == f"{SENT_IN_PARIS}<br>customer reported the ticket"
+        assert events == [
+            '<time datetime="2026-01-06T01:30:00+01:00">06 Jan 2026, 01:30 CET</time><br>'
+            "The system closed the ticket"
+        ]
 
 
 class TestReplyForm:
