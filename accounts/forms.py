@@ -2,14 +2,17 @@ import logging
 import unicodedata
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
 
 from .mail import AUTOMATIC_HEADERS
 from .models import User
 from .ratelimits import may_email
+from .validators import time_zone_names
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +73,40 @@ class ProfileForm(forms.ModelForm):
         # email off (an unticked box is simply missing).
         if not any(name in self.data for name in ("first_name", "last_name")):
             raise forms.ValidationError("Nothing was saved: the form arrived empty. Try again.")
+        return cleaned
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    """Blank (the site's zone) first, then every IANA name, sorted: one select, no typing."""
+    site = _("The site's time zone (%(zone)s)") % {"zone": settings.TIME_ZONE}
+    return [("", site), *((name, name) for name in sorted(time_zone_names()))]
+
+
+class LocaleForm(forms.ModelForm):
+    """The profile page's language and time zone (their own small form and POST target)."""
+
+    class Meta:
+        model = User
+        fields = ["language", "time_zone"]
+        widgets = {
+            "language": forms.Select(attrs={"class": "form-select"}),
+            "time_zone": forms.Select(attrs={"class": "form-select"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [
+            ("", _("The browser's language")),
+            *((code, name) for code, name in settings.LANGUAGES),
+        ]
+        self.fields["time_zone"].widget.choices = time_zone_choices()
+
+    def clean(self):
+        cleaned = super().clean()
+        # Both boxes always come from the page; an empty POST is not this form (and saving it
+        # would quietly reset both to the defaults).
+        if not all(name in self.data for name in ("language", "time_zone")):
+            raise forms.ValidationError(_("Nothing was saved: the form arrived empty. Try again."))
         return cleaned
 
 

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from . import verification
+from .validators import validate_time_zone
 
 AGENTS_GROUP = "Agents"
 
@@ -157,6 +158,21 @@ class User(AbstractUser):
     )
     email_undeliverable_reason = models.CharField(
         "what the mail server said", max_length=500, blank=True
+    )
+    # The language and time zone of this person's pages and emails (accounts/locale.py).
+    language = models.CharField(
+        "language",
+        max_length=8,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text="Blank: the browser's language.",
+    )
+    time_zone = models.CharField(
+        "time zone",
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text="An IANA name such as Europe/Berlin. Blank: the site's time zone.",
     )
 
     objects = UserManager()

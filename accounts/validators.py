@@ -1,4 +1,8 @@
+import functools
+import zoneinfo
+
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 
@@ -38,3 +42,20 @@ class NotOnlyWhitespaceValidator:
 
     def get_help_text(self) -> str:
         return "Your password cannot be only spaces."
+
+
+@functools.cache
+def time_zone_names() -> frozenset[str]:
+    """The IANA names this machine knows (read from its zone files once)."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_time_zone(value: str) -> None:
+    """An IANA time zone name that this machine knows ("Europe/Berlin"); blank is allowed by
+    the field (the site's TIME_ZONE)."""
+    if value and value not in time_zone_names():
+        raise ValidationError(
+            _("“%(value)s” is not a time zone name, such as Europe/Berlin or America/Mexico_City."),
+            code="invalid_time_zone",
+            params={"value": value},
+        )

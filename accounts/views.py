@@ -8,8 +8,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from . import verification
 from .forms import (
     ApiTokenForm,
+    LocaleForm,
     LoginForm,
     PasswordResetForm,
     ProfileForm,
@@ -207,9 +209,26 @@ def profile(request: HttpRequest) -> HttpResponse:
     return _profile_page(request, form)
 
 
+@login_required
+@never_cache
+@require_POST
+def profile_locale(request: HttpRequest) -> HttpResponse:
+    """The profile page's language and time zone: the pages and emails this person gets."""
+    form = LocaleForm(request.POST, instance=request.user)
+    if not form.is_valid():
+        request.user.refresh_from_db(fields=["language", "time_zone"])
+        return _profile_page(request, locale_form=form, status=400)
+    form.instance.save(update_fields=["language", "time_zone"])
+    # The confirmation in the language just chosen (blank: the footer's or the browser's).
+    translation.activate(form.instance.language or translation.get_language_from_request(request))
+    messages.success(request, _("Your language and time zone were saved."))
+    return redirect("accounts:profile")
+
+
 def _profile_page(request: HttpRequest, form=None, *, status: int = 200, **context) -> HttpResponse:
     context = {
         "form": form or ProfileForm(instance=request.user),
+        "locale_form": context.pop("locale_form", None) or LocaleForm(instance=request.user),
         "token_form": context.pop("token_form", None) or ApiTokenForm(),
         "tokens": request.user.api_tokens.order_by("-created_at", "-pk"),
         **context,

@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.shortcuts import redirect
 from django.urls import include, path
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
+from django.views.i18n import set_language
 
 from .views import healthz
 
@@ -19,6 +20,8 @@ def home(request):
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
+    # The footer's language switcher (a cookie; a signed-in person's profile language wins).
+    path("i18n/setlang/", require_POST(set_language), name="set_language"),
     path("accounts/", include("accounts.urls")),
     path("tickets/", include("tickets.urls")),
     path("reports/", include("reports.urls")),
