@@ -14,11 +14,17 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.database import DirectoryBasedExampleDatabase
 
+from accounts.management.commands.compile_translations import catalogues, compile_po
 from accounts.models import AGENTS_GROUP, User
 from helpdesk_site.celery import app as celery_app
 from messaging.services import message_send
 from tickets.models import Ticket
 from tickets.services import ticket_create
+
+# The translations, compiled before any test draws a page: plain `pytest` works as `make test`
+# does (a catalogue whose .mo is newer is left alone; each xdist worker may try, safely).
+for catalogue in catalogues():
+    compile_po(catalogue)
 
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 PASSWORD = "correct-horse-battery"

@@ -7,7 +7,7 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from .mail import AUTOMATIC_HEADERS
 from .models import User
@@ -20,21 +20,21 @@ logger = logging.getLogger(__name__)
 class RegistrationForm(forms.Form):
     username = forms.CharField(
         max_length=150,
-        help_text="Letters, digits and . + - _ only.",
+        help_text=_("Letters, digits and . + - _ only."),
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
     email = forms.EmailField(
         max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
     password1 = forms.CharField(
-        label="Password",
+        label=_("Password"),
         strip=False,
         max_length=1024,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=password_validation.password_validators_help_text_html(),
     )
     password2 = forms.CharField(
-        label="Password again",
+        label=_("Password again"),
         strip=False,
         max_length=1024,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
@@ -44,13 +44,13 @@ class RegistrationForm(forms.Form):
         cleaned = super().clean()
         password1, password2 = cleaned.get("password1"), cleaned.get("password2")
         if password1 and password2 and password1 != password2:
-            self.add_error("password2", "The two passwords do not match.")
+            self.add_error("password2", _("The two passwords do not match."))
         return cleaned
 
 
 class LoginForm(forms.Form):
     username = forms.CharField(
-        label="Username or email",
+        label=_("Username or email"),
         max_length=254,
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
@@ -72,7 +72,7 @@ class ProfileForm(forms.ModelForm):
         # profile form (an empty or garbled POST), and saving it would blank the names and turn
         # email off (an unticked box is simply missing).
         if not any(name in self.data for name in ("first_name", "last_name")):
-            raise forms.ValidationError("Nothing was saved: the form arrived empty. Try again.")
+            raise forms.ValidationError(_("Nothing was saved: the form arrived empty. Try again."))
         return cleaned
 
 
@@ -112,7 +112,7 @@ class LocaleForm(forms.ModelForm):
 
 class SendLinkAgainForm(forms.Form):
     email = forms.EmailField(
-        label="Your email address",
+        label=_("Your email address"),
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
@@ -172,23 +172,23 @@ class ApiTokenForm(forms.Form):
     """A new personal API token: a name to tell it apart, and how long it lasts."""
 
     EXPIRY_CHOICES = [
-        ("", "Never"),
-        ("30", "In 30 days"),
-        ("90", "In 90 days"),
-        ("365", "In a year"),
+        ("", _("Never")),
+        ("30", _("In 30 days")),
+        ("90", _("In 90 days")),
+        ("365", _("In a year")),
     ]
 
     name = forms.CharField(
-        label="Token name",
+        label=_("Token name"),
         max_length=100,
-        help_text="What it is for, e.g. “CRM sync” (shown in your list only).",
+        help_text=_("What it is for, e.g. “CRM sync” (shown in your list only)."),
     )
     expires_in = forms.TypedChoiceField(
         choices=EXPIRY_CHOICES,
         coerce=int,
         empty_value=None,
         required=False,
-        label="Expires",
+        label=_("Expires"),
     )
 
 
@@ -199,6 +199,6 @@ class RevokeApiTokenForm(forms.Form):
         super().__init__(*args, **kwargs)
         # One's own tokens only: any other id is "not one of your tokens".
         self.fields["revoke"].queryset = user.api_tokens.filter(revoked_at__isnull=True)
-        self.fields["revoke"].error_messages["invalid_choice"] = (
+        self.fields["revoke"].error_messages["invalid_choice"] = _(
             "That is not one of your tokens, or it is revoked already."
         )

@@ -2,7 +2,7 @@ import functools
 import zoneinfo
 
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 
@@ -25,7 +25,9 @@ class MaximumLengthValidator:
             )
 
     def get_help_text(self) -> str:
-        return f"Your password can be up to {self.max_length} characters long."
+        return _("Your password can be up to %(max_length)d characters long.") % {
+            "max_length": self.max_length
+        }
 
 
 class NotOnlyWhitespaceValidator:
@@ -35,13 +37,15 @@ class NotOnlyWhitespaceValidator:
     def validate(self, password: str, user=None) -> None:
         if password.isspace():
             raise ValidationError(
-                "This password is only spaces or other blank characters: "
-                "use letters, digits or symbols too.",
+                _(
+                    "This password is only spaces or other blank characters: "
+                    "use letters, digits or symbols too."
+                ),
                 code="password_only_whitespace",
             )
 
     def get_help_text(self) -> str:
-        return "Your password cannot be only spaces."
+        return _("Your password cannot be only spaces.")
 
 
 @functools.cache

@@ -88,8 +88,10 @@ def register(request: HttpRequest) -> HttpResponse:
                 )
                 messages.success(
                     request,
-                    "Welcome! Your account is ready. Tell us what you need. We also emailed you a "
-                    "link to confirm your address.",
+                    _(
+                        "Welcome! Your account is ready. Tell us what you need. We also emailed "
+                        "you a link to confirm your address."
+                    ),
                 )
                 return redirect("tickets:create")
         status = 400
@@ -119,8 +121,10 @@ def send_link_again(request: HttpRequest) -> HttpResponse:
             verification.send_link_again(form.cleaned_data["email"])
             messages.info(
                 request,
-                "If an account with that address is waiting to be confirmed, a new link is on "
-                "its way to it.",
+                _(
+                    "If an account with that address is waiting to be confirmed, a new link is on "
+                    "its way to it."
+                ),
             )
             return redirect("accounts:check_email")
         return render(request, "accounts/send_link_again.html", {"form": form}, status=400)
@@ -144,11 +148,11 @@ def verify_email(request: HttpRequest, token: str) -> HttpResponse:
             verification.confirm_email(user)
             auth_login(request, user, backend="accounts.backends.UsernameOrEmailBackend")
             messages.success(
-                request, "Your email address is confirmed. Welcome! Tell us what you need."
+                request, _("Your email address is confirmed. Welcome! Tell us what you need.")
             )
             return redirect("tickets:create")
         if state is Link.CONFIRMED_ALREADY:
-            messages.info(request, "Your email address is confirmed already: log in.")
+            messages.info(request, _("Your email address is confirmed already: log in."))
             return redirect("accounts:login")
     context = {
         "state": state.name,
@@ -185,7 +189,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                messages.success(request, f"Signed in as {user.username}.")
+                messages.success(
+                    request, _("Signed in as %(username)s.") % {"username": user.username}
+                )
                 return HttpResponseRedirect(_next_url(request))
         status = 400
     context = {
@@ -203,7 +209,7 @@ def profile(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             form.save()
-            messages.success(request, "Your profile was saved.")
+            messages.success(request, _("Your profile was saved."))
             return redirect("accounts:profile")
         return _profile_page(request, form, status=400)
     return _profile_page(request, form)
@@ -249,7 +255,10 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
             return _profile_page(request, status=400)
         token = revoke_form.cleaned_data["revoke"]
         api_token_revoke(token=token, by=request.user)
-        messages.success(request, f"The token “{token.name}” is revoked: it no longer works.")
+        messages.success(
+            request,
+            _("The token “%(name)s” is revoked: it no longer works.") % {"name": token.name},
+        )
         return redirect("accounts:profile")
     token_form = ApiTokenForm(request.POST)
     if token_form.is_valid():

@@ -1,14 +1,15 @@
 from django.contrib import admin
 from django.shortcuts import redirect
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST, require_safe
 from django.views.i18n import set_language
 
 from .views import healthz
 
-admin.site.site_header = "Help desk administration"
-admin.site.site_title = "Help desk admin"
-admin.site.index_title = "Triage and administration"
+admin.site.site_header = _("Help desk administration")
+admin.site.site_title = _("Help desk admin")
+admin.site.index_title = _("Triage and administration")
 admin.site.site_url = "/tickets/"
 
 

@@ -3,6 +3,7 @@ import uuid
 from django import forms
 from django.contrib.auth import get_user_model
 from django.urls import reverse_lazy
+from django.utils.translation import gettext_lazy as _
 
 from messaging.forms import AttachmentsField
 
@@ -50,7 +51,7 @@ class TicketCreateForm(HiddenFieldErrorsMixin, forms.ModelForm):
             # Staff open tickets for customers; a customer's form has no such field, so a
             # "customer" in their POST is never read.
             self.fields["customer"] = forms.CharField(
-                label="Customer",
+                label=_("Customer"),
                 required=False,
                 max_length=254,
                 help_text=(
@@ -73,7 +74,7 @@ class TicketCreateForm(HiddenFieldErrorsMixin, forms.ModelForm):
         offered = Category.objects.filter(active=True)
         if offered.exists():
             self.fields["category"].queryset = offered
-            self.fields["category"].empty_label = "Not sure"
+            self.fields["category"].empty_label = _("Not sure")
         else:
             del self.fields["category"]
         if not self.is_bound:
@@ -99,7 +100,7 @@ class AssignForm(_TicketChangeForm):
         # Only what the choices show: the users' other columns (password hashes) stay put.
         queryset=User.objects.staff().order_by("username").only("pk", "username"),
         required=False,
-        empty_label="Unassigned",
+        empty_label=_("Unassigned"),
     )
 
 
@@ -116,17 +117,17 @@ class TriageForm(HiddenFieldErrorsMixin, forms.Form):
         # Only what the choices show: the users' other columns (password hashes) stay put.
         queryset=User.objects.staff().order_by("username").only("pk", "username"),
         required=False,
-        empty_label="Unassigned",
+        empty_label=_("Unassigned"),
     )
     category = forms.ModelChoiceField(
         queryset=Category.objects.only("pk", "name", "active"),
         required=False,
-        empty_label="No category",
+        empty_label=_("No category"),
     )
     tags = forms.CharField(
         required=False,
         max_length=1000,
-        help_text="Separated by commas.",
+        help_text=_("Separated by commas."),
         widget=forms.TextInput(attrs={"maxlength": 1000, "autocomplete": "off"}),
     )
     shown_status = forms.CharField(required=False, widget=forms.HiddenInput, max_length=16)
@@ -189,7 +190,7 @@ class TriageForm(HiddenFieldErrorsMixin, forms.Form):
 
 class ReplyForm(HiddenFieldErrorsMixin, forms.Form):
     content = forms.CharField(
-        label="Your reply",
+        label=_("Your reply"),
         max_length=10_000,
         widget=forms.Textarea(attrs={"rows": 5, "maxlength": 10_000, "class": "form-control"}),
     )
@@ -200,7 +201,7 @@ class ReplyForm(HiddenFieldErrorsMixin, forms.Form):
         super().__init__(*args, **kwargs)
         if allow_internal:
             self.fields["is_internal"] = forms.BooleanField(
-                label="Internal note (staff only; the reporter does not see it)",
+                label=_("Internal note (staff only; the reporter does not see it)"),
                 required=False,
                 widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
             )
@@ -232,14 +233,14 @@ class TicketFilterForm(forms.Form):
     )
     assignee = forms.ChoiceField(choices=ASSIGNEE_CHOICES, required=False)
     category = forms.ChoiceField(required=False)
-    waiting = forms.ChoiceField(choices=WAITING_CHOICES, required=False, label="Last reply")
+    waiting = forms.ChoiceField(choices=WAITING_CHOICES, required=False, label=_("Last reply"))
     tag = forms.CharField(required=False, max_length=Tag.MAX_LENGTH, strip=True)
     # One customer's tickets (the ticket page's customer panel links here): their user id.
     reporter = forms.IntegerField(
         required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput
     )
     # The search (tickets/search.py): any text is a search, longer than it reads is cut there.
-    q = forms.CharField(required=False, strip=True, label="Search")
+    q = forms.CharField(required=False, strip=True, label=_("Search"))
     sort = forms.ChoiceField(
         choices=[(key, key) for key in [*TicketQuerySet.SORTS, "best"]],
         required=False,
@@ -289,33 +290,44 @@ class BulkActionForm(forms.Form):
     def action_choices(agents, categories) -> list:
         """The actions, grouped as the menu shows them; `agents` and `categories` (id, name)."""
         return [
-            ("", "Choose an action…"),
+            ("", _("Choose an action…")),
             (
-                "Assign",
-                [("take", "Take them (assign to me)")]
-                + [(f"assign:{pk}", f"Assign to {name}") for pk, name in agents]
-                + [("assign:", "Unassign")],
+                _("Assign"),
+                [("take", _("Take them (assign to me)"))]
+                + [
+                    (f"assign:{pk}", _("Assign to %(name)s") % {"name": name})
+                    for pk, name in agents
+                ]
+                + [("assign:", _("Unassign"))],
             ),
-            ("Status", [("close", "Close"), ("reopen", "Reopen")]),
+            (_("Status"), [("close", _("Close")), ("reopen", _("Reopen"))]),
             (
-                "Priority",
+                _("Priority"),
                 [
-                    (f"priority:{value}", f"Priority {label.lower()}")
+                    (
+                        f"priority:{value}",
+                        _("Priority %(priority)s") % {"priority": str(label).lower()},
+                    )
                     for value, label in Ticket.Priority.choices
                 ],
             ),
             (
-                "Category",
-                [(f"category:{pk}", f"Put in {name}") for pk, name in categories]
-                + [("category:", "No category")],
+                _("Category"),
+                [
+                    (f"category:{pk}", _("Put in %(name)s") % {"name": name})
+                    for pk, name in categories
+                ]
+                + [("category:", _("No category"))],
             ),
-            ("Tag", [("tag", "Add the tag typed beside")]),
+            (_("Tag"), [("tag", _("Add the tag typed beside"))]),
         ]
 
     def clean_tickets(self):
         tickets = self.cleaned_data["tickets"]
         if len(tickets) > self.MAX_TICKETS:
-            raise forms.ValidationError(f"At most {self.MAX_TICKETS} tickets at once.")
+            raise forms.ValidationError(
+                _("At most %(count)d tickets at once.") % {"count": self.MAX_TICKETS}
+            )
         return tickets
 
     def clean(self):

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from messaging.models import Message
 from messaging.services import message_send
@@ -84,7 +85,7 @@ def close_stale_tickets(
     Raises ValidationError when `days` is less than 1.
     """
     if days < 1:
-        raise ValidationError("The number of days must be 1 or more.", code="invalid_days")
+        raise ValidationError(_("The number of days must be 1 or more."), code="invalid_days")
     tickets = list(stale_tickets(days=days, now=now))
     fallback = User.objects.filter(is_superuser=True, is_active=True).order_by("pk").first()
     content = closing_message(days)

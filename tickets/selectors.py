@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.db.models import F, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .models import (
     MAX_ID,
@@ -67,7 +68,7 @@ def forget_staff_menus(**kwargs) -> None:
 def get_ticket_for(user, pk: int) -> Ticket:
     """The ticket with this id if `user` may see it; otherwise 404, exactly like a missing one."""
     if not isinstance(pk, int) or pk < 1 or pk > MAX_ID:
-        raise Http404("No such ticket.")
+        raise Http404(_("No such ticket."))
     try:
         return (
             Ticket.objects.visible_to(user)
@@ -78,7 +79,7 @@ def get_ticket_for(user, pk: int) -> Ticket:
     except Ticket.DoesNotExist:
         # Missing, or someone else's: the same 404 either way, and a line in the log.
         logger.info("ticket %s refused to user=%s", pk, getattr(user, "pk", None) or "-")
-        raise Http404("No such ticket.") from None
+        raise Http404(_("No such ticket.")) from None
 
 
 def in_time_zone(rows: list[dict], *fields: str) -> list[dict]:
