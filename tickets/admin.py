@@ -29,6 +29,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.admin import UserAdmin
 from accounts.admin_input import AdminInputMixin, IdAutocompleteSelect, as_object_id
@@ -591,7 +592,9 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Close"), permissions=["change"])
     def close_tickets(self, request, queryset):
-        self._move_all(request, queryset, Ticket.Status.CLOSED, _("Closed"))
+        self._move_all(
+            request, queryset, Ticket.Status.CLOSED, pgettext_lazy("done to tickets", "Closed")
+        )
 
     @admin.action(description=_("Reopen"), permissions=["change"])
     def reopen_tickets(self, request, queryset):

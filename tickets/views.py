@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import trigger_client_event
 
@@ -652,11 +652,15 @@ def _bulk_change(user, data: dict) -> tuple[str, Callable[[Ticket], object]]:
         return _("Assigned to you:"), lambda t: ticket_assign(ticket=t, assignee=user, by=user)
     if action == "assign":
         agent = User.objects.get(pk=value) if value else None
-        verb = _("Assigned to %(name)s:") % {"name": agent.username} if agent else _("Unassigned")
+        verb = (
+            _("Assigned to %(name)s:") % {"name": agent.username}
+            if agent
+            else pgettext("done to tickets", "Unassigned")
+        )
         return verb, lambda t: ticket_assign(ticket=t, assignee=agent, by=user)
     if action in ("close", "reopen"):
         status = Ticket.Status.CLOSED if action == "close" else Ticket.Status.OPEN
-        verb = _("Closed") if action == "close" else _("Reopened")
+        verb = pgettext("done to tickets", "Closed") if action == "close" else _("Reopened")
         return verb, lambda t: t.update_status(status, by=user)
     if action == "priority":
         verb = _("Set the priority to %(priority)s on") % {
