@@ -264,7 +264,7 @@ def test_a_reply_email_is_in_the_recipients_language_and_zone(
     # The moment of the reply, in Berlin's time: CET in winter, CEST in summer.
     assert " CET" in text or " CEST" in text
     assert '<html lang="de">' in html
-    assert "Ticket #%d öffnen" % ticket.pk in html
+    assert f"Ticket #{ticket.pk} öffnen" in html
 
 
 def test_each_recipient_gets_their_own_language(
