@@ -22,7 +22,7 @@ class HiddenFieldErrorsMixin:
             name in self._errors and isinstance(field.widget, forms.HiddenInput)
             for name, field in self.fields.items()
         ):
-            self.add_error(None, "This form is out of date or was altered; reload the page.")
+            self.add_error(None, _("This form is out of date or was altered; reload the page."))
         return cleaned
 
 
@@ -40,9 +40,9 @@ class TicketCreateForm(HiddenFieldErrorsMixin, forms.ModelForm):
             "description": forms.Textarea(attrs={"rows": 8, "maxlength": 20_000}),
         }
         help_texts = {
-            "title": "A short summary, up to 200 characters.",
-            "description": "What happened, what you expected, and anything you already tried.",
-            "category": "Optional: what it is about, if one fits.",
+            "title": _("A short summary, up to 200 characters."),
+            "description": _("What happened, what you expected, and anything you already tried."),
+            "category": _("Optional: what it is about, if one fits."),
         }
 
     def __init__(self, *args, staff: bool = False, **kwargs):
@@ -54,7 +54,7 @@ class TicketCreateForm(HiddenFieldErrorsMixin, forms.ModelForm):
                 label=_("Customer"),
                 required=False,
                 max_length=254,
-                help_text=(
+                help_text=_(
                     "Their username or email address. A new address gets an account (without a "
                     "password until they choose one). Leave empty to report it yourself."
                 ),
@@ -172,7 +172,7 @@ class TriageForm(HiddenFieldErrorsMixin, forms.Form):
                     shown = tag_key(parse_tags(shown or ""))
                 except forms.ValidationError:
                     self.add_error(
-                        None, "This form is out of date or was altered; reload the page."
+                        None, _("This form is out of date or was altered; reload the page.")
                     )
                     continue
                 key = tag_key(value or [])
@@ -207,29 +207,29 @@ class ReplyForm(HiddenFieldErrorsMixin, forms.Form):
             )
             self.fields["files"].help_text += " An internal note's files are internal too."
             # Staff: the newest public message the page showed (a reply is held when a newer one
-            # came meanwhile), and "Send and close" (the split button's other half).
+            # came meanwhile), and _("Send and close") (the split button's other half).
             self.fields["seen_message"] = forms.IntegerField(
                 required=False, min_value=0, max_value=2**63 - 1, widget=forms.HiddenInput
             )
             self.fields["send"] = forms.ChoiceField(
-                choices=[("reply", "Send reply"), ("close", "Send and close")], required=False
+                choices=[("reply", _("Send reply")), ("close", _("Send and close"))], required=False
             )
         if not self.is_bound:
             self.initial.setdefault("client_token", uuid.uuid4())
 
 
 class TicketFilterForm(forms.Form):
-    STATUS_CHOICES = [("", "Not closed"), *Ticket.Status.choices, ("all", "All")]
-    ASSIGNEE_CHOICES = [("", "Anyone"), ("me", "Assigned to me"), ("none", "Unassigned")]
+    STATUS_CHOICES = [("", _("Not closed")), *Ticket.Status.choices, ("all", _("All"))]
+    ASSIGNEE_CHOICES = [("", _("Anyone")), ("me", _("Assigned to me")), ("none", _("Unassigned"))]
     WAITING_CHOICES = [
-        ("", "Any"),
-        ("replied", "Customer replied"),
-        ("customer", "Waiting on customer"),
+        ("", _("Any")),
+        ("replied", _("Customer replied")),
+        ("customer", _("Waiting on customer")),
     ]
 
     status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
     priority = forms.ChoiceField(
-        choices=[("", "Any priority"), *Ticket.Priority.choices], required=False
+        choices=[("", _("Any priority")), *Ticket.Priority.choices], required=False
     )
     assignee = forms.ChoiceField(choices=ASSIGNEE_CHOICES, required=False)
     category = forms.ChoiceField(required=False)
@@ -252,7 +252,7 @@ class TicketFilterForm(forms.Form):
         them), for staff's category filter; none, no filter."""
         super().__init__(*args, **kwargs)
         if staff and categories:
-            self.fields["category"].choices = [("", "Any category"), *categories]
+            self.fields["category"].choices = [("", _("Any category")), *categories]
         else:
             del self.fields["category"]
         if not staff:
@@ -275,9 +275,9 @@ class BulkActionForm(forms.Form):
 
     tickets = forms.ModelMultipleChoiceField(
         queryset=Ticket.objects.only("pk"),
-        error_messages={"required": "Tick the tickets to change first."},
+        error_messages={"required": _("Tick the tickets to change first.")},
     )
-    action = forms.ChoiceField(error_messages={"required": "Choose what to do with them."})
+    action = forms.ChoiceField(error_messages={"required": _("Choose what to do with them.")})
     tag = forms.CharField(required=False, max_length=Tag.MAX_LENGTH, strip=True)
     # Where the list was, to go back to it.
     next = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -339,7 +339,7 @@ class BulkActionForm(forms.Form):
                 self.add_error("tag", exc)
             else:
                 if len(names) != 1:
-                    self.add_error("tag", "Type one tag to add (no commas).")
+                    self.add_error("tag", _("Type one tag to add (no commas)."))
                 else:
                     cleaned["tag"] = names[0]
         return cleaned

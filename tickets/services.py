@@ -479,9 +479,9 @@ def _triage_labels(ticket: Ticket) -> dict[str, str]:
     return {
         "status": ticket.get_status_display(),
         "priority": ticket.get_priority_display(),
-        "assignee": ticket.assignee.username if ticket.assignee_id else "Unassigned",
-        "category": ticket.category.name if ticket.category_id else "No category",
-        "tags": ", ".join(ticket.tag_names) or "No tags",
+        "assignee": ticket.assignee.username if ticket.assignee_id else _("Unassigned"),
+        "category": ticket.category.name if ticket.category_id else _("No category"),
+        "tags": ", ".join(ticket.tag_names) or _("No tags"),
     }
 
 
@@ -516,7 +516,7 @@ def ticket_triage(
         ]
         if conflicts:
             labels = _triage_labels(locked)
-            who = locked.modified_by.username if locked.modified_by_id else "Someone else"
+            who = locked.modified_by.username if locked.modified_by_id else _("Someone else")
             raise TriageConflict({field: labels[field] for field in conflicts}, by=who)
         events = ticket_update(
             ticket=locked,
