@@ -39,6 +39,12 @@ class TicketCreateForm(HiddenFieldErrorsMixin, forms.ModelForm):
             "title": forms.TextInput(attrs={"autofocus": True, "maxlength": 200}),
             "description": forms.Textarea(attrs={"rows": 8, "maxlength": 20_000}),
         }
+        labels = {
+            "title": _("Title"),
+            "description": _("Description"),
+            "category": _("Category"),
+            "priority": _("Priority"),
+        }
         help_texts = {
             "title": _("A short summary, up to 200 characters."),
             "description": _("What happened, what you expected, and anything you already tried."),
