@@ -151,3 +151,30 @@ def test_every_marked_string_is_translated(tmp_path, settings):
         assert len(live_entries(po)) >= len(live_entries(catalogue(language)))
         assert untranslated(po) == [], f"untranslated in {language}: run `make messages`"
         assert placeholder_mismatches(po) == []
+
+
+def test_compile_translations_writes_mo_files_django_reads(tmp_path, settings):
+    """polib's .mo, read by gettext as Django reads it: a translation and a plural form; a
+    second run leaves an up-to-date file alone, --force writes it again, and a broken .po is an
+    error that names it."""
+    import gettext
+
+    from django.core.management.base import CommandError
+
+    shutil.copytree(BASE / "locale", tmp_path / "locale", ignore=shutil.ignore_patterns("*.mo"))
+    settings.LOCALE_PATHS = [tmp_path / "locale"]
+    mo = tmp_path / "locale" / "de" / "LC_MESSAGES" / "django.mo"
+
+    call_command("compile_translations", verbosity=0)
+    german = gettext.GNUTranslations(mo.open("rb"))
+    assert german.gettext("Reply sent.") == "Antwort gesendet."
+    assert german.ngettext("%(count)d ticket", "%(count)d tickets", 3) == "%(count)d Tickets"
+
+    from accounts.management.commands.compile_translations import compile_po
+
+    assert compile_po(mo.with_suffix(".po")) is False
+    assert compile_po(mo.with_suffix(".po"), force=True) is True
+    broken = tmp_path / "locale" / "es" / "LC_MESSAGES" / "django.po"
+    broken.write_text('msgid "a"\nmsgstr "b"\nthis is not a po file\n', encoding="utf-8")
+    with pytest.raises(CommandError, match="Cannot read"):
+        call_command("compile_translations", "--force", verbosity=0)
