@@ -19,6 +19,7 @@ PRESETS = [
     ("custom", _("Custom range")),
 ]
 MAX_BUCKETS = 1000
+BUCKET_LABELS = {"day": _("Day"), "week": _("Week"), "month": _("Month")}
 
 
 class ReportForm(forms.Form):
@@ -34,7 +35,7 @@ class ReportForm(forms.Form):
         required=False, label=_("To (included)"), widget=forms.DateInput(attrs={"type": "date"})
     )
     bucket = forms.ChoiceField(
-        choices=[(b, b.title()) for b in BUCKETS], required=False, label=_("Group by")
+        choices=[(b, BUCKET_LABELS[b]) for b in BUCKETS], required=False, label=_("Group by")
     )
 
     def __init__(self, data=None, *, today: date | None = None, **kwargs):

@@ -211,9 +211,11 @@ class ReplyForm(HiddenFieldErrorsMixin, forms.Form):
                 required=False,
                 widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
             )
-            self.fields["files"].help_text += " An internal note's files are internal too."
+            self.fields["files"].help_text = "{} {}".format(
+                self.fields["files"].help_text, _("An internal note's files are internal too.")
+            )
             # Staff: the newest public message the page showed (a reply is held when a newer one
-            # came meanwhile), and _("Send and close") (the split button's other half).
+            # came meanwhile), and "Send and close" (the split button's other half).
             self.fields["seen_message"] = forms.IntegerField(
                 required=False, min_value=0, max_value=2**63 - 1, widget=forms.HiddenInput
             )

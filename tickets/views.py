@@ -145,15 +145,15 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
 
 # What each order is called under the list.
 SORT_LABELS = {
-    "-activity": "most recent activity first",
-    "activity": "least recent activity first",
-    "-created": "newest first",
-    "created": "oldest first",
-    "priority": "most urgent first",
-    "-priority": "least urgent first",
-    "status": "open, then active, then closed",
-    "-status": "closed, then active, then open",
-    BEST_MATCH: "best match first",
+    "-activity": gettext_lazy("most recent activity first"),
+    "activity": gettext_lazy("least recent activity first"),
+    "-created": gettext_lazy("newest first"),
+    "created": gettext_lazy("oldest first"),
+    "priority": gettext_lazy("most urgent first"),
+    "-priority": gettext_lazy("least urgent first"),
+    "status": gettext_lazy("open, then active, then closed"),
+    "-status": gettext_lazy("closed, then active, then open"),
+    BEST_MATCH: gettext_lazy("best match first"),
 }
 # The list's sortable columns, and the order a first click on each gives.
 SORT_COLUMNS = {
