@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve worker test coverage lint format check bench bench-pages bench-api bench-mail bench-search load venv dev-venv clean fuzz-api
+.PHONY: run serve worker test coverage lint format check messages bench bench-pages bench-api bench-mail bench-search load venv dev-venv clean fuzz-api
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,7 @@ dev-venv: $(VENV)/.requirements-dev
 run: export HOST := $(HOST)
 run: export PORT := $(PORT)
 run: venv
+	$(BIN)/python manage.py compile_translations
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo
 	@echo "Serving the help desk on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
@@ -37,6 +38,7 @@ run: venv
 # Needs SECRET_KEY and ALLOWED_HOSTS (see the README); BIND and WEB_CONCURRENCY are optional.
 serve: venv
 	@test -n "$$DATABASE_URL" || { echo "make serve: set DATABASE_URL (postgres://user:password@host:5432/name)"; exit 2; }
+	DEBUG=false $(BIN)/python manage.py compile_translations
 	DEBUG=false $(BIN)/python manage.py migrate --no-input
 	DEBUG=false $(BIN)/python manage.py collectstatic --no-input -v0
 	DEBUG=false $(BIN)/gunicorn --config gunicorn.conf.py helpdesk_site.wsgi:application
@@ -56,6 +58,7 @@ worker: venv
 TEST_WORKERS ?= 2
 XDIST = -n $(TEST_WORKERS) --dist load
 test: dev-venv
+	$(BIN)/python manage.py compile_translations
 	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # A long fuzzing run of the REST API against its own OpenAPI document (schemathesis, in process,
@@ -68,7 +71,18 @@ fuzz-api: dev-venv
 # The suite with the line coverage of the apps ([tool.coverage] in pyproject.toml): fails if it
 # falls under the floor set there.
 coverage: dev-venv
+	$(BIN)/python manage.py compile_translations
 	$(BIN)/python -m pytest $(XDIST) --cov --cov-report=term-missing:skip-covered $(PYTEST_ARGS)
+
+# The translations: every string marked in the templates and the apps' Python into
+# locale/{de,es}/LC_MESSAGES/django.po, keeping what is translated (new strings come in empty,
+# changed ones fuzzy: translate them, then `make test` says which are left). Needs GNU gettext
+# (apt-get install gettext) for xgettext and msgmerge; compiling does not.
+MESSAGES_IGNORE = --ignore=".venv/*" --ignore="bench/*" --ignore="tests/*" --ignore="*/tests/*" \
+	--ignore="conftest.py" --ignore="staticfiles/*" --ignore="*/management/*" --ignore="api/*"
+messages: dev-venv
+	$(BIN)/python manage.py makemessages -l de -l es --add-location=file $(MESSAGES_IGNORE)
+	$(BIN)/python manage.py compile_translations
 
 lint: dev-venv
 	$(BIN)/python -m ruff check .

@@ -10,15 +10,22 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.test.utils import override_settings
+from django.utils import timezone, translation
 from hypothesis import settings as hypothesis_settings
 from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.database import DirectoryBasedExampleDatabase
 
+from accounts.management.commands.compile_translations import catalogues, compile_po
 from accounts.models import AGENTS_GROUP, User
 from helpdesk_site.celery import app as celery_app
 from messaging.services import message_send
 from tickets.models import Ticket
 from tickets.services import ticket_create
+
+# The translations, compiled before any test draws a page: plain `pytest` works as `make test`
+# does (a catalogue whose .mo is newer is left alone; each xdist worker may try, safely).
+for catalogue in catalogues():
+    compile_po(catalogue)
 
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 PASSWORD = "correct-horse-battery"
@@ -102,6 +109,16 @@ def _generous_account_limits(settings):
     the limits (accounts/tests/test_email_confirmation.py) set them back."""
     settings.ACCOUNT_EMAILS_PER_ADDRESS = 10_000
     settings.ACCOUNT_REQUESTS_PER_CLIENT = 10_000
+
+
+@pytest.fixture(autouse=True)
+def _site_language():
+    """Each test starts in the site's language and zone: a request activates its reader's
+    language for the rest of the thread (as Django does; the next request activates its own),
+    which must not carry over into the next test."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+    timezone.deactivate()
 
 
 @pytest.fixture(autouse=True)

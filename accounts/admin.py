@@ -4,6 +4,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from .admin_input import AdminInputMixin
 from .models import ApiToken, User
@@ -22,10 +23,10 @@ class CaseInsensitiveUniqueMixin:
         return value
 
     def clean_username(self) -> str:
-        return self._unique_iexact("username", "A user with that username already exists.")
+        return self._unique_iexact("username", _("A user with that username already exists."))
 
     def clean_email(self) -> str:
-        return self._unique_iexact("email", "A user with that email address already exists.")
+        return self._unique_iexact("email", _("A user with that email address already exists."))
 
 
 class UserAddForm(CaseInsensitiveUniqueMixin, AdminUserCreationForm):
@@ -88,7 +89,7 @@ class UserAdmin(AdminInputMixin, SuperuserOnlyMixin, DjangoUserAdmin):
         (None, {"classes": ["wide"], "fields": ["username", "email", "password1", "password2"]}),
     )
 
-    @admin.display(description="role")
+    @admin.display(description=_("role"))
     def role(self, obj: User) -> str:
         return obj.role
 
@@ -134,7 +135,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def has_revoke_permission(self, request) -> bool:
         return request.user.is_superuser
 
-    @admin.action(description="Revoke the selected tokens", permissions=["revoke"])
+    @admin.action(description=_("Revoke the selected tokens"), permissions=["revoke"])
     def revoke(self, request, queryset) -> None:
         for token in queryset:
             api_token_revoke(token=token, by=request.user)

@@ -2,6 +2,7 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
 
 
 def staff_required(view):
@@ -12,7 +13,7 @@ def staff_required(view):
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
         if not (request.user.is_active and request.user.is_staff):
-            raise Http404("No such page.")
+            raise Http404(_("No such page."))
         return view(request, *args, **kwargs)
 
     return wrapper

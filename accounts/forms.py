@@ -2,6 +2,7 @@ import logging
 import unicodedata
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
 from django.core.mail import EmailMultiAlternatives
@@ -11,28 +12,32 @@ from django.utils.translation import gettext_lazy as _
 from .mail import AUTOMATIC_HEADERS
 from .models import User
 from .ratelimits import may_email
+from .validators import time_zone_names
 
 logger = logging.getLogger(__name__)
 
 
 class RegistrationForm(forms.Form):
     username = forms.CharField(
+        label=_("Username"),
         max_length=150,
-        help_text="Letters, digits and . + - _ only.",
+        help_text=_("Letters, digits and . + - _ only."),
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
     email = forms.EmailField(
-        max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+        label=_("Email"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     password1 = forms.CharField(
-        label="Password",
+        label=_("Password"),
         strip=False,
         max_length=1024,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=password_validation.password_validators_help_text_html(),
     )
     password2 = forms.CharField(
-        label="Password again",
+        label=_("Password again"),
         strip=False,
         max_length=1024,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
@@ -42,17 +47,18 @@ class RegistrationForm(forms.Form):
         cleaned = super().clean()
         password1, password2 = cleaned.get("password1"), cleaned.get("password2")
         if password1 and password2 and password1 != password2:
-            self.add_error("password2", "The two passwords do not match.")
+            self.add_error("password2", _("The two passwords do not match."))
         return cleaned
 
 
 class LoginForm(forms.Form):
     username = forms.CharField(
-        label="Username or email",
+        label=_("Username or email"),
         max_length=254,
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
     password = forms.CharField(
+        label=_("Password"),
         strip=False,
         max_length=1024,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
@@ -77,7 +83,41 @@ class ProfileForm(forms.ModelForm):
         # profile form (an empty or garbled POST), and saving it would blank the names and turn
         # email off (an unticked box is simply missing).
         if not any(name in self.data for name in ("first_name", "last_name")):
-            raise forms.ValidationError("Nothing was saved: the form arrived empty. Try again.")
+            raise forms.ValidationError(_("Nothing was saved: the form arrived empty. Try again."))
+        return cleaned
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    """Blank (the site's zone) first, then every IANA name, sorted: one select, no typing."""
+    site = _("The site's time zone (%(zone)s)") % {"zone": settings.TIME_ZONE}
+    return [("", site), *((name, name) for name in sorted(time_zone_names()))]
+
+
+class LocaleForm(forms.ModelForm):
+    """The profile page's language and time zone (their own small form and POST target)."""
+
+    class Meta:
+        model = User
+        fields = ["language", "time_zone"]
+        widgets = {
+            "language": forms.Select(attrs={"class": "form-select"}),
+            "time_zone": forms.Select(attrs={"class": "form-select"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [
+            ("", _("The browser's language")),
+            *((code, name) for code, name in settings.LANGUAGES),
+        ]
+        self.fields["time_zone"].widget.choices = time_zone_choices()
+
+    def clean(self):
+        cleaned = super().clean()
+        # Both boxes always come from the page; an empty POST is not this form (and saving it
+        # would quietly reset both to the defaults).
+        if not all(name in self.data for name in ("language", "time_zone")):
+            raise forms.ValidationError(_("Nothing was saved: the form arrived empty. Try again."))
         return cleaned
 
 
@@ -93,7 +133,7 @@ class EmailChangeForm(forms.Form):
 
 class SendLinkAgainForm(forms.Form):
     email = forms.EmailField(
-        label="Your email address",
+        label=_("Your email address"),
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
@@ -153,23 +193,23 @@ class ApiTokenForm(forms.Form):
     """A new personal API token: a name to tell it apart, and how long it lasts."""
 
     EXPIRY_CHOICES = [
-        ("", "Never"),
-        ("30", "In 30 days"),
-        ("90", "In 90 days"),
-        ("365", "In a year"),
+        ("", _("Never")),
+        ("30", _("In 30 days")),
+        ("90", _("In 90 days")),
+        ("365", _("In a year")),
     ]
 
     name = forms.CharField(
-        label="Token name",
+        label=_("Token name"),
         max_length=100,
-        help_text="What it is for, e.g. “CRM sync” (shown in your list only).",
+        help_text=_("What it is for, e.g. “CRM sync” (shown in your list only)."),
     )
     expires_in = forms.TypedChoiceField(
         choices=EXPIRY_CHOICES,
         coerce=int,
         empty_value=None,
         required=False,
-        label="Expires",
+        label=_("Expires"),
     )
 
 
@@ -180,6 +220,6 @@ class RevokeApiTokenForm(forms.Form):
         super().__init__(*args, **kwargs)
         # One's own tokens only: any other id is "not one of your tokens".
         self.fields["revoke"].queryset = user.api_tokens.filter(revoked_at__isnull=True)
-        self.fields["revoke"].error_messages["invalid_choice"] = (
+        self.fields["revoke"].error_messages["invalid_choice"] = _(
             "That is not one of your tokens, or it is revoked already."
         )

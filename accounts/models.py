@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import verification
+from .validators import validate_time_zone
 
 AGENTS_GROUP = "Agents"
 
@@ -83,7 +84,7 @@ class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):
         """
         user, errors = self.checked_new_user(username, password, email)
         if "email" not in errors and self.filter(email__iexact=user.email).exists():
-            errors["email"] = ["A user with that email address already exists."]
+            errors["email"] = [_("A user with that email address already exists.")]
         if errors:
             raise ValidationError(errors)
         user.set_password(password)
@@ -93,13 +94,13 @@ class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):
         except IntegrityError:
             # Two registrations raced for the same name; the database constraint decided.
             raise ValidationError(
-                {"username": ["A user with that username or email address already exists."]}
+                {"username": [_("A user with that username or email address already exists.")]}
             ) from None
         return user
 
 
-USERNAME_TAKEN = "A user with that username already exists."
-EMAIL_HAS_AN_ACCOUNT = (
+USERNAME_TAKEN = _("A user with that username already exists.")
+EMAIL_HAS_AN_ACCOUNT = _(
     "This email address already has an account. Log in, or reset your password if you forgot it."
 )
 
@@ -109,8 +110,10 @@ class EmailNotConfirmed(ValidationError):
 
     def __init__(self, user: User):
         super().__init__(
-            "Your email address is not confirmed yet. Open the link in the email we sent you "
-            "when you registered, or have it sent again with the button below.",
+            _(
+                "Your email address is not confirmed yet. Open the link in the email we sent you "
+                "when you registered, or have it sent again with the button below."
+            ),
             code="email_not_confirmed",
         )
         self.user = user
@@ -120,7 +123,7 @@ class UsernameValidator(RegexValidator):
     # Django's default also allows "@"; without it a username can never be mistaken for
     # someone else's email address at login.
     regex = r"^[\w.+-]+\Z"
-    message = "Enter a valid username: letters, digits and . + - _ only (no spaces or @)."
+    message = _("Enter a valid username: letters, digits and . + - _ only (no spaces or @).")
     flags = 0
 
 
@@ -128,29 +131,29 @@ class User(AbstractUser):
     """A person who uses the help desk: a customer, an agent (staff) or an admin (superuser)."""
 
     username = models.CharField(
-        "username",
+        _("username"),
         max_length=150,
         unique=True,
-        help_text="150 characters or fewer: letters, digits and . + - _ only.",
+        help_text=_("150 characters or fewer: letters, digits and . + - _ only."),
         validators=[UsernameValidator()],
-        error_messages={"unique": "A user with that username already exists."},
+        error_messages={"unique": USERNAME_TAKEN},
     )
 
-    email = models.EmailField("email address", unique=True)
+    email = models.EmailField(_("email address"), unique=True)
     # Set when the account is made by a command or an import; empty for an account someone
     # registered until they follow the link emailed to them (accounts/verification.py), and for
     # one an agent made for a customer (an address typed in) until its owner chooses a password.
     email_verified_at = models.DateTimeField(
-        "email address confirmed",
+        _("email address confirmed"),
         null=True,
         blank=True,
         default=timezone.now,
-        help_text="Empty while a registered account waits for its owner to confirm the address.",
+        help_text=_("Empty while a registered account waits for its owner to confirm the address."),
     )
     notify_by_email = models.BooleanField(
-        "email me about my tickets",
+        _("email me about my tickets"),
         default=True,
-        help_text="Send me an email when one of my tickets gets a reply or changes status.",
+        help_text=_("Send me an email when one of my tickets gets a reply or changes status."),
     )
     # Which mails they want (the profile page); notify_by_email above is all of them at once.
     notify_replies = models.BooleanField(
@@ -169,14 +172,31 @@ class User(AbstractUser):
     # Set when a mail to the address bounced (messaging.inbound): no more mail goes to it until
     # staff clear it in the admin.
     email_undeliverable_at = models.DateTimeField(
-        "mail to this address bounced",
+        _("mail to this address bounced"),
         null=True,
         blank=True,
-        help_text="No email is sent to this address while this is set; clear it once the "
-        "address works again.",
+        help_text=_(
+            "No email is sent to this address while this is set; clear it once the "
+            "address works again."
+        ),
     )
     email_undeliverable_reason = models.CharField(
-        "what the mail server said", max_length=500, blank=True
+        _("what the mail server said"), max_length=500, blank=True
+    )
+    # The language and time zone of this person's pages and emails (accounts/locale.py).
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_("Blank: the browser's language."),
+    )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text=_("An IANA name such as Europe/Berlin. Blank: the site's time zone."),
     )
 
     objects = UserManager()
@@ -202,6 +222,11 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.username
+
+    @property
+    def role_label(self) -> str:
+        """The role as the pages say it, in the reader's language."""
+        return {"admin": _("admin"), "agent": _("agent"), "customer": _("customer")}[self.role]
 
     @property
     def role(self) -> str:
@@ -322,7 +347,7 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        verbose_name = "API token"
+        verbose_name = _("API token")
 
     def __str__(self) -> str:
         return f"{self.name} (hd_{self.prefix}_…)"

@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 
 from . import verification
 from .backends import find_user_by_login
@@ -49,7 +49,7 @@ def agent_create_or_promote(
         user = None if "\x00" in username else same_name.first()
         if user is None:
             if not password:
-                raise ValidationError({"password": ["A new agent needs a password."]})
+                raise ValidationError({"password": [_("A new agent needs a password.")]})
             # Registration's checks and messages: username, email, both free, password strength.
             user = User.objects.register(username=username, password=password, email=email)
             created = True
@@ -62,9 +62,12 @@ def agent_create_or_promote(
                 raise ValidationError(
                     {
                         "email": [
-                            f"{user.username} already exists with the email address "
-                            f"{user.email}, not {email}. Check the username, or change the "
-                            "email address in the admin first."
+                            _(
+                                "%(username)s already exists with the email address "
+                                "%(email)s, not %(given)s. Check the username, or change the "
+                                "email address in the admin first."
+                            )
+                            % {"username": user.username, "email": user.email, "given": email}
                         ]
                     }
                 )
@@ -113,14 +116,17 @@ def customer_find_or_create(*, identifier: str) -> tuple[User, bool]:
     """
     identifier = (identifier or "").strip()
     if not identifier:
-        raise ValidationError("Enter the customer's username or email address.", code="required")
+        raise ValidationError(_("Enter the customer's username or email address."), code="required")
     user = find_user_by_login(identifier)
     created = False
     if user is None:
         if "@" not in identifier:
             raise ValidationError(
-                f"No customer has the username “{identifier[:150]}”. Type their email address "
-                "instead to make them an account.",
+                _(
+                    "No customer has the username “%(username)s”. Type their email address "
+                    "instead to make them an account."
+                )
+                % {"username": identifier[:150]},
                 code="unknown_customer",
             )
         user = _customer_create(email=identifier)
@@ -129,13 +135,17 @@ def customer_find_or_create(*, identifier: str) -> tuple[User, bool]:
         user = user or find_user_by_login(identifier)
     if user.is_staff:
         raise ValidationError(
-            f"{user.username} is staff: a ticket is opened for a customer. Leave the customer "
-            "empty to report it yourself.",
+            _(
+                "%(username)s is staff: a ticket is opened for a customer. Leave the customer "
+                "empty to report it yourself."
+            )
+            % {"username": user.username},
             code="staff_customer",
         )
     if not user.is_active:
         raise ValidationError(
-            f"{user.username}'s account is deactivated; an administrator can reactivate it.",
+            _("%(username)s's account is deactivated; an administrator can reactivate it.")
+            % {"username": user.username},
             code="inactive_customer",
         )
     return user, created
@@ -150,7 +160,8 @@ def _customer_create(*, email: str) -> User | None:
         User._meta.get_field("email").run_validators(email)
     except ValidationError:
         raise ValidationError(
-            f"“{email[:254]}” is not an email address.", code="invalid_email"
+            _("“%(email)s” is not an email address.") % {"email": email[:254]},
+            code="invalid_email",
         ) from None
     base = _username_from(email)
     # One query for the names already taken around it, then the first free one.
@@ -173,7 +184,7 @@ def _customer_create(*, email: str) -> User | None:
                 return None
             continue  # the name was taken meanwhile: the next one
         return user
-    raise ValidationError("Could not make a username for this address; try again.")
+    raise ValidationError(_("Could not make a username for this address; try again."))
 
 
 def _username_from(email: str) -> str:
@@ -200,13 +211,14 @@ def api_token_create(*, user: User, name: str, expires_at=None) -> tuple[ApiToke
     """Make a named API token for `user`: returns the row and the token itself, which is not
     stored anywhere (only its hash) and must be shown to the user now, once."""
     if not (user.is_authenticated and user.is_active):
-        raise PermissionDenied("Only active users can make API tokens.")
+        raise PermissionDenied(_("Only active users can make API tokens."))
     name = (name or "").strip()
     if expires_at is not None and expires_at <= timezone.now():
-        raise ValidationError({"expires_at": ["The expiry must be in the future."]})
+        raise ValidationError({"expires_at": [_("The expiry must be in the future.")]})
     if user.api_tokens.filter(revoked_at__isnull=True).count() >= API_TOKENS_PER_USER:
         raise ValidationError(
-            f"You have {API_TOKENS_PER_USER} tokens already: revoke one you no longer use first."
+            _("You have %(count)d tokens already: revoke one you no longer use first.")
+            % {"count": API_TOKENS_PER_USER}
         )
     prefix = secrets.token_hex(API_TOKEN_PREFIX_BYTES)
     raw = f"hd_{prefix}_{secrets.token_urlsafe(API_TOKEN_SECRET_BYTES)}"
@@ -221,7 +233,7 @@ def api_token_create(*, user: User, name: str, expires_at=None) -> tuple[ApiToke
 def api_token_revoke(*, token: ApiToken, by: User) -> None:
     """Revoke a token (its owner, or a superuser in the admin): it stops working at once."""
     if by.pk != token.user_id and not by.is_superuser:
-        raise PermissionDenied("You may revoke your own tokens only.")
+        raise PermissionDenied(_("You may revoke your own tokens only."))
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
@@ -252,9 +264,7 @@ def email_change_request(*, user: User, new_email: str) -> None:
     the address the account has already."""
     new_email = User.objects.normalize_email((new_email or "").strip())
     if new_email.lower() == user.email.lower():
-        raise ValidationError(
-            {"email": [gettext("That is your address already.")]}, code="same_email"
-        )
+        raise ValidationError({"email": [_("That is your address already.")]}, code="same_email")
     if User.objects.filter(email__iexact=new_email).exclude(pk=user.pk).exists():
         logger.info("email change to a taken address asked by user=%s", user.pk)
         return
@@ -271,7 +281,7 @@ def email_change_confirm(*, user: User, new_email: str) -> None:
             )
     except IntegrityError:
         raise ValidationError(
-            gettext("This address belongs to another account now."), code="email_taken"
+            _("This address belongs to another account now."), code="email_taken"
         ) from None
     user.refresh_from_db(fields=["email", "email_verified_at"])
     logger.info("email address changed for user=%s", user.pk)

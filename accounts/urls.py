@@ -13,6 +13,7 @@ urlpatterns = [
     path("login/", views.login_view, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
+    path("profile/language/", views.profile_locale, name="profile_locale"),
     path("tokens/", views.api_tokens, name="api_tokens"),
     path("email/", views.change_email, name="change_email"),
     path("email/<str:token>/", views.change_email_confirm, name="change_email_confirm"),

@@ -1,4 +1,8 @@
+import functools
+import zoneinfo
+
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 
@@ -21,7 +25,9 @@ class MaximumLengthValidator:
             )
 
     def get_help_text(self) -> str:
-        return f"Your password can be up to {self.max_length} characters long."
+        return _("Your password can be up to %(max_length)d characters long.") % {
+            "max_length": self.max_length
+        }
 
 
 class NotOnlyWhitespaceValidator:
@@ -31,10 +37,29 @@ class NotOnlyWhitespaceValidator:
     def validate(self, password: str, user=None) -> None:
         if password.isspace():
             raise ValidationError(
-                "This password is only spaces or other blank characters: "
-                "use letters, digits or symbols too.",
+                _(
+                    "This password is only spaces or other blank characters: "
+                    "use letters, digits or symbols too."
+                ),
                 code="password_only_whitespace",
             )
 
     def get_help_text(self) -> str:
-        return "Your password cannot be only spaces."
+        return _("Your password cannot be only spaces.")
+
+
+@functools.cache
+def time_zone_names() -> frozenset[str]:
+    """The IANA names this machine knows (read from its zone files once)."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_time_zone(value: str) -> None:
+    """An IANA time zone name that this machine knows ("Europe/Berlin"); blank is allowed by
+    the field (the site's TIME_ZONE)."""
+    if value and value not in time_zone_names():
+        raise ValidationError(
+            _("“%(value)s” is not a time zone name, such as Europe/Berlin or America/Mexico_City."),
+            code="invalid_time_zone",
+            params={"value": value},
+        )

@@ -8,9 +8,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -20,6 +20,7 @@ from . import verification
 from .forms import (
     ApiTokenForm,
     EmailChangeForm,
+    LocaleForm,
     LoginForm,
     PasswordResetForm,
     ProfileForm,
@@ -94,8 +95,10 @@ def register(request: HttpRequest) -> HttpResponse:
                 )
                 messages.success(
                     request,
-                    "Welcome! Your account is ready. Tell us what you need. We also emailed you a "
-                    "link to confirm your address.",
+                    _(
+                        "Welcome! Your account is ready. Tell us what you need. We also emailed "
+                        "you a link to confirm your address."
+                    ),
                 )
                 return redirect("tickets:create")
         status = 400
@@ -125,8 +128,10 @@ def send_link_again(request: HttpRequest) -> HttpResponse:
             verification.send_link_again(form.cleaned_data["email"])
             messages.info(
                 request,
-                "If an account with that address is waiting to be confirmed, a new link is on "
-                "its way to it.",
+                _(
+                    "If an account with that address is waiting to be confirmed, a new link is on "
+                    "its way to it."
+                ),
             )
             return redirect("accounts:check_email")
         return render(request, "accounts/send_link_again.html", {"form": form}, status=400)
@@ -150,11 +155,11 @@ def verify_email(request: HttpRequest, token: str) -> HttpResponse:
             verification.confirm_email(user)
             auth_login(request, user, backend="accounts.backends.UsernameOrEmailBackend")
             messages.success(
-                request, "Your email address is confirmed. Welcome! Tell us what you need."
+                request, _("Your email address is confirmed. Welcome! Tell us what you need.")
             )
             return redirect("tickets:create")
         if state is Link.CONFIRMED_ALREADY:
-            messages.info(request, "Your email address is confirmed already: log in.")
+            messages.info(request, _("Your email address is confirmed already: log in."))
             return redirect("accounts:login")
     context = {
         "state": state.name,
@@ -191,7 +196,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                messages.success(request, f"Signed in as {user.username}.")
+                messages.success(
+                    request, _("Signed in as %(username)s.") % {"username": user.username}
+                )
                 return HttpResponseRedirect(_next_url(request))
         status = 400
     context = {
@@ -209,16 +216,33 @@ def profile(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             form.save()
-            messages.success(request, "Your profile was saved.")
+            messages.success(request, _("Your profile was saved."))
             return redirect("accounts:profile")
         return _profile_page(request, form, status=400)
     return _profile_page(request, form)
+
+
+@login_required
+@never_cache
+@require_POST
+def profile_locale(request: HttpRequest) -> HttpResponse:
+    """The profile page's language and time zone: the pages and emails this person gets."""
+    form = LocaleForm(request.POST, instance=request.user)
+    if not form.is_valid():
+        request.user.refresh_from_db(fields=["language", "time_zone"])
+        return _profile_page(request, locale_form=form, status=400)
+    form.instance.save(update_fields=["language", "time_zone"])
+    # The confirmation in the language just chosen (blank: the footer's or the browser's).
+    translation.activate(form.instance.language or translation.get_language_from_request(request))
+    messages.success(request, _("Your language and time zone were saved."))
+    return redirect("accounts:profile")
 
 
 def _profile_page(request: HttpRequest, form=None, *, status: int = 200, **context) -> HttpResponse:
     context = {
         "form": form or ProfileForm(instance=request.user),
         "email_form": context.pop("email_form", None) or EmailChangeForm(),
+        "locale_form": context.pop("locale_form", None) or LocaleForm(instance=request.user),
         "token_form": context.pop("token_form", None) or ApiTokenForm(),
         "tokens": request.user.api_tokens.order_by("-created_at", "-pk"),
         **context,
@@ -239,7 +263,10 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
             return _profile_page(request, status=400)
         token = revoke_form.cleaned_data["revoke"]
         api_token_revoke(token=token, by=request.user)
-        messages.success(request, f"The token “{token.name}” is revoked: it no longer works.")
+        messages.success(
+            request,
+            _("The token “%(name)s” is revoked: it no longer works.") % {"name": token.name},
+        )
         return redirect("accounts:profile")
     token_form = ApiTokenForm(request.POST)
     if token_form.is_valid():
@@ -272,7 +299,7 @@ def change_email(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                gettext(
+                _(
                     "We sent a link to %(address)s. Your address changes when you open it; "
                     "until then, keep using your current one."
                 )
@@ -296,7 +323,7 @@ def change_email_confirm(request: HttpRequest, token: str) -> HttpResponse:
             state = Link.INVALID
         else:
             messages.success(
-                request, gettext("Your email address is now %(address)s.") % {"address": new_email}
+                request, _("Your email address is now %(address)s.") % {"address": new_email}
             )
             signed_in = request.user.is_authenticated
             return redirect("accounts:profile" if signed_in else "accounts:login")

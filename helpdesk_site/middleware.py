@@ -13,6 +13,7 @@ from django.core.exceptions import BadRequest
 from django.template.defaultfilters import filesizeformat
 from django.urls import Resolver404, resolve
 from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext as _
 
 from .log_format import logged_path
 
@@ -108,8 +109,11 @@ class RequestInputMiddleware:
         query = request.META.get("QUERY_STRING", "")
         if len(query) > settings.MAX_QUERY_STRING_LENGTH:
             raise UnreadableRequest(
-                "The address is too long: it may have at most "
-                f"{settings.MAX_QUERY_STRING_LENGTH} characters after the “?”."
+                _(
+                    "The address is too long: it may have at most %(count)d characters "
+                    "after the “?”."
+                )
+                % {"count": settings.MAX_QUERY_STRING_LENGTH}
             )
         # WSGI passes the query string as bytes decoded as latin-1 (ASGI as UTF-8 text).
         try:
@@ -126,8 +130,11 @@ class RequestInputMiddleware:
             # bare BadRequest: say so.
             if encoding.lower() != "utf-8":
                 raise UnreadableRequest(
-                    f"The form you sent says it is in {encoding}; this help desk reads forms in "
-                    "UTF-8 only: nothing was read or saved."
+                    _(
+                        "The form you sent says it is in %(encoding)s; this help desk reads forms "
+                        "in UTF-8 only: nothing was read or saved."
+                    )
+                    % {"encoding": encoding}
                 )
             # request.body refuses a body over DATA_UPLOAD_MAX_MEMORY_SIZE (RequestDataTooBig).
             _check_urlencoded(request.body, encoding, "The form you sent")
@@ -141,19 +148,25 @@ class RequestInputMiddleware:
                 )
                 if _content_length(request) > largest:
                     raise UnreadableRequest(
-                        f"What you sent is larger than this help desk accepts (at most "
-                        f"{settings.ATTACHMENT_MAX_FILES} files of "
-                        f"{filesizeformat(settings.ATTACHMENT_MAX_BYTES)} each): nothing was "
-                        "saved."
+                        _(
+                            "What you sent is larger than this help desk accepts (at most "
+                            "%(count)d files of %(size)s each): nothing was saved."
+                        )
+                        % {
+                            "count": settings.ATTACHMENT_MAX_FILES,
+                            "size": filesizeformat(settings.ATTACHMENT_MAX_BYTES),
+                        }
                     )
             if not file_fields and request.FILES:
                 raise UnreadableRequest(
-                    "This page does not take attachments: nothing was saved. "
-                    "Attach files to a new ticket or to a reply instead."
+                    _(
+                        "This page does not take attachments: nothing was saved. "
+                        "Attach files to a new ticket or to a reply instead."
+                    )
                 )
             if set(request.FILES) - file_fields:
                 raise UnreadableRequest(
-                    "This form takes files in its own file field only: nothing was saved."
+                    _("This form takes files in its own file field only: nothing was saved.")
                 )
             if any(
                 "\x00" in key or "\x00" in "".join(values) for key, values in request.POST.lists()
@@ -163,8 +176,10 @@ class RequestInputMiddleware:
             # JSON, text/plain, XML...: Django reads none of it, so a form would be checked as if
             # sent empty, and an empty profile form is a valid one (it would be saved).
             raise UnreadableRequest(
-                "This help desk reads web forms only, and what you sent was not one: "
-                "nothing was read or saved."
+                _(
+                    "This help desk reads web forms only, and what you sent was not one: "
+                    "nothing was read or saved."
+                )
             )
 
     @classmethod

@@ -114,9 +114,14 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language from the footer's cookie or Accept-Language (after the session, before
+    # CommonMiddleware, as Django's documentation places it) ...
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # ... and a signed-in person's own language and time zone, once the user is known.
+    "accounts.locale.UserLocaleMiddleware",
     # Cache-Control: private, no-store on everything answered to a signed-in person.
     "helpdesk_site.middleware.PrivatePagesMiddleware",
     "accounts.middleware.SessionIdleRefreshMiddleware",
@@ -264,11 +269,20 @@ AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 
-LANGUAGE_CODE = "en-us"
+# The pages and emails speak English, German and Spanish: a signed-in person's profile language,
+# else the language chosen in the footer (a cookie), else the browser's Accept-Language, else
+# English (accounts/locale.py). The catalogues are locale/<lang>/LC_MESSAGES/django.po,
+# compiled by `manage.py compile_translations` (make run, make test); `make messages` updates them.
+LANGUAGE_CODE = "en"
+LANGUAGES = [
+    ("en", "English"),
+    ("de", "Deutsch"),
+    ("es", "Español"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+# The site's zone: the times of anyone who has not chosen their own on the profile page.
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
-# English only: Django's advice for a site without translations, which spares every page the
-# translation machinery (each label, date and "3 hours ago" looked up in a catalogue).
-USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
@@ -603,6 +617,11 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto so Django knows the original scheme).
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+# The footer's language choice (django.views.i18n.set_language): a cookie like the session's.
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 60 * 60 * 24 * 365)

@@ -11,6 +11,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from django.views.defaults import page_not_found
@@ -82,20 +83,20 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     (Django's messages name settings and headers), except our own, written for people."""
     if isinstance(exception, RequestDataTooBig):
         limit = filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
-        reason = (
-            f"What you sent is larger than this help desk accepts ({limit}). Nothing was saved."
-        )
+        reason = _(
+            "What you sent is larger than this help desk accepts (%(limit)s). Nothing was saved."
+        ) % {"limit": limit}
     elif isinstance(exception, TooManyFieldsSent):
-        reason = "What you sent has more fields than any form here. Nothing was saved."
+        reason = _("What you sent has more fields than any form here. Nothing was saved.")
     elif isinstance(exception, TooManyFilesSent):
-        reason = (
-            f"What you sent has more files than any form here takes (at most "
-            f"{settings.ATTACHMENT_MAX_FILES}). Nothing was saved."
-        )
+        reason = _(
+            "What you sent has more files than any form here takes (at most %(count)d). "
+            "Nothing was saved."
+        ) % {"count": settings.ATTACHMENT_MAX_FILES}
     elif isinstance(exception, UnreadableRequest):
         reason = str(exception)
     else:
-        reason = "This help desk could not read what your browser sent. Nothing was saved."
+        reason = _("This help desk could not read what your browser sent. Nothing was saved.")
     if request.path_info.startswith(API_PREFIX):
         # A program gets the API's error shape (api/errors.py), not a page.
         return JsonResponse({"type": "invalid", "detail": reason, "errors": {}}, status=400)

@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import OuterRef, Subquery
+from django.utils.translation import gettext_lazy as _
 from post_office.models import STATUS, Attachment, Email, EmailTemplate, Log
 
 from accounts.admin_input import AdminInputMixin
@@ -28,8 +29,8 @@ class MessageAdmin(AdminInputMixin, CappedCountAdminMixin, ReadOnlyMixin, admin.
 class CannedReplyForm(forms.ModelForm):
     shared = forms.BooleanField(
         required=False,
-        label="Shared with every agent",
-        help_text="Otherwise it is yours alone. Cannot be changed later.",
+        label=_("Shared with every agent"),
+        help_text=_("Otherwise it is yours alone. Cannot be changed later."),
     )
 
     class Meta:
@@ -49,9 +50,11 @@ class CannedReplyAdmin(AdminInputMixin, admin.ModelAdmin):
     search_fields = ["title", "body"]
     list_select_related = ["owner"]
 
-    @admin.display(description="Kind")
+    @admin.display(description=_("Kind"))
     def kind(self, obj: CannedReply) -> str:
-        return "Shared" if obj.is_shared else f"Personal ({obj.owner.username})"
+        if obj.is_shared:
+            return _("Shared")
+        return _("Personal (%(username)s)") % {"username": obj.owner.username}
 
     def get_queryset(self, request):
         replies = super().get_queryset(request)
@@ -93,8 +96,8 @@ class AttemptInline(admin.TabularInline):
     """The failed tries of one mail, newest first: when, and what the mail server said."""
 
     model = Log
-    verbose_name = "failed try"
-    verbose_name_plural = "failed tries"
+    verbose_name = _("failed try")
+    verbose_name_plural = _("failed tries")
     fields = readonly_fields = ["date", "exception_type", "message"]
     ordering = ["-date", "-pk"]
     extra = 0
@@ -158,27 +161,27 @@ class OutboxAdmin(AdminInputMixin, CappedCountAdminMixin, ReadOnlyMixin, admin.M
         )
         return super().get_queryset(request).annotate(last_error=Subquery(last_error))
 
-    @admin.display(description="to", ordering="to")
+    @admin.display(description=_("to"), ordering="to")
     def recipient(self, email: Email) -> str:
         return ", ".join(email.to)
 
-    @admin.display(description="retries", ordering="number_of_retries")
+    @admin.display(description=_("retries"), ordering="number_of_retries")
     def retries(self, email: Email) -> int:
         return email.number_of_retries or 0
 
-    @admin.display(description="next try", ordering="scheduled_time")
+    @admin.display(description=_("next try"), ordering="scheduled_time")
     def next_try(self, email: Email):
         # Only mail waiting for a retry has one; a queued row's time is a worker's claim on it.
         return email.scheduled_time if email.status == STATUS.requeued else None
 
-    @admin.display(description="last error")
+    @admin.display(description=_("last error"))
     def last_error(self, email: Email) -> str:
         return email.last_error or ""
 
     def has_send_permission(self, request) -> bool:
         return request.user.has_perm("post_office.change_email")
 
-    @admin.action(description="Send the selected failed emails again", permissions=["send"])
+    @admin.action(description=_("Send the selected failed emails again"), permissions=["send"])
     def send_again(self, request, queryset):
         selected = queryset.count()
         ids = send_again(queryset.values_list("pk", flat=True))
@@ -239,14 +242,14 @@ class InboundEmailAdmin(AdminInputMixin, CappedCountAdminMixin, ReadOnlyMixin, a
         # A list of mails never reads their bytes (up to INBOUND_MAX_BYTES each) or texts.
         return super().get_queryset(request).defer("raw", "text")
 
-    @admin.display(description="ticket", ordering="ticket_id")
+    @admin.display(description=_("ticket"), ordering="ticket_id")
     def ticket_number(self, record: InboundEmail) -> str:
         return f"#{record.ticket_id}" if record.ticket_id else "-"
 
     def has_process_permission(self, request) -> bool:
         return request.user.has_perm("messaging.view_inboundemail")
 
-    @admin.action(description="Process the selected failed mails again", permissions=["process"])
+    @admin.action(description=_("Process the selected failed mails again"), permissions=["process"])
     def process_again(self, request, queryset):
         selected = list(queryset.only("pk", "status"))
         failed = [record for record in selected if record.status == InboundEmail.Status.FAILED]

@@ -22,6 +22,8 @@ from django.core.files import File
 from django.core.files.storage import Storage, storages
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 logger = logging.getLogger("helpdesk.attachments")
 
@@ -30,45 +32,49 @@ INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 # What libmagic may call an allowed file. Source code and other text it recognises (a log with
 # a stack trace is "text/x-c" or "text/x-script.python" to it) counts as plain text: ALLOWED_TEXT.
 ALLOWED_TYPES: dict[str, str] = {
-    "image/png": "PNG image",
-    "image/jpeg": "JPEG image",
-    "image/gif": "GIF image",
-    "image/webp": "WebP image",
-    "application/pdf": "PDF document",
-    "text/plain": "Text",
-    "text/csv": "CSV table",
-    "application/zip": "ZIP archive",
-    "application/rtf": "RTF document",
-    "text/rtf": "RTF document",
-    "application/msword": "Word document",
-    "application/vnd.ms-excel": "Excel spreadsheet",
-    "application/vnd.ms-powerpoint": "PowerPoint presentation",
-    "application/vnd.ms-office": "Office document",
-    "application/cdfv2": "Office document",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word document",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel spreadsheet",
-    "application/vnd.openxmlformats-officedocument.presentationml.presentation": (
-        "PowerPoint presentation"
+    "image/png": gettext_lazy("PNG image"),
+    "image/jpeg": gettext_lazy("JPEG image"),
+    "image/gif": gettext_lazy("GIF image"),
+    "image/webp": gettext_lazy("WebP image"),
+    "application/pdf": gettext_lazy("PDF document"),
+    "text/plain": gettext_lazy("Text"),
+    "text/csv": gettext_lazy("CSV table"),
+    "application/zip": gettext_lazy("ZIP archive"),
+    "application/rtf": gettext_lazy("RTF document"),
+    "text/rtf": gettext_lazy("RTF document"),
+    "application/msword": gettext_lazy("Word document"),
+    "application/vnd.ms-excel": gettext_lazy("Excel spreadsheet"),
+    "application/vnd.ms-powerpoint": gettext_lazy("PowerPoint presentation"),
+    "application/vnd.ms-office": gettext_lazy("Office document"),
+    "application/cdfv2": gettext_lazy("Office document"),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": gettext_lazy(
+        "Word document"
     ),
-    "application/vnd.oasis.opendocument.text": "OpenDocument text",
-    "application/vnd.oasis.opendocument.spreadsheet": "OpenDocument spreadsheet",
-    "application/vnd.oasis.opendocument.presentation": "OpenDocument presentation",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": gettext_lazy(
+        "Excel spreadsheet"
+    ),
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": (
+        gettext_lazy("PowerPoint presentation")
+    ),
+    "application/vnd.oasis.opendocument.text": gettext_lazy("OpenDocument text"),
+    "application/vnd.oasis.opendocument.spreadsheet": gettext_lazy("OpenDocument spreadsheet"),
+    "application/vnd.oasis.opendocument.presentation": gettext_lazy("OpenDocument presentation"),
 }
 ALLOWED_TEXT_PREFIX = "text/x-"
 # Text that a browser would run or render as a page: never plain text, whatever the prefix.
 NEVER_TEXT = frozenset({"text/x-php", "text/html", "text/xml", "text/javascript"})
-ALLOWED_IN_WORDS = (
+ALLOWED_IN_WORDS = gettext_lazy(
     "images (PNG, JPEG, GIF, WebP), PDF, plain text and logs, CSV, office documents and ZIP"
 )
 # What the refusal calls the types people most often try.
 REFUSED_IN_WORDS = {
-    "text/html": "an HTML page",
-    "image/svg+xml": "an SVG image",
-    "text/xml": "an XML document",
-    "application/xml": "an XML document",
-    "application/x-dosexec": "a Windows program",
-    "application/x-executable": "a program",
-    "application/json": "JSON",
+    "text/html": gettext_lazy("an HTML page"),
+    "image/svg+xml": gettext_lazy("an SVG image"),
+    "text/xml": gettext_lazy("an XML document"),
+    "application/xml": gettext_lazy("an XML document"),
+    "application/x-dosexec": gettext_lazy("a Windows program"),
+    "application/x-executable": gettext_lazy("a program"),
+    "application/json": gettext_lazy("JSON"),
 }
 EXTENSIONS = {
     "image/png": ".png",
@@ -93,7 +99,7 @@ def attachment_storage() -> Storage:
 def type_label(sniffed_type: str) -> str:
     """What a person calls a file of this type ("PNG image")."""
     if sniffed_type.startswith(ALLOWED_TEXT_PREFIX):
-        return "Text"
+        return gettext_lazy("Text")
     return ALLOWED_TYPES.get(sniffed_type, sniffed_type)
 
 
@@ -167,13 +173,16 @@ def check_file(
             head += chunk[: SNIFF_BYTES - len(head)]
         digest.update(chunk)
     if size == 0:
-        raise ValidationError(f"“{shown}” is empty.", code="empty")
+        raise ValidationError(_("“%(name)s” is empty.") % {"name": shown}, code="empty")
     sniffed = magic.from_buffer(head, mime=True).lower()
     if not is_allowed(sniffed):
-        what = REFUSED_IN_WORDS.get(sniffed, f"of type {sniffed}")
+        what = REFUSED_IN_WORDS.get(sniffed) or _("of type %(type)s") % {"type": sniffed}
         raise ValidationError(
-            f"“{shown}” is {what}, a kind of file this help desk does not take (whatever its "
-            f"name says). It takes {ALLOWED_IN_WORDS}.",
+            _(
+                "“%(name)s” is %(what)s, a kind of file this help desk does not take (whatever "
+                "its name says). It takes %(allowed)s."
+            )
+            % {"name": shown, "what": what, "allowed": ALLOWED_IN_WORDS},
             code="type",
         )
     upload.seek(0)
@@ -189,15 +198,20 @@ def check_file(
 
 def _too_large(shown: str, size: int) -> ValidationError:
     return ValidationError(
-        f"“{shown}” is {filesizeformat(size)}; a file may be at most "
-        f"{filesizeformat(settings.ATTACHMENT_MAX_BYTES)}.",
+        _("“%(name)s” is %(size)s; a file may be at most %(max)s.")
+        % {
+            "name": shown,
+            "size": filesizeformat(size),
+            "max": filesizeformat(settings.ATTACHMENT_MAX_BYTES),
+        },
         code="too_large",
     )
 
 
 def too_many(count: int) -> ValidationError:
     return ValidationError(
-        f"That is {count} files; a message may carry at most {settings.ATTACHMENT_MAX_FILES}.",
+        _("That is %(count)d files; a message may carry at most %(max)d.")
+        % {"count": count, "max": settings.ATTACHMENT_MAX_FILES},
         code="too_many",
     )
 

@@ -6,6 +6,9 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
+from django.utils.functional import lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .attachments import ALLOWED_IN_WORDS
 from .services import check_files
@@ -13,6 +16,14 @@ from .services import check_files
 
 class MultipleFileInput(forms.FileInput):
     allow_multiple_selected = True
+
+
+def _attachments_help() -> str:
+    return _("Up to %(count)d files of at most %(size)s each: %(types)s.") % {
+        "count": settings.ATTACHMENT_MAX_FILES,
+        "size": filesizeformat(settings.ATTACHMENT_MAX_BYTES),
+        "types": ALLOWED_IN_WORDS,
+    }
 
 
 class AttachmentsField(forms.FileField):
@@ -26,12 +37,8 @@ class AttachmentsField(forms.FileField):
         kwargs.setdefault("required", False)
         # An empty file is refused by check_files, with its name.
         kwargs.setdefault("allow_empty_file", True)
-        kwargs.setdefault("label", "Attach files")
-        kwargs.setdefault(
-            "help_text",
-            f"Up to {settings.ATTACHMENT_MAX_FILES} files of at most "
-            f"{filesizeformat(settings.ATTACHMENT_MAX_BYTES)} each: {ALLOWED_IN_WORDS}.",
-        )
+        kwargs.setdefault("label", gettext_lazy("Attach files"))
+        kwargs.setdefault("help_text", lazy(_attachments_help, str)())
         super().__init__(**kwargs)
         self.widget.attrs.update(
             {

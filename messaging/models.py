@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Case, Exists, ExpressionWrapper, F, OuterRef, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
 
 from tickets.models import Ticket
 from tickets.search_vectors import SearchDocument
@@ -75,7 +76,7 @@ class Message(models.Model):
     )
     content = models.TextField(max_length=10_000, validators=[MinLengthValidator(1)])
     is_internal = models.BooleanField(
-        "internal note", default=False, help_text="Seen by staff only, never by the reporter."
+        _("internal note"), default=False, help_text=_("Seen by staff only, never by the reporter.")
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     # The message's words, for the search: PostgreSQL's tsvector with a GIN index (migration
@@ -221,17 +222,17 @@ class InboundEmail(models.Model):
     """
 
     class Status(models.TextChoices):
-        PROCESSED = "processed", "Processed"
-        IGNORED = "ignored", "Ignored"
-        BOUNCE = "bounce", "Bounce"
-        QUARANTINED = "quarantined", "Quarantined"
-        FAILED = "failed", "Failed"
+        PROCESSED = "processed", _("Processed")
+        IGNORED = "ignored", _("Ignored")
+        BOUNCE = "bounce", _("Bounce")
+        QUARANTINED = "quarantined", _("Quarantined")
+        FAILED = "failed", _("Failed")
 
     key = models.CharField(max_length=64, unique=True, editable=False)
     sha256 = models.CharField(max_length=64, editable=False)
     raw = models.BinaryField(editable=False)
     size = models.PositiveBigIntegerField(editable=False)
-    message_id = models.CharField("Message-ID", max_length=255, blank=True, editable=False)
+    message_id = models.CharField(_("Message-ID"), max_length=255, blank=True, editable=False)
     source = models.CharField(max_length=100, editable=False)
     from_address = models.CharField(max_length=254, blank=True, editable=False)
     subject = models.CharField(max_length=255, blank=True, editable=False)
@@ -254,7 +255,7 @@ class InboundEmail(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-pk"]
-        verbose_name = "inbound email"
+        verbose_name = _("inbound email")
         indexes = [
             models.Index(fields=["message_id"], name="inbound_message_id"),
             models.Index(fields=["from_address", "received_at"], name="inbound_sender_time"),
@@ -299,7 +300,7 @@ class CannedReply(models.Model):
 
     title = models.CharField(max_length=100, validators=[MinLengthValidator(1)])
     body = models.TextField(
-        "text",
+        _("text"),
         max_length=10_000,
         validators=[MinLengthValidator(1)],
         help_text=(
@@ -322,7 +323,7 @@ class CannedReply(models.Model):
 
     class Meta:
         ordering = ["title", "pk"]
-        verbose_name_plural = "canned replies"
+        verbose_name_plural = _("canned replies")
         permissions = [
             ("manage_shared_replies", "Can add, change and delete shared canned replies"),
         ]

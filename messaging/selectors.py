@@ -7,6 +7,7 @@ from collections import defaultdict
 
 from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from tickets.models import MAX_ID, Ticket
 from tickets.selectors import in_time_zone
@@ -54,7 +55,7 @@ def attachment_for(viewer, ticket: Ticket, attachment_id: int) -> Attachment:
     `viewer` may have it and its bytes are still kept; otherwise 404, as for a missing one: an
     internal note's file for a customer, another ticket's file, a removed file."""
     if not isinstance(attachment_id, int) or not 1 <= attachment_id <= MAX_ID:
-        raise Http404("No such file.")
+        raise Http404(_("No such file."))
     try:
         return (
             Attachment.objects.filter(ticket=ticket)
@@ -69,14 +70,14 @@ def attachment_for(viewer, ticket: Ticket, attachment_id: int) -> Attachment:
             ticket.pk,
             getattr(viewer, "pk", None) or "-",
         )
-        raise Http404("No such file.") from None
+        raise Http404(_("No such file.")) from None
 
 
 def mail_of_message(viewer, ticket: Ticket, message_id: int) -> InboundEmail:
     """The mail a message of `ticket` (fetched with get_ticket_for) came from, if `viewer` may
     read that message; otherwise 404, as for a missing one."""
     if not isinstance(message_id, int) or not 1 <= message_id <= MAX_ID:
-        raise Http404("No such mail.")
+        raise Http404(_("No such mail."))
     readable = Message.objects.filter(ticket=ticket).visible_to(viewer).filter(pk=message_id)
     inbound = (
         InboundEmail.objects.filter(reply__in=readable)
@@ -85,7 +86,7 @@ def mail_of_message(viewer, ticket: Ticket, message_id: int) -> InboundEmail:
         .first()
     )
     if inbound is None:
-        raise Http404("No such mail.")
+        raise Http404(_("No such mail."))
     return inbound
 
 

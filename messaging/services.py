@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tickets.models import Ticket, TicketEvent
 from tickets.services import ticket_create, ticket_open_for
@@ -42,12 +43,12 @@ def message_send(
     made on a page opened before it is refused as stale; an internal note does not.
     """
     if not (sender.is_authenticated and sender.is_active):
-        raise PermissionDenied("Sign in to write on a ticket.")
+        raise PermissionDenied(_("Sign in to write on a ticket."))
     is_staff = sender.is_staff
     if not is_staff and sender.pk != ticket.reporter_id:
-        raise PermissionDenied("You may not write on this ticket.")
+        raise PermissionDenied(_("You may not write on this ticket."))
     if is_internal and not is_staff:
-        raise PermissionDenied("Only staff may write internal notes.")
+        raise PermissionDenied(_("Only staff may write internal notes."))
     content = (content or "").strip()
     # Every file is read and checked before anything is written.
     checked = check_files(files)
@@ -58,7 +59,7 @@ def message_send(
             existing = Message.objects.filter(client_token=client_token).first()
             if existing is not None:
                 if existing.ticket_id != locked.pk or existing.sender_id != sender.pk:
-                    raise ValidationError("This form was already used; reload the page.")
+                    raise ValidationError(_("This form was already used; reload the page."))
                 ticket._copy_state_from(locked)
                 return existing
 
@@ -140,9 +141,9 @@ def attachment_add(
     back, the stored bytes are deleted again (no orphaned files).
     """
     if message is not None and (message.sender_id != by.pk or message.ticket_id != ticket.pk):
-        raise PermissionDenied("Files go on your own messages only.")
+        raise PermissionDenied(_("Files go on your own messages only."))
     if message is None and not (by.is_staff or by.pk == ticket.reporter_id):
-        raise PermissionDenied("You may not add files to this ticket.")
+        raise PermissionDenied(_("You may not add files to this ticket."))
     checked = upload if isinstance(upload, CheckedFile) else check_files([upload])[0]
     with transaction.atomic():
         present = Attachment.objects.filter(ticket=ticket, message=message).count()
@@ -180,7 +181,7 @@ def attachment_remove(*, attachment: Attachment, by) -> TicketEvent | None:
     who removed it and when (the conversation says so in its place), and the ticket's timeline
     records it. None when it was removed already."""
     if not (by.is_authenticated and by.is_active and by.is_staff):
-        raise PermissionDenied("Only staff may remove files.")
+        raise PermissionDenied(_("Only staff may remove files."))
     with transaction.atomic():
         attachment.ticket.lock()  # one change to a ticket's conversation at a time
         # The attachment's row only: PostgreSQL locks no nullable side of an outer join.

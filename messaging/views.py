@@ -17,6 +17,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import content_disposition_header, quote_etag
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from accounts.decorators import staff_required
@@ -77,7 +78,7 @@ def file_response(request: HttpRequest, attachment) -> HttpResponse:
         logger.error(
             "attachment %s: its file %s is missing", attachment.pk, attachment.storage_name
         )
-        raise Http404("No such file.") from None
+        raise Http404(_("No such file.")) from None
     response = FileResponse(
         stored,
         as_attachment=not inline,

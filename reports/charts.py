@@ -9,6 +9,8 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
+from django.utils.translation import gettext as _
+
 COLORS = {
     "created": "#0d6efd",
     "closed": "#198754",
@@ -68,10 +70,10 @@ def _bar(x: Sequence, y: Sequence, **trace) -> dict:
 
 def created_vs_closed(labels: Sequence[str], created: Sequence[int], closed: Sequence[int]):
     traces = [
-        _bar(labels, created, name="Created", marker={"color": COLORS["created"]}),
-        _bar(labels, closed, name="Closed", marker={"color": COLORS["closed"]}),
+        _bar(labels, created, name=_("Created"), marker={"color": COLORS["created"]}),
+        _bar(labels, closed, name=_("Closed"), marker={"color": COLORS["closed"]}),
     ]
-    figure = _figure(traces, "Tickets created and closed", y_title="tickets", barmode="group")
+    figure = _figure(traces, _("Tickets created and closed"), y_title=_("tickets"), barmode="group")
     tallest = [max(pair) for pair in zip(created, closed, strict=True)]
     figure["layout"]["yaxis"].update(count_axis(tallest))
     return figure
@@ -87,24 +89,24 @@ def backlog_over_time(labels: Sequence[str], open_: Sequence[int], active: Seque
             "stackgroup": "backlog",
             "line": {"color": COLORS[key]},
         }
-        for name, key, values in (("Open", "open", open_), ("Active", "active", active))
+        for name, key, values in ((_("Open"), "open", open_), (_("Active"), "active", active))
     ]
     figure = _figure(
-        traces, "Backlog at the end of each period (open and active)", y_title="tickets"
+        traces, _("Backlog at the end of each period (open and active)"), y_title=_("tickets")
     )
     figure["layout"]["yaxis"].update(count_axis(open_, active))  # stacked: their sums
     return figure
 
 
 def distribution(
-    title: str, bins: Sequence[tuple[str, int]], *, x_title: str = "", y_title: str = "tickets"
+    title: str, bins: Sequence[tuple[str, int]], *, x_title: str = "", y_title: str | None = None
 ):
     trace = _bar(
         [label for label, _ in bins],
         [count for _, count in bins],
         marker={"color": COLORS["bar"]},
     )
-    figure = _figure([trace], title, x_title=x_title, y_title=y_title)
+    figure = _figure([trace], title, x_title=x_title, y_title=y_title or _("tickets"))
     figure["layout"]["yaxis"].update(count_axis([count for _, count in bins]))
     return figure
 
@@ -116,8 +118,8 @@ def workload(rows: Sequence[tuple[str, int]]):
     )
     fig = _figure(
         [trace],
-        "Open tickets per assignee",
-        x_title="tickets not closed",
+        _("Open tickets per assignee"),
+        x_title=_("tickets not closed"),
         height=max(240, 60 + 28 * len(rows)),
     )
     fig["layout"]["yaxis"].update(autorange="reversed", rangemode="normal")
@@ -125,7 +127,7 @@ def workload(rows: Sequence[tuple[str, int]]):
     return fig
 
 
-def counts(title: str, rows: Sequence[tuple[str, int]], *, y_title: str = "tickets"):
+def counts(title: str, rows: Sequence[tuple[str, int]], *, y_title: str | None = None):
     return distribution(
         title, [(html.escape(str(label)), count) for label, count in rows], y_title=y_title
     )

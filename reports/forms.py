@@ -4,36 +4,38 @@ from datetime import date, timedelta
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from tickets.models import Ticket
 
 from .periods import BUCKETS, Period, site_tz
 
 PRESETS = [
-    ("7d", "Last 7 days"),
-    ("30d", "Last 30 days"),
-    ("90d", "Last 90 days"),
-    ("month", "This month"),
-    ("all", "All time"),
-    ("custom", "Custom range"),
+    ("7d", _("Last 7 days")),
+    ("30d", _("Last 30 days")),
+    ("90d", _("Last 90 days")),
+    ("month", _("This month")),
+    ("all", _("All time")),
+    ("custom", _("Custom range")),
 ]
 MAX_BUCKETS = 1000
+BUCKET_LABELS = {"day": _("Day"), "week": _("Week"), "month": _("Month")}
 
 
 class ReportForm(forms.Form):
     """Which period and bucket a report covers. Missing fields take their defaults."""
 
-    preset = forms.ChoiceField(choices=PRESETS, required=False, label="Period")
+    preset = forms.ChoiceField(choices=PRESETS, required=False, label=_("Period"))
     start = forms.DateField(
         required=False,
-        label="From",
+        label=_("From"),
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     end = forms.DateField(
-        required=False, label="To (included)", widget=forms.DateInput(attrs={"type": "date"})
+        required=False, label=_("To (included)"), widget=forms.DateInput(attrs={"type": "date"})
     )
     bucket = forms.ChoiceField(
-        choices=[(b, b.title()) for b in BUCKETS], required=False, label="Group by"
+        choices=[(b, BUCKET_LABELS[b]) for b in BUCKETS], required=False, label=_("Group by")
     )
 
     def __init__(self, data=None, *, today: date | None = None, **kwargs):
@@ -51,7 +53,7 @@ class ReportForm(forms.Form):
         start, end = cleaned.get("start"), cleaned.get("end")
         if preset == "custom":
             if start is None:
-                raise forms.ValidationError("Choose the first day of a custom range.")
+                raise forms.ValidationError(_("Choose the first day of a custom range."))
             end = end or today
         elif preset == "month":
             start, end = today.replace(day=1), today
@@ -65,7 +67,8 @@ class ReportForm(forms.Form):
             start, end = today - timedelta(days=days - 1), today
         if end < start:
             raise forms.ValidationError(
-                f"The range is empty: {end.isoformat()} is before {start.isoformat()}."
+                _("The range is empty: %(end)s is before %(start)s.")
+                % {"end": end.isoformat(), "start": start.isoformat()}
             )
         try:
             period = Period.from_dates(start, end, bucket)
@@ -78,7 +81,12 @@ class ReportForm(forms.Form):
         too_long = (end - start).days + 1 > MAX_BUCKETS * longest_bucket
         if too_long or len(period.bucket_starts()) > MAX_BUCKETS:
             raise forms.ValidationError(
-                f"That is more than {MAX_BUCKETS} {bucket}s; group by week or month."
+                {
+                    "day": _("That is more than %(count)d days; group by week or month."),
+                    "week": _("That is more than %(count)d weeks; group by week or month."),
+                    "month": _("That is more than %(count)d months; group by week or month."),
+                }[bucket]
+                % {"count": MAX_BUCKETS}
             )
         cleaned.update(preset=preset, bucket=bucket, start=start, end=end, period=period)
         return cleaned

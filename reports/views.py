@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from . import caching, charts, formatting
@@ -19,7 +20,7 @@ def staff_required(view):
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
         if not (request.user.is_active and request.user.is_staff):
-            raise Http404("No such page.")
+            raise Http404(_("No such page."))
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from . import charts, formatting, selectors, summaries
 from .periods import Period, site_tz
@@ -117,23 +118,23 @@ class DataVisualization:
         backlog_start = selectors.backlog_before(counts, self._flows, self._created)
         frt, resolution = data["first_response"], data["resolution"]
         rows = [
-            ("created", "Tickets created", sum(n for _, n in data["created"]),
+            ("created", _("Tickets created"), sum(n for _, n in data["created"]),
              selectors.created_count(previous), formatting.count),
-            ("closed", "Tickets closed", sum(n for _, n in data["closed"]),
+            ("closed", _("Tickets closed"), sum(n for _, n in data["closed"]),
              selectors.closed_count(previous), formatting.count),
-            ("backlog", "Backlog at the end", backlog_end["open"] + backlog_end["active"],
+            ("backlog", _("Backlog at the end"), backlog_end["open"] + backlog_end["active"],
              backlog_start["open"] + backlog_start["active"], formatting.count),
-            ("frt_median", "First response, median", frt["median"], prev_frt["median"],
+            ("frt_median", _("First response, median"), frt["median"], prev_frt["median"],
              formatting.duration),
-            ("frt_p90", "First response, 90th percentile", frt["p90"], prev_frt["p90"],
+            ("frt_p90", _("First response, 90th percentile"), frt["p90"], prev_frt["p90"],
              formatting.duration),
-            ("resolution_median", "Resolution, median", resolution["median"],
+            ("resolution_median", _("Resolution, median"), resolution["median"],
              prev_resolution["median"], formatting.duration),
-            ("resolution_p90", "Resolution, 90th percentile", resolution["p90"],
+            ("resolution_p90", _("Resolution, 90th percentile"), resolution["p90"],
              prev_resolution["p90"], formatting.duration),
-            ("reopen_rate", "Reopen rate", data["reopen"]["rate"], prev_reopen["rate"],
+            ("reopen_rate", _("Reopen rate"), data["reopen"]["rate"], prev_reopen["rate"],
              formatting.rate),
-            ("awaiting_first_response", "Awaiting first response (now)",
+            ("awaiting_first_response", _("Awaiting first response (now)"),
              data["awaiting_first_response"]["count"], None, formatting.count),
         ]  # fmt: skip
         self.metrics = {
@@ -219,9 +220,9 @@ class DataVisualization:
             {
                 "id": "first-response",
                 "figure": charts.distribution(
-                    "First response time (tickets created in the period)",
+                    _("First response time (tickets created in the period)"),
                     t["first_response_histogram"],
-                    x_title="time to first response",
+                    x_title=_("time to first response"),
                 ),
                 "columns": ["time to first response", "tickets"],
                 "rows": [list(row) for row in t["first_response_histogram"]],
@@ -229,9 +230,9 @@ class DataVisualization:
             {
                 "id": "resolution",
                 "figure": charts.distribution(
-                    "Resolution time (tickets closed in the period)",
+                    _("Resolution time (tickets closed in the period)"),
                     t["resolution_histogram"],
-                    x_title="time to resolution",
+                    x_title=_("time to resolution"),
                 ),
                 "columns": ["time to resolution", "tickets"],
                 "rows": [list(row) for row in t["resolution_histogram"]],
@@ -239,7 +240,7 @@ class DataVisualization:
             {
                 "id": "age",
                 "figure": charts.distribution(
-                    "Age of open work (now)", t["age_of_open_work"], x_title="age"
+                    _("Age of open work (now)"), t["age_of_open_work"], x_title=_("age")
                 ),
                 "columns": ["age", "tickets"],
                 "rows": [list(row) for row in t["age_of_open_work"]],
@@ -253,7 +254,7 @@ class DataVisualization:
             {
                 "id": "by-status",
                 "figure": charts.counts(
-                    "Tickets created in the period, by status now", t["by_status"]
+                    _("Tickets created in the period, by status now"), t["by_status"]
                 ),
                 "columns": ["status", "tickets"],
                 "rows": [list(row) for row in t["by_status"]],
@@ -261,7 +262,7 @@ class DataVisualization:
             {
                 "id": "by-priority",
                 "figure": charts.counts(
-                    "Tickets created in the period, by priority", t["by_priority"]
+                    _("Tickets created in the period, by priority"), t["by_priority"]
                 ),
                 "columns": ["priority", "tickets"],
                 "rows": [list(row) for row in t["by_priority"]],
@@ -269,7 +270,7 @@ class DataVisualization:
             {
                 "id": "by-category",
                 "figure": charts.counts(
-                    "Tickets created in the period, by category", t["by_category"]
+                    _("Tickets created in the period, by category"), t["by_category"]
                 ),
                 "columns": ["category", "tickets"],
                 "rows": [list(row) for row in t["by_category"]],
@@ -277,7 +278,9 @@ class DataVisualization:
             {
                 "id": "registrations",
                 "figure": charts.counts(
-                    "New users", list(zip(labels, registrations, strict=True)), y_title="users"
+                    _("New users"),
+                    list(zip(labels, registrations, strict=True)),
+                    y_title=_("users"),
                 ),
                 "columns": [bucket_column, "new users"],
                 "rows": [list(row) for row in zip(labels, registrations, strict=True)],

@@ -352,6 +352,9 @@ PUBLIC: dict[str, Row] = {
     "": page(get=everyone(302), post=everyone(405)),  # to the login page or the ticket list
     # The load balancer's check. require_GET: HEAD and POST are refused.
     "healthz": page(get=everyone(200), post=everyone(405), head=everyone(200)),
+    # The footer's language switcher (Django's set_language, POST only): a cookie, then back
+    # to `next` (or /); an empty POST sets nothing and goes to /.
+    "i18n/setlang/": page(get=everyone(405), post=everyone(302)),
     # Signed-in people are sent on to their tickets; an empty POST is an invalid form.
     "accounts/register/": page(get=visitors(200, 302), post=visitors(400, 302)),
     # A signed-in GET goes on to ?next= or the ticket list (HEAD shows the form).
@@ -421,6 +424,10 @@ CUSTOMER: dict[str, Row] = {
     "accounts/email/": page(get=signed_in(405), post=signed_in(400)),
     # "Download my data": their own account's JSON file.
     "accounts/my-data/": page(get=signed_in(200), post=signed_in(405)),
+    # The profile's language and time zone: a valid form saves both; an empty POST is refused.
+    "accounts/profile/language/": page(
+        get=signed_in(405), post=signed_in(400), form=signed_in(C302)
+    ),
     "tickets/": page(get=signed_in(200), post=signed_in(405)),
     # Anyone signed in reports a ticket (staff too, for a caller).
     "tickets/new/": page(get=signed_in(200), post=signed_in(400), form=signed_in(C302)),
@@ -1064,6 +1071,10 @@ def outcome(response, path: str) -> Outcome:
 # actor may. `version` is the ticket's as it is now (1 for an id no ticket has).
 VALID_FORMS: dict[str, Callable[[World, int], dict]] = {
     "accounts/tokens/": lambda world, version: {"name": "Made by the access matrix"},
+    "accounts/profile/language/": lambda world, version: {
+        "language": "de",
+        "time_zone": "Europe/Berlin",
+    },
     "tickets/bulk/": lambda world, version: {
         "tickets": [world.tickets["a"].pk],
         "action": "priority:urgent",
@@ -1323,7 +1334,7 @@ def test_a_form_without_the_pages_csrf_token_is_refused(route, world, db):
     assert refused.status_code == 403
     assert changes(before, snapshot()) == []
     # The bulk action's form is on the list; every other on the page it is sent to.
-    if route == "accounts/tokens/":
+    if route in ("accounts/tokens/", "accounts/profile/language/"):
         shown_on = "/accounts/profile/"
     elif route == "tickets/bulk/":
         shown_on = "/tickets/"

@@ -28,6 +28,8 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.admin import UserAdmin
 from accounts.admin_input import AdminInputMixin, IdAutocompleteSelect, as_object_id
@@ -55,14 +57,14 @@ User = get_user_model()
 
 
 class AssigneeFilter(admin.SimpleListFilter):
-    title = "assignee"
+    title = _("assignee")
     parameter_name = "assignee"
 
     def lookups(self, request, model_admin):
         agents = User.objects.staff().order_by("username").values_list("pk", "username")
         return [
-            ("me", "Assigned to me"),
-            ("none", "Unassigned"),
+            ("me", _("Assigned to me")),
+            ("none", _("Unassigned")),
             *[(str(pk), n) for pk, n in agents],
         ]
 
@@ -83,11 +85,11 @@ class StatusFilter(admin.SimpleListFilter):
     """Status, with closed tickets only when asked: the queue is the open work. The parameter
     is the one Django's own status filter used, so older links still work."""
 
-    title = "status"
+    title = _("status")
     parameter_name = "status__exact"
 
     def lookups(self, request, model_admin):
-        return [*Ticket.Status.choices, ("all", "All, closed too")]
+        return [*Ticket.Status.choices, ("all", _("All, closed too"))]
 
     def queryset(self, request, queryset):
         if self.value() is None:
@@ -101,7 +103,7 @@ class StatusFilter(admin.SimpleListFilter):
         yield {
             "selected": self.value() is None,
             "query_string": changelist.get_query_string(remove=[self.parameter_name]),
-            "display": "Not closed",
+            "display": _("Not closed"),
         }
         for value, title in self.lookup_choices:
             yield {
@@ -112,7 +114,7 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 class TagFilter(admin.SimpleListFilter):
-    title = "tag"
+    title = _("tag")
     parameter_name = "tag"
 
     def lookups(self, request, model_admin):
@@ -127,11 +129,11 @@ class TagFilter(admin.SimpleListFilter):
 
 
 class AwaitingFirstResponseFilter(admin.SimpleListFilter):
-    title = "first response"
+    title = _("first response")
     parameter_name = "awaiting"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Awaiting first response"), ("no", "Responded")]
+        return [("yes", _("Awaiting first response")), ("no", _("Responded"))]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
@@ -165,39 +167,39 @@ class TicketAdminForm(forms.ModelForm):
     message boxes are plain fields applied by TicketAdmin.save_model through the services."""
 
     # Not named "status" and "version": those are the model's own, non-editable fields.
-    new_status = forms.ChoiceField(label="Status", choices=Ticket.Status.choices)
+    new_status = forms.ChoiceField(label=_("Status"), choices=Ticket.Status.choices)
     seen_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
     submission = forms.UUIDField(widget=forms.HiddenInput)
     reply = forms.CharField(
-        label="Reply to the reporter",
+        label=_("Reply to the reporter"),
         required=False,
         max_length=10_000,
         strip=True,
         widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
-        help_text="Sent to the reporter when you save.",
+        help_text=_("Sent to the reporter when you save."),
     )
     tag_text = forms.CharField(
-        label="Tags",
+        label=_("Tags"),
         required=False,
         max_length=2000,
-        help_text="Separated by commas; a new name makes a new tag.",
+        help_text=_("Separated by commas; a new name makes a new tag."),
     )
-    reply_files = AttachmentsField(label="Files for the reply")
+    reply_files = AttachmentsField(label=_("Files for the reply"))
     internal_note = forms.CharField(
-        label="Internal note",
+        label=_("Internal note"),
         required=False,
         max_length=10_000,
         strip=True,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
-        help_text="Seen by staff only.",
+        help_text=_("Seen by staff only."),
     )
-    note_files = AttachmentsField(label="Files for the note")
+    note_files = AttachmentsField(label=_("Files for the note"))
     remove_files = forms.TypedMultipleChoiceField(
-        label="Remove files",
+        label=_("Remove files"),
         coerce=int,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Their bytes are deleted when you save; each message says who removed them.",
+        help_text=_("Their bytes are deleted when you save; each message says who removed them."),
     )
 
     class Meta:
@@ -218,7 +220,7 @@ class TicketAdminForm(forms.ModelForm):
                 .values_list("pk", "name", "size")
             ]
             if not self.fields["remove_files"].choices:
-                self.fields["remove_files"].help_text = "This ticket has no files."
+                self.fields["remove_files"].help_text = _("This ticket has no files.")
         self.fields["submission"].initial = uuid.uuid4()
 
     # Set by clean() when this very form was applied before (sent twice, e.g. a double click).
@@ -252,11 +254,11 @@ class TicketAdminForm(forms.ModelForm):
         except StaleTicketError as exc:
             # Shown above the form, with what the agent typed kept in the boxes.
             raise ValidationError(
-                [*exc.messages, "Nothing was saved. Your reply and note are kept below."]
+                [*exc.messages, _("Nothing was saved. Your reply and note are kept below.")]
             ) from None
         for files, text in (("reply_files", "reply"), ("note_files", "internal_note")):
             if cleaned.get(files) and not cleaned.get(text):
-                self.add_error(files, "Write a message to send these files with.")
+                self.add_error(files, _("Write a message to send these files with."))
         status = cleaned.get("new_status")
         if status and status != current.status and status not in Ticket.TRANSITIONS[current.status]:
             self.add_error(
@@ -273,7 +275,10 @@ class TicketAdminForm(forms.ModelForm):
             self.add_error("tag_text", exc)
         category = cleaned.get("category")
         if category is not None and not category.active and category.pk != current.category_id:
-            self.add_error("category", f"The category {category.name} is no longer offered.")
+            self.add_error(
+                "category",
+                _("The category %(name)s is no longer offered.") % {"name": category.name},
+            )
         return cleaned
 
 
@@ -332,7 +337,7 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["web_page", "title", "description_text", "reporter"]}),
         (
-            "Triage",
+            _("Triage"),
             {
                 "fields": [
                     "new_status",
@@ -345,14 +350,14 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
                 ]
             },
         ),
-        ("Reply", {"fields": ["reply", "reply_files", "internal_note", "note_files"]}),
-        ("Files", {"fields": ["remove_files"]}),
+        (_("Reply"), {"fields": ["reply", "reply_files", "internal_note", "note_files"]}),
+        (_("Files"), {"fields": ["remove_files"]}),
         # Read-only, in one query each: replies and notes are written in the boxes above, and
         # the timeline changes only through the services.
-        ("Conversation", {"fields": ["conversation"]}),
-        ("Timeline", {"fields": ["timeline"]}),
+        (_("Conversation"), {"fields": ["conversation"]}),
+        (_("Timeline"), {"fields": ["timeline"]}),
         (
-            "Dates",
+            _("Dates"),
             {
                 "fields": ["created_at", "last_activity_at", "first_response_at", "closed_at"],
                 "classes": ["collapse"],
@@ -416,7 +421,7 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
 
     # --- columns -------------------------------------------------------------------------
 
-    @admin.display(description="status", ordering="status_rank")
+    @admin.display(description=_("status"), ordering="status_rank")
     def status_badge(self, ticket: Ticket) -> str:
         return format_html(
             '<span class="status-badge status-{}">{}</span>',
@@ -424,25 +429,25 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
             ticket.get_status_display(),
         )
 
-    @admin.display(description="age", ordering="created_at")
+    @admin.display(description=_("age"), ordering="created_at")
     def age(self, ticket: Ticket) -> str:
         return timesince(ticket.created_at, depth=1)
 
-    @admin.display(description="last activity", ordering="-last_activity_at")
+    @admin.display(description=_("last activity"), ordering="-last_activity_at")
     def last_activity(self, ticket: Ticket) -> str:
         return f"{timesince(ticket.last_activity_at, depth=1)} ago"
 
-    @admin.display(description="awaits 1st response", boolean=True)
+    @admin.display(description=_("awaits 1st response"), boolean=True)
     def awaiting_first_response(self, ticket: Ticket) -> bool:
         return ticket.first_response_at is None and ticket.status != Ticket.Status.CLOSED
 
-    @admin.display(description="web page")
+    @admin.display(description=_("web page"))
     def web_page(self, ticket: Ticket) -> str:
         return format_html(
             '<a href="{}">Open #{} on the help desk</a>', ticket.get_absolute_url(), ticket.pk
         )
 
-    @admin.display(description="messages")
+    @admin.display(description=_("messages"))
     def conversation(self, ticket: Ticket) -> SafeString:
         # Staff only reach the admin: every message, internal notes included, and every file.
         files = files_by_message(ticket, viewer=None) if ticket.has_files else {}
@@ -454,12 +459,12 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
             {"entries": entries, "ticket": ticket, "ticket_files": files.get(None, [])},
         )
 
-    @admin.display(description="changes")
+    @admin.display(description=_("changes"))
     def timeline(self, ticket: Ticket) -> SafeString:
         events = ticket_timeline(ticket)
         return render_to_string("admin/tickets/ticket/_timeline.html", {"events": events})
 
-    @admin.display(description="description")
+    @admin.display(description=_("description"))
     def description_text(self, ticket: Ticket) -> str:
         return format_html('<div style="white-space: pre-wrap">{}</div>', ticket.description)
 
@@ -525,11 +530,13 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
     def response_change(self, request, obj):
         refused = getattr(request, "_ticket_refused", None)
         if refused:
-            self.message_user(request, f"Nothing was saved: {refused}", messages.ERROR)
+            self.message_user(
+                request, _("Nothing was saved: %(why)s") % {"why": refused}, messages.ERROR
+            )
             return HttpResponseRedirect(request.path)
         if getattr(request, "_ticket_repeat", False):
             self.message_user(
-                request, "This form was already saved; sending it again changed nothing."
+                request, _("This form was already saved; sending it again changed nothing.")
             )
             return HttpResponseRedirect(request.path)
         return super().response_change(request, obj)
@@ -551,80 +558,87 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
                 '<a href="{}">#{}</a>',
                 ((reverse("admin:tickets_ticket_change", args=[pk]), pk) for pk in gone),
             )
-            self.message_user(request, format_html("No longer in this list: {}.", links))
+            self.message_user(request, format_html(_("No longer in this list: {}."), links))
 
-    @admin.action(description="Assign to me", permissions=["change"])
+    @admin.action(description=_("Assign to me"), permissions=["change"])
     def assign_to_me(self, request, queryset):
         self._bulk(
             request,
             queryset,
-            "Assigned to you:",
+            _("Assigned to you:"),
             lambda t: ticket_assign(ticket=t, assignee=request.user, by=request.user),
         )
 
-    @admin.action(description="Assign to an agent…", permissions=["change"])
+    @admin.action(description=_("Assign to an agent…"), permissions=["change"])
     def assign_to_agent(self, request, queryset):
         def apply(data: dict) -> None:
             agent = data["agent"]
             self._bulk(
                 request,
                 queryset,
-                f"Assigned to {agent.username}:",
+                _("Assigned to %(name)s:") % {"name": agent.username},
                 lambda t: ticket_assign(ticket=t, assignee=agent, by=request.user),
             )
 
         return self._with_choice(
-            request, queryset, AssignActionForm, "assign_to_agent", "Assign to an agent", apply
+            request, queryset, AssignActionForm, "assign_to_agent", _("Assign to an agent"), apply
         )
 
     def _move_all(self, request, queryset, status: str, verb: str) -> None:
         self._bulk(request, queryset, verb, lambda t: t.update_status(status, by=request.user))
 
-    @admin.action(description="Mark active", permissions=["change"])
+    @admin.action(description=_("Mark active"), permissions=["change"])
     def mark_active(self, request, queryset):
-        self._move_all(request, queryset, Ticket.Status.ACTIVE, "Marked active:")
+        self._move_all(request, queryset, Ticket.Status.ACTIVE, _("Marked active:"))
 
-    @admin.action(description="Close", permissions=["change"])
+    @admin.action(description=_("Close"), permissions=["change"])
     def close_tickets(self, request, queryset):
-        self._move_all(request, queryset, Ticket.Status.CLOSED, "Closed")
+        self._move_all(
+            request, queryset, Ticket.Status.CLOSED, pgettext_lazy("done to tickets", "Closed")
+        )
 
-    @admin.action(description="Reopen", permissions=["change"])
+    @admin.action(description=_("Reopen"), permissions=["change"])
     def reopen_tickets(self, request, queryset):
-        self._move_all(request, queryset, Ticket.Status.OPEN, "Reopened")
+        self._move_all(request, queryset, Ticket.Status.OPEN, _("Reopened"))
 
-    @admin.action(description="Set priority…", permissions=["change"])
+    @admin.action(description=_("Set priority…"), permissions=["change"])
     def set_priority(self, request, queryset):
         def apply(data: dict) -> None:
             priority = data["priority"]
             self._bulk(
                 request,
                 queryset,
-                f"Set the priority to {Ticket.Priority(priority).label.lower()} on",
+                _("Set the priority to %(priority)s on")
+                % {"priority": str(Ticket.Priority(priority).label).lower()},
                 lambda t: ticket_set_priority(ticket=t, priority=priority, by=request.user),
             )
 
         return self._with_choice(
-            request, queryset, PriorityActionForm, "set_priority", "Set the priority", apply
+            request, queryset, PriorityActionForm, "set_priority", _("Set the priority"), apply
         )
 
-    @admin.action(description="Add a tag…", permissions=["change"])
+    @admin.action(description=_("Add a tag…"), permissions=["change"])
     def add_tag(self, request, queryset):
         def apply(data: dict) -> None:
             name = data["tag"]
             self._bulk(
                 request,
                 queryset,
-                f"Tagged {name}:",
+                _("Tagged %(name)s:") % {"name": name},
                 lambda t: ticket_add_tag(ticket=t, name=name, by=request.user),
             )
 
-        return self._with_choice(request, queryset, TagActionForm, "add_tag", "Add a tag", apply)
+        return self._with_choice(request, queryset, TagActionForm, "add_tag", _("Add a tag"), apply)
 
-    @admin.action(description="Set category…", permissions=["change"])
+    @admin.action(description=_("Set category…"), permissions=["change"])
     def set_category(self, request, queryset):
         def apply(data: dict) -> None:
             category = data["category"]
-            verb = f"Put in {category.name}:" if category else "Took the category off"
+            verb = (
+                _("Put in %(name)s:") % {"name": category.name}
+                if category
+                else _("Took the category off")
+            )
             self._bulk(
                 request,
                 queryset,
@@ -633,7 +647,7 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
             )
 
         return self._with_choice(
-            request, queryset, CategoryActionForm, "set_category", "Set the category", apply
+            request, queryset, CategoryActionForm, "set_category", _("Set the category"), apply
         )
 
     def _with_choice(self, request, queryset, form_class, action: str, title: str, apply):
@@ -667,7 +681,7 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
 
 class AssignActionForm(forms.Form):
     agent = forms.ModelChoiceField(
-        queryset=User.objects.staff().order_by("username"), label="Assign to"
+        queryset=User.objects.staff().order_by("username"), label=_("Assign to")
     )
 
 
@@ -676,12 +690,12 @@ class PriorityActionForm(forms.Form):
 
 
 class TagActionForm(forms.Form):
-    tag = forms.CharField(label="Tag", max_length=Tag.MAX_LENGTH)
+    tag = forms.CharField(label=_("Tag"), max_length=Tag.MAX_LENGTH)
 
     def clean_tag(self) -> str:
         names = parse_tags(self.cleaned_data["tag"])
         if len(names) != 1:
-            raise ValidationError("Give one tag (no commas).")
+            raise ValidationError(_("Give one tag (no commas)."))
         return names[0]
 
 
@@ -689,8 +703,8 @@ class CategoryActionForm(forms.Form):
     category = forms.ModelChoiceField(
         queryset=Category.objects.filter(active=True),
         required=False,
-        empty_label="No category",
-        label="Category",
+        empty_label=_("No category"),
+        label=_("Category"),
     )
 
 
@@ -717,7 +731,7 @@ class CategoryAdmin(AdminInputMixin, admin.ModelAdmin):
             )
         )
 
-    @admin.display(description="open tickets", ordering="open_count")
+    @admin.display(description=_("open tickets"), ordering="open_count")
     def open_tickets(self, category: Category) -> int:
         return category.open_count
 
@@ -774,7 +788,7 @@ class UserWithTicketsAdmin(UserAdmin):
         return request.user.is_active and request.user.is_superuser
 
     @admin.action(
-        description="Anonymise the selected customers (at their request)",
+        description=_("Anonymise the selected customers (at their request)"),
         permissions=["anonymise"],
     )
     def anonymise(self, request, queryset) -> None:
@@ -790,11 +804,11 @@ class UserWithTicketsAdmin(UserAdmin):
         for reason in refused:
             self.message_user(request, reason, messages.ERROR)
 
-    @admin.display(description="open tickets reported", ordering="open_reported_count")
+    @admin.display(description=_("open tickets reported"), ordering="open_reported_count")
     def open_reported(self, obj) -> int:
         return obj.open_reported_count
 
-    @admin.display(description="open tickets assigned", ordering="open_assigned_count")
+    @admin.display(description=_("open tickets assigned"), ordering="open_assigned_count")
     def open_assigned(self, obj) -> int:
         return obj.open_assigned_count
 

@@ -2,11 +2,12 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.core.signals import request_finished
 from django.db.models.signals import post_delete, post_migrate, post_save
+from django.utils.translation import gettext_lazy as _
 
 
 class TicketsConfig(AppConfig):
     name = "tickets"
-    verbose_name = "Tickets"
+    verbose_name = _("Tickets")
 
     def ready(self) -> None:
         from . import db_statistics, search_index

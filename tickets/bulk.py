@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .models import Ticket
 
@@ -29,12 +31,18 @@ class BulkResult:
         and one line for each refusal."""
         lines = []
         if self.done:
-            plural = "s" if len(self.done) != 1 else ""
-            lines.append((messages.SUCCESS, f"{verb} {len(self.done)} ticket{plural}."))
+            count = len(self.done)
+            tickets = ngettext("%(count)d ticket", "%(count)d tickets", count) % {"count": count}
+            lines.append(
+                (messages.SUCCESS, _("%(verb)s %(tickets)s.") % {"verb": verb, "tickets": tickets})
+            )
         if self.unchanged:
             ids = ", ".join(f"#{pk}" for pk in self.unchanged)
-            lines.append((messages.INFO, f"Already so, left alone: {ids}."))
-        lines += [(messages.WARNING, f"Refused #{pk}: {why}") for pk, why in self.refused]
+            lines.append((messages.INFO, _("Already so, left alone: %(ids)s.") % {"ids": ids}))
+        lines += [
+            (messages.WARNING, _("Refused #%(id)s: %(why)s") % {"id": pk, "why": why})
+            for pk, why in self.refused
+        ]
         return lines
 
 

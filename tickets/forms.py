@@ -22,7 +22,7 @@ class HiddenFieldErrorsMixin:
             name in self._errors and isinstance(field.widget, forms.HiddenInput)
             for name, field in self.fields.items()
         ):
-            self.add_error(None, "This form is out of date or was altered; reload the page.")
+            self.add_error(None, _("This form is out of date or was altered; reload the page."))
         return cleaned
 
 
@@ -39,10 +39,16 @@ class TicketCreateForm(HiddenFieldErrorsMixin, forms.ModelForm):
             "title": forms.TextInput(attrs={"autofocus": True, "maxlength": 200}),
             "description": forms.Textarea(attrs={"rows": 8, "maxlength": 20_000}),
         }
+        labels = {
+            "title": _("Title"),
+            "description": _("Description"),
+            "category": _("Category"),
+            "priority": _("Priority"),
+        }
         help_texts = {
-            "title": "A short summary, up to 200 characters.",
-            "description": "What happened, what you expected, and anything you already tried.",
-            "category": "Optional: what it is about, if one fits.",
+            "title": _("A short summary, up to 200 characters."),
+            "description": _("What happened, what you expected, and anything you already tried."),
+            "category": _("Optional: what it is about, if one fits."),
         }
 
     def __init__(self, *args, staff: bool = False, **kwargs):
@@ -51,10 +57,10 @@ class TicketCreateForm(HiddenFieldErrorsMixin, forms.ModelForm):
             # Staff open tickets for customers; a customer's form has no such field, so a
             # "customer" in their POST is never read.
             self.fields["customer"] = forms.CharField(
-                label="Customer",
+                label=_("Customer"),
                 required=False,
                 max_length=254,
-                help_text=(
+                help_text=_(
                     "Their username or email address. A new address gets an account (without a "
                     "password until they choose one). Leave empty to report it yourself."
                 ),
@@ -74,7 +80,7 @@ class TicketCreateForm(HiddenFieldErrorsMixin, forms.ModelForm):
         offered = Category.objects.filter(active=True)
         if offered.exists():
             self.fields["category"].queryset = offered
-            self.fields["category"].empty_label = "Not sure"
+            self.fields["category"].empty_label = _("Not sure")
         else:
             del self.fields["category"]
         if not self.is_bound:
@@ -100,7 +106,7 @@ class AssignForm(_TicketChangeForm):
         # Only what the choices show: the users' other columns (password hashes) stay put.
         queryset=User.objects.staff().order_by("username").only("pk", "username"),
         required=False,
-        empty_label="Unassigned",
+        empty_label=_("Unassigned"),
     )
 
 
@@ -117,17 +123,17 @@ class TriageForm(HiddenFieldErrorsMixin, forms.Form):
         # Only what the choices show: the users' other columns (password hashes) stay put.
         queryset=User.objects.staff().order_by("username").only("pk", "username"),
         required=False,
-        empty_label="Unassigned",
+        empty_label=_("Unassigned"),
     )
     category = forms.ModelChoiceField(
         queryset=Category.objects.only("pk", "name", "active"),
         required=False,
-        empty_label="No category",
+        empty_label=_("No category"),
     )
     tags = forms.CharField(
         required=False,
         max_length=1000,
-        help_text="Separated by commas.",
+        help_text=_("Separated by commas."),
         widget=forms.TextInput(attrs={"maxlength": 1000, "autocomplete": "off"}),
     )
     shown_status = forms.CharField(required=False, widget=forms.HiddenInput, max_length=16)
@@ -172,7 +178,7 @@ class TriageForm(HiddenFieldErrorsMixin, forms.Form):
                     shown = tag_key(parse_tags(shown or ""))
                 except forms.ValidationError:
                     self.add_error(
-                        None, "This form is out of date or was altered; reload the page."
+                        None, _("This form is out of date or was altered; reload the page.")
                     )
                     continue
                 key = tag_key(value or [])
@@ -190,7 +196,7 @@ class TriageForm(HiddenFieldErrorsMixin, forms.Form):
 
 class ReplyForm(HiddenFieldErrorsMixin, forms.Form):
     content = forms.CharField(
-        label="Your reply",
+        label=_("Your reply"),
         max_length=10_000,
         widget=forms.Textarea(attrs={"rows": 5, "maxlength": 10_000, "class": "form-control"}),
     )
@@ -201,46 +207,48 @@ class ReplyForm(HiddenFieldErrorsMixin, forms.Form):
         super().__init__(*args, **kwargs)
         if allow_internal:
             self.fields["is_internal"] = forms.BooleanField(
-                label="Internal note (staff only; the reporter does not see it)",
+                label=_("Internal note (staff only; the reporter does not see it)"),
                 required=False,
                 widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
             )
-            self.fields["files"].help_text += " An internal note's files are internal too."
+            self.fields["files"].help_text = "{} {}".format(
+                self.fields["files"].help_text, _("An internal note's files are internal too.")
+            )
             # Staff: the newest public message the page showed (a reply is held when a newer one
             # came meanwhile), and "Send and close" (the split button's other half).
             self.fields["seen_message"] = forms.IntegerField(
                 required=False, min_value=0, max_value=2**63 - 1, widget=forms.HiddenInput
             )
             self.fields["send"] = forms.ChoiceField(
-                choices=[("reply", "Send reply"), ("close", "Send and close")], required=False
+                choices=[("reply", _("Send reply")), ("close", _("Send and close"))], required=False
             )
         if not self.is_bound:
             self.initial.setdefault("client_token", uuid.uuid4())
 
 
 class TicketFilterForm(forms.Form):
-    STATUS_CHOICES = [("", "Not closed"), *Ticket.Status.choices, ("all", "All")]
-    ASSIGNEE_CHOICES = [("", "Anyone"), ("me", "Assigned to me"), ("none", "Unassigned")]
+    STATUS_CHOICES = [("", _("Not closed")), *Ticket.Status.choices, ("all", _("All"))]
+    ASSIGNEE_CHOICES = [("", _("Anyone")), ("me", _("Assigned to me")), ("none", _("Unassigned"))]
     WAITING_CHOICES = [
-        ("", "Any"),
-        ("replied", "Customer replied"),
-        ("customer", "Waiting on customer"),
+        ("", _("Any")),
+        ("replied", _("Customer replied")),
+        ("customer", _("Waiting on customer")),
     ]
 
     status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
     priority = forms.ChoiceField(
-        choices=[("", "Any priority"), *Ticket.Priority.choices], required=False
+        choices=[("", _("Any priority")), *Ticket.Priority.choices], required=False
     )
     assignee = forms.ChoiceField(choices=ASSIGNEE_CHOICES, required=False)
     category = forms.ChoiceField(required=False)
-    waiting = forms.ChoiceField(choices=WAITING_CHOICES, required=False, label="Last reply")
+    waiting = forms.ChoiceField(choices=WAITING_CHOICES, required=False, label=_("Last reply"))
     tag = forms.CharField(required=False, max_length=Tag.MAX_LENGTH, strip=True)
     # One customer's tickets (the ticket page's customer panel links here): their user id.
     reporter = forms.IntegerField(
         required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput
     )
     # The search (tickets/search.py): any text is a search, longer than it reads is cut there.
-    q = forms.CharField(required=False, strip=True, label="Search")
+    q = forms.CharField(required=False, strip=True, label=_("Search"))
     sort = forms.ChoiceField(
         choices=[(key, key) for key in [*TicketQuerySet.SORTS, "best"]],
         required=False,
@@ -252,7 +260,7 @@ class TicketFilterForm(forms.Form):
         them), for staff's category filter; none, no filter."""
         super().__init__(*args, **kwargs)
         if staff and categories:
-            self.fields["category"].choices = [("", "Any category"), *categories]
+            self.fields["category"].choices = [("", _("Any category")), *categories]
         else:
             del self.fields["category"]
         if not staff:
@@ -281,9 +289,9 @@ class BulkActionForm(forms.Form):
 
     tickets = forms.ModelMultipleChoiceField(
         queryset=Ticket.objects.only("pk"),
-        error_messages={"required": "Tick the tickets to change first."},
+        error_messages={"required": _("Tick the tickets to change first.")},
     )
-    action = forms.ChoiceField(error_messages={"required": "Choose what to do with them."})
+    action = forms.ChoiceField(error_messages={"required": _("Choose what to do with them.")})
     tag = forms.CharField(required=False, max_length=Tag.MAX_LENGTH, strip=True)
     # Where the list was, to go back to it.
     next = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -296,33 +304,44 @@ class BulkActionForm(forms.Form):
     def action_choices(agents, categories) -> list:
         """The actions, grouped as the menu shows them; `agents` and `categories` (id, name)."""
         return [
-            ("", "Choose an action…"),
+            ("", _("Choose an action…")),
             (
-                "Assign",
-                [("take", "Take them (assign to me)")]
-                + [(f"assign:{pk}", f"Assign to {name}") for pk, name in agents]
-                + [("assign:", "Unassign")],
+                _("Assign"),
+                [("take", _("Take them (assign to me)"))]
+                + [
+                    (f"assign:{pk}", _("Assign to %(name)s") % {"name": name})
+                    for pk, name in agents
+                ]
+                + [("assign:", _("Unassign"))],
             ),
-            ("Status", [("close", "Close"), ("reopen", "Reopen")]),
+            (_("Status"), [("close", _("Close")), ("reopen", _("Reopen"))]),
             (
-                "Priority",
+                _("Priority"),
                 [
-                    (f"priority:{value}", f"Priority {label.lower()}")
+                    (
+                        f"priority:{value}",
+                        _("Priority %(priority)s") % {"priority": str(label).lower()},
+                    )
                     for value, label in Ticket.Priority.choices
                 ],
             ),
             (
-                "Category",
-                [(f"category:{pk}", f"Put in {name}") for pk, name in categories]
-                + [("category:", "No category")],
+                _("Category"),
+                [
+                    (f"category:{pk}", _("Put in %(name)s") % {"name": name})
+                    for pk, name in categories
+                ]
+                + [("category:", _("No category"))],
             ),
-            ("Tag", [("tag", "Add the tag typed beside")]),
+            (_("Tag"), [("tag", _("Add the tag typed beside"))]),
         ]
 
     def clean_tickets(self):
         tickets = self.cleaned_data["tickets"]
         if len(tickets) > self.MAX_TICKETS:
-            raise forms.ValidationError(f"At most {self.MAX_TICKETS} tickets at once.")
+            raise forms.ValidationError(
+                _("At most %(count)d tickets at once.") % {"count": self.MAX_TICKETS}
+            )
         return tickets
 
     def clean(self):
@@ -334,7 +353,7 @@ class BulkActionForm(forms.Form):
                 self.add_error("tag", exc)
             else:
                 if len(names) != 1:
-                    self.add_error("tag", "Type one tag to add (no commas).")
+                    self.add_error("tag", _("Type one tag to add (no commas)."))
                 else:
                     cleaned["tag"] = names[0]
         return cleaned

@@ -15,7 +15,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from accounts.locale import for_reader
 from messaging.models import Message
 from messaging.services import message_send
 
@@ -31,11 +34,15 @@ SKIPPED_CHANGED = "skipped: the ticket changed while it was being closed"
 
 
 def closing_message(days: int) -> str:
-    period = "1 day" if days == 1 else f"{days} days"
-    return (
-        f"We have closed this ticket because we have had no reply for {period}. "
-        "If you still need help, just reply here: your reply reopens the ticket."
-    )
+    """The system's last word on a stale ticket, in the active language (the reporter's: see
+    close_stale_tickets)."""
+    return ngettext(
+        "We have closed this ticket because we have had no reply for %(days)d day. "
+        "If you still need help, just reply here: your reply reopens the ticket.",
+        "We have closed this ticket because we have had no reply for %(days)d days. "
+        "If you still need help, just reply here: your reply reopens the ticket.",
+        days,
+    ) % {"days": days}
 
 
 def stale_tickets(*, days: int, now: datetime | None = None) -> QuerySet[Ticket]:
@@ -84,11 +91,13 @@ def close_stale_tickets(
     Raises ValidationError when `days` is less than 1.
     """
     if days < 1:
-        raise ValidationError("The number of days must be 1 or more.", code="invalid_days")
+        raise ValidationError(_("The number of days must be 1 or more."), code="invalid_days")
     tickets = list(stale_tickets(days=days, now=now))
     fallback = User.objects.filter(is_superuser=True, is_active=True).order_by("pk").first()
-    content = closing_message(days)
     for ticket in tickets:
+        # Written once, in its reader's language (read with the ticket: no query).
+        with for_reader(ticket.reporter):
+            content = closing_message(days)
         ticket.closing_sender = _closing_sender(ticket, fallback)
         if ticket.closing_sender is None:
             ticket.outcome = SKIPPED_NO_SENDER

@@ -13,6 +13,7 @@ from django.db.models import Case, Q, Value, When
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from . import notifications
@@ -52,10 +53,16 @@ CUSTOMER_STATUS_LABELS = {
 WAITING_FOR_YOUR_REPLY = _("Waiting for your reply")
 
 
-def customer_status_label(status: str, last_public_by: str) -> str:
+def customer_status_lazy(status: str, last_public_by: str):
+    """The customer's words for a status, said in the language active when it is rendered
+    (an email is rendered in its recipient's)."""
     if waiting_on_customer(status, last_public_by):
-        return str(WAITING_FOR_YOUR_REPLY)
-    return str(CUSTOMER_STATUS_LABELS.get(status, status))
+        return WAITING_FOR_YOUR_REPLY
+    return CUSTOMER_STATUS_LABELS.get(status, status)
+
+
+def customer_status_label(status: str, last_public_by: str) -> str:
+    return str(customer_status_lazy(status, last_public_by))
 
 
 def unseen_reply_q() -> Q:
@@ -129,7 +136,7 @@ class Category(models.Model):
     """
 
     name = models.CharField(max_length=80, validators=[MinLengthValidator(1)])
-    active = models.BooleanField(default=True, help_text="Offered on the new-ticket form.")
+    active = models.BooleanField(default=True, help_text=_("Offered on the new-ticket form."))
     default_assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -137,12 +144,12 @@ class Category(models.Model):
         null=True,
         blank=True,
         limit_choices_to={"is_staff": True, "is_active": True},
-        help_text="New tickets in this category are assigned to them.",
+        help_text=_("New tickets in this category are assigned to them."),
     )
 
     class Meta:
         ordering = ["name"]
-        verbose_name_plural = "categories"
+        verbose_name_plural = _("categories")
         constraints = [
             models.CheckConstraint(condition=~Q(name=""), name="category_name_not_empty"),
             models.UniqueConstraint(
@@ -187,20 +194,20 @@ class Tag(models.Model):
 
 class Ticket(models.Model):
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        ACTIVE = "active", "Active"
-        CLOSED = "closed", "Closed"
+        OPEN = "open", _("Open")
+        ACTIVE = "active", _("Active")
+        CLOSED = "closed", _("Closed")
 
     class Party(models.TextChoices):
         NOBODY = "", "Nobody yet"
-        STAFF = "staff", "Staff"
-        CUSTOMER = "customer", "Customer"
+        STAFF = "staff", _("Staff")
+        CUSTOMER = "customer", _("Customer")
 
     class Priority(models.TextChoices):
-        LOW = "low", "Low"
-        NORMAL = "normal", "Normal"
-        HIGH = "high", "High"
-        URGENT = "urgent", "Urgent"
+        LOW = "low", _("Low")
+        NORMAL = "normal", _("Normal")
+        HIGH = "high", _("High")
+        URGENT = "urgent", _("Urgent")
 
     # Allowed moves, and the ones a reporter may make on their own ticket. Staff may make any
     # allowed move; nobody else may make any.
@@ -424,6 +431,11 @@ class Ticket(models.Model):
         return customer_status_label(self.status, self.last_public_by)
 
     @property
+    def customer_status_words(self):
+        """The same, said in the language active when it is rendered (customer_status_lazy)."""
+        return customer_status_lazy(self.status, self.last_public_by)
+
+    @property
     def is_closed(self) -> bool:
         return self.status == self.Status.CLOSED
 
@@ -454,10 +466,13 @@ class Ticket(models.Model):
 
     def check_version(self, expected_version: int | None) -> None:
         if expected_version is not None and expected_version != self.version:
-            who = self.modified_by.username if self.modified_by_id else "someone else"
+            who = self.modified_by.username if self.modified_by_id else _("someone else")
             raise StaleTicketError(
-                f"This ticket was changed by {who} after you opened it. "
-                "Reload the page to see the change, then try again.",
+                _(
+                    "This ticket was changed by %(who)s after you opened it. "
+                    "Reload the page to see the change, then try again."
+                )
+                % {"who": who},
                 code="stale",
             )
 
@@ -485,24 +500,30 @@ class Ticket(models.Model):
         move, and the event records no actor.
         """
         if new_status not in self.Status.values:
-            raise ValidationError(f"“{new_status}” is not a ticket status.", code="invalid_status")
+            raise ValidationError(
+                _("“%(value)s” is not a ticket status.") % {"value": new_status},
+                code="invalid_status",
+            )
         with transaction.atomic():
             locked = self.lock()
             is_system = by is None
             if not is_system and not locked.may_act_on(by):
-                raise PermissionDenied("You may not change the status of this ticket.")
+                raise PermissionDenied(_("You may not change the status of this ticket."))
             if locked.status == new_status:
                 self._copy_state_from(locked)
                 return None
             locked.check_version(expected_version)
             if new_status not in self.TRANSITIONS[locked.status]:
                 raise ValidationError(
-                    f"A ticket cannot go from {locked.get_status_display().lower()} "
-                    f"to {self.Status(new_status).label.lower()}.",
+                    _("A ticket cannot go from %(old)s to %(new)s.")
+                    % {
+                        "old": locked.get_status_display().lower(),
+                        "new": str(self.Status(new_status).label).lower(),
+                    },
                     code="invalid_transition",
                 )
             if not is_system and not locked.can_change_status(by, new_status):
-                raise PermissionDenied("You may not change the status of this ticket.")
+                raise PermissionDenied(_("You may not change the status of this ticket."))
             old_status = locked.status
             now = timezone.now()
             locked.status = new_status
@@ -551,19 +572,19 @@ class TicketEvent(models.Model):
     file staff removed from the conversation, and for a ticket staff opened for a customer."""
 
     class Kind(models.TextChoices):
-        STATUS = "status", "Status"
-        ASSIGNMENT = "assignment", "Assignment"
-        PRIORITY = "priority", "Priority"
-        CATEGORY = "category", "Category"
-        TAG = "tag", "Tag"
-        FILE_REMOVED = "file_removed", "File removed"
+        STATUS = "status", _("Status")
+        ASSIGNMENT = "assignment", _("Assignment")
+        PRIORITY = "priority", _("Priority")
+        CATEGORY = "category", _("Category")
+        TAG = "tag", _("Tag")
+        FILE_REMOVED = "file_removed", _("File removed")
         # The actor (staff) opened the ticket for its reporter; `to_value` is the reporter.
-        OPENED_FOR = "opened_for", "Opened for a customer"
+        OPENED_FOR = "opened_for", _("Opened for a customer")
         # A mail about the ticket bounced: `to_value` is the address, `from_value` the reason.
-        BOUNCE = "bounce", "Mail bounced"
+        BOUNCE = "bounce", _("Mail bounced")
         # An admin anonymised the reporter at their request (tickets.services.
         # customer_anonymise): `to_value` is the name the account has now.
-        ANONYMISED = "anonymised", "Customer anonymised"
+        ANONYMISED = "anonymised", _("Customer anonymised")
 
     # A removed file's event: `from_value` is its name, `to_value` says where it was. The
     # timeline shows a note's file only to staff (tickets.selectors.ticket_timeline).
@@ -638,37 +659,46 @@ class TicketEvent(models.Model):
 
 
 def describe_event(kind: str, from_value: str, to_value: str) -> str:
-    """What an event did, as the timeline says it after the actor's name."""
+    """What an event did, as the timeline says it after the actor's name (in the active
+    language: gettext, called per event, as the page is drawn)."""
+    old, new = from_value, to_value
     if kind == TicketEvent.Kind.STATUS:
         labels = dict(Ticket.Status.choices)
-        return (
-            f"changed the status from {labels.get(from_value, from_value)} "
-            f"to {labels.get(to_value, to_value)}"
-        )
+        return gettext("changed the status from %(old)s to %(new)s") % {
+            "old": labels.get(old, old),
+            "new": labels.get(new, new),
+        }
     if kind == TicketEvent.Kind.OPENED_FOR:
-        return f"opened the ticket for {to_value}"
+        return gettext("opened the ticket for %(customer)s") % {"customer": new}
     if kind == TicketEvent.Kind.BOUNCE:
-        because = f" ({from_value})" if from_value else ""
-        return f"could not deliver a mail to {to_value}{because}"
+        if old:
+            return gettext("could not deliver a mail to %(address)s (%(why)s)") % {
+                "address": new,
+                "why": old,
+            }
+        return gettext("could not deliver a mail to %(address)s") % {"address": new}
     if kind == TicketEvent.Kind.ANONYMISED:
-        return f"anonymised the customer ({to_value}) at their request"
+        return gettext("anonymised the customer (%(name)s) at their request") % {"name": new}
     if kind == TicketEvent.Kind.FILE_REMOVED:
-        where = " from an internal note" if to_value == TicketEvent.FROM_NOTE else ""
-        return f"removed the file “{from_value}”{where}"
+        if new == TicketEvent.FROM_NOTE:
+            return gettext("removed the file “%(name)s” from an internal note") % {"name": old}
+        return gettext("removed the file “%(name)s”") % {"name": old}
     if kind == TicketEvent.Kind.ASSIGNMENT:
-        if not to_value:
-            return f"unassigned {from_value}"
-        return f"assigned the ticket to {to_value}"
+        if not new:
+            return gettext("unassigned %(name)s") % {"name": old}
+        return gettext("assigned the ticket to %(name)s") % {"name": new}
     if kind == TicketEvent.Kind.TAG:
-        return f"tagged the ticket {to_value}" if to_value else f"removed the tag {from_value}"
+        if new:
+            return gettext("tagged the ticket %(tag)s") % {"tag": new}
+        return gettext("removed the tag %(tag)s") % {"tag": old}
     if kind == TicketEvent.Kind.CATEGORY:
-        if not to_value:
-            return f"removed the category {from_value}"
-        if not from_value:
-            return f"set the category to {to_value}"
-        return f"changed the category from {from_value} to {to_value}"
+        if not new:
+            return gettext("removed the category %(name)s") % {"name": old}
+        if not old:
+            return gettext("set the category to %(name)s") % {"name": new}
+        return gettext("changed the category from %(old)s to %(new)s") % {"old": old, "new": new}
     labels = dict(Ticket.Priority.choices)
-    return (
-        f"changed the priority from {labels.get(from_value, from_value)} "
-        f"to {labels.get(to_value, to_value)}"
-    )
+    return gettext("changed the priority from %(old)s to %(new)s") % {
+        "old": labels.get(old, old),
+        "new": labels.get(new, new),
+    }

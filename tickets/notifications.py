@@ -26,7 +26,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from accounts.locale import for_reader
 from accounts.mail import unsubscribe_token
 
 from . import mail_ids, outbox
@@ -96,12 +99,15 @@ def staff_recipients(*, exclude=None, kind: str | None = None) -> list[Recipient
 def ticket_context(ticket, *, for_customer: bool = False) -> dict:
     """What every ticket email shows, copied now so the email says what was true at the time.
     `for_customer`: the status in the customer's words ("Waiting for your reply"), not the
-    staff's."""
+    staff's. The labels stay lazy and `when` aware: each is said in its recipient's language
+    and time zone when their copy is rendered (queue_ticket_email)."""
+    status = ticket.customer_status_words if for_customer else ticket.Status(ticket.status).label
     return {
         "ticket_id": ticket.pk,
         "title": ticket.title,
-        "status": ticket.customer_status if for_customer else ticket.get_status_display(),
-        "priority": ticket.get_priority_display(),
+        "status": status,
+        "priority": ticket.Priority(ticket.priority).label,
+        "when": timezone.now(),
         "url": ticket_url(ticket),
         "site_url": settings.SITE_URL,
         "reply_by_mail": bool(settings.HELPDESK_EMAIL),
@@ -147,12 +153,16 @@ def queue_ticket_email(
             personal["List-Unsubscribe"] = f"<{link}>"
             personal["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         full_context = {**context, "unsubscribe_url": link}
+        # In the recipient's language and time zone (their profile's, else the site's).
+        with for_reader(recipient.user):
+            text = render_to_string(f"emails/{template}.txt", full_context)
+            html = render_to_string(f"emails/{template}.html", full_context)
         mails.append(
             outbox.Mail(
                 to=recipient.address,
                 subject=subject(ticket_id, context["title"], follow_up=follow_up),
-                text=render_to_string(f"emails/{template}.txt", full_context),
-                html=render_to_string(f"emails/{template}.html", full_context),
+                text=text,
+                html=html,
                 message_id=this_id,
                 headers=personal,
             )
@@ -205,7 +215,7 @@ def notify_status_changed(ticket, *, old_status: str, by, event) -> None:
         {
             **ticket_context(ticket, for_customer=True),
             "closed": closed,
-            "actor": by.username if by is not None else "The help desk",
+            "actor": by.username if by is not None else _("The help desk"),
         },
         event_id=event.pk,
     )
@@ -218,7 +228,7 @@ def notify_assigned(ticket, *, by, event) -> None:
         recipients([ticket.assignee], exclude=by),
         {
             **ticket_context(ticket),
-            "actor": by.username if by is not None else "The help desk",
+            "actor": by.username if by is not None else _("The help desk"),
             "reporter": ticket.reporter.username,
         },
         event_id=event.pk,

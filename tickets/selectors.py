@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 
 from .models import (
     MAX_ID,
@@ -69,7 +69,7 @@ def forget_staff_menus(**kwargs) -> None:
 def get_ticket_for(user, pk: int) -> Ticket:
     """The ticket with this id if `user` may see it; otherwise 404, exactly like a missing one."""
     if not isinstance(pk, int) or pk < 1 or pk > MAX_ID:
-        raise Http404("No such ticket.")
+        raise Http404(_("No such ticket."))
     try:
         return (
             Ticket.objects.visible_to(user)
@@ -80,7 +80,7 @@ def get_ticket_for(user, pk: int) -> Ticket:
     except Ticket.DoesNotExist:
         # Missing, or someone else's: the same 404 either way, and a line in the log.
         logger.info("ticket %s refused to user=%s", pk, getattr(user, "pk", None) or "-")
-        raise Http404("No such ticket.") from None
+        raise Http404(_("No such ticket.")) from None
 
 
 def in_time_zone(rows: list[dict], *fields: str) -> list[dict]:
@@ -185,8 +185,8 @@ def describe_event_for_customer(kind: str, from_value: str, to_value: str) -> st
     """An event of the customer's timeline in their words (after the actor's name)."""
     if kind == TicketEvent.Kind.STATUS:
         if to_value == Ticket.Status.CLOSED:
-            return gettext("closed the ticket")
-        return gettext("reopened the ticket")
+            return _("closed the ticket")
+        return _("reopened the ticket")
     return describe_event(kind, from_value, to_value)
 
 
@@ -198,7 +198,7 @@ def customer_timeline(events: list[dict], conversation: list[dict]) -> list[dict
             "created_at": entry["created_at"],
             "kind": "reply",
             "actor_name": entry["sender_name"],
-            "description": gettext("replied"),
+            "description": _("replied"),
         }
         for entry in conversation
         if not entry["is_internal"]

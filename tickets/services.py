@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import AGENTS_GROUP
 from accounts.services import customer_find_or_create
@@ -39,17 +40,23 @@ def ticket_create(
     the same transaction.
     """
     if opened_by is not None:
-        _require_staff(opened_by, "open tickets for customers")
+        _require_staff(opened_by, _("open tickets for customers"))
         if reporter.is_staff or not reporter.is_active:
             raise ValidationError(
-                {"customer": f"{reporter.username} is not an active customer."},
+                {
+                    "customer": _("%(username)s is not an active customer.")
+                    % {"username": reporter.username}
+                },
                 code="invalid_customer",
             )
     if not reporter.is_authenticated or not reporter.is_active:
-        raise PermissionDenied("Only signed-in users can report tickets.")
+        raise PermissionDenied(_("Only signed-in users can report tickets."))
     if category is not None and not category.active:
         raise ValidationError(
-            {"category": f"The category {category.name} is no longer offered; choose another."},
+            {
+                "category": _("The category %(name)s is no longer offered; choose another.")
+                % {"name": category.name}
+            },
             code="inactive_category",
         )
     if client_token is not None:
@@ -57,7 +64,7 @@ def ticket_create(
         if existing is not None:
             if existing.reporter_id != reporter.pk:
                 # Someone else's form: refuse it, rather than fail on the unique token below.
-                raise ValidationError("This form was already used; reload the page.")
+                raise ValidationError(_("This form was already used; reload the page."))
             return existing
     now = timezone.now()
     ticket = Ticket(
@@ -123,7 +130,7 @@ def ticket_open_for(
     PermissionDenied for someone who is not staff, and ValidationError (under "customer" for
     the customer) with a readable message.
     """
-    _require_staff(agent, "open tickets for customers")
+    _require_staff(agent, _("open tickets for customers"))
     with transaction.atomic():
         if isinstance(customer, str):
             try:
@@ -151,7 +158,7 @@ def _default_assignee(category: Category | None) -> User | None:
 
 def _require_staff(user: User, action: str) -> None:
     if not (user.is_authenticated and user.is_active and user.is_staff):
-        raise PermissionDenied(f"Only staff may {action}.")
+        raise PermissionDenied(_("Only staff may %(action)s.") % {"action": action})
 
 
 def ticket_assign(
@@ -164,10 +171,11 @@ def ticket_assign(
     command such as remove_agent): its events record no actor.
     """
     if by is not None:
-        _require_staff(by, "assign tickets")
+        _require_staff(by, _("assign tickets"))
     if assignee is not None and not (assignee.is_active and assignee.is_staff):
         raise ValidationError(
-            f"{assignee.username} is not an active staff member.", code="invalid_assignee"
+            _("%(username)s is not an active staff member.") % {"username": assignee.username},
+            code="invalid_assignee",
         )
     with transaction.atomic():
         locked = ticket.lock()
@@ -200,9 +208,11 @@ def ticket_set_priority(
     *, ticket: Ticket, priority: str, by: User, expected_version: int | None = None
 ) -> TicketEvent | None:
     """Change the priority (staff only), with an event. None when it is already that."""
-    _require_staff(by, "change the priority")
+    _require_staff(by, _("change the priority"))
     if priority not in Ticket.Priority.values:
-        raise ValidationError(f"“{priority}” is not a priority.", code="invalid_priority")
+        raise ValidationError(
+            _("“%(value)s” is not a priority.") % {"value": priority}, code="invalid_priority"
+        )
     with transaction.atomic():
         locked = ticket.lock()
         if locked.priority == priority:
@@ -235,7 +245,7 @@ def ticket_set_category(
     """Put the ticket in a category, or in none (staff only), with an event. None when it is
     already there. An inactive category stays on the tickets that have it but is not given to
     others."""
-    _require_staff(by, "change the category")
+    _require_staff(by, _("change the category"))
     with transaction.atomic():
         locked = ticket.lock()
         if locked.category_id == (category.pk if category else None):
@@ -244,7 +254,8 @@ def ticket_set_category(
         locked.check_version(expected_version)
         if category is not None and not category.active:
             raise ValidationError(
-                f"The category {category.name} is no longer offered.", code="inactive_category"
+                _("The category %(name)s is no longer offered.") % {"name": category.name},
+                code="inactive_category",
             )
         old = locked.category.name if locked.category_id else ""
         now = timezone.now()
@@ -273,9 +284,12 @@ def parse_tags(text: str) -> list[str]:
         if not name:
             continue
         if any(unicodedata.category(ch) in {"Cc", "Cf"} for ch in name):
-            problems.append(f"“{name[:20]}” has characters a tag cannot have.")
+            problems.append(_("“%(name)s” has characters a tag cannot have.") % {"name": name[:20]})
         elif len(name) > Tag.MAX_LENGTH:
-            problems.append(f"“{name[:20]}…” is longer than {Tag.MAX_LENGTH} characters.")
+            problems.append(
+                _("“%(name)s…” is longer than %(max)d characters.")
+                % {"name": name[:20], "max": Tag.MAX_LENGTH}
+            )
         else:
             names.setdefault(name.casefold(), name)
     if problems:
@@ -300,7 +314,7 @@ def ticket_set_tags(
 ) -> list[TicketEvent]:
     """Make the ticket's tags exactly `names` (staff only): an event for each tag put on or
     taken off, none when nothing changes. Names are matched in any case; new ones are made."""
-    _require_staff(by, "tag tickets")
+    _require_staff(by, _("tag tickets"))
     wanted = {name.casefold(): name for name in names}
     with transaction.atomic():
         locked = ticket.lock()
@@ -386,7 +400,7 @@ def ticket_update(
     the status go through their own services (so each writes its own events). Status is
     applied last, so "assign and close" closes the ticket.
     """
-    _require_staff(by, "change tickets")
+    _require_staff(by, _("change tickets"))
     events: list[TicketEvent | None] = []
     with transaction.atomic():
         locked = ticket.lock()
@@ -415,7 +429,8 @@ def agent_remove(*, agent: User, dry_run: bool = False) -> list[Ticket]:
     """
     if agent.is_superuser:
         raise ValidationError(
-            f"{agent.username} is a superuser; remove the superuser status in the admin first.",
+            _("%(username)s is a superuser; remove the superuser status in the admin first.")
+            % {"username": agent.username},
             code="superuser",
         )
     with transaction.atomic():
@@ -470,9 +485,9 @@ def _triage_labels(ticket: Ticket) -> dict[str, str]:
     return {
         "status": ticket.get_status_display(),
         "priority": ticket.get_priority_display(),
-        "assignee": ticket.assignee.username if ticket.assignee_id else "Unassigned",
-        "category": ticket.category.name if ticket.category_id else "No category",
-        "tags": ", ".join(ticket.tag_names) or "No tags",
+        "assignee": ticket.assignee.username if ticket.assignee_id else _("Unassigned"),
+        "category": ticket.category.name if ticket.category_id else _("No category"),
+        "tags": ", ".join(ticket.tag_names) or _("No tags"),
     }
 
 
@@ -489,7 +504,7 @@ def ticket_triage(
     agent's priority when this one only assigns) never do. The changes then go through
     ticket_update, so each writes its own event, status last.
     """
-    _require_staff(by, "change tickets")
+    _require_staff(by, _("change tickets"))
     new_keys = {
         "status": changes.get("status"),
         "priority": changes.get("priority"),
@@ -507,7 +522,7 @@ def ticket_triage(
         ]
         if conflicts:
             labels = _triage_labels(locked)
-            who = locked.modified_by.username if locked.modified_by_id else "Someone else"
+            who = locked.modified_by.username if locked.modified_by_id else _("Someone else")
             raise TriageConflict({field: labels[field] for field in conflicts}, by=who)
         events = ticket_update(
             ticket=locked,

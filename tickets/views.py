@@ -9,6 +9,8 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import trigger_client_event
 
@@ -56,9 +58,9 @@ from .services import (
 )
 
 STATUS_DONE = {
-    Ticket.Status.OPEN: "The ticket is open again.",
-    Ticket.Status.ACTIVE: "The ticket is now active.",
-    Ticket.Status.CLOSED: "The ticket is closed.",
+    Ticket.Status.OPEN: gettext_lazy("The ticket is open again."),
+    Ticket.Status.ACTIVE: gettext_lazy("The ticket is now active."),
+    Ticket.Status.CLOSED: gettext_lazy("The ticket is closed."),
 }
 
 
@@ -82,7 +84,10 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     if filter_form.is_valid():
         filters = {key: value for key, value in filter_form.cleaned_data.items() if value}
     else:
-        messages.error(request, f"That filter is not valid: {_form_error_text(filter_form)}")
+        messages.error(
+            request,
+            _("That filter is not valid: %(why)s") % {"why": _form_error_text(filter_form)},
+        )
         filter_form = TicketFilterForm(staff=staff, categories=categories)
         filters = {}
         status_code = 400
@@ -101,15 +106,19 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     except InvalidPage:
         # Any page that is not one of 1..num_pages (0, -1, 1e9, abc, a huge number): a 404 that
         # says so, rather than guessing which page was meant.
-        count = "is 1 page" if paginator.num_pages == 1 else f"are {paginator.num_pages} pages"
-        reason = f"That page of tickets does not exist: there {count}."
+        reason = ngettext(
+            "That page of tickets does not exist: there is %(count)d page.",
+            "That page of tickets does not exist: there are %(count)d pages.",
+            paginator.num_pages,
+        ) % {"count": paginator.num_pages}
         if paginator.capped and search:
-            reason += f" A search shows the newest {paginator.limit:,} tickets that match."
+            reason += " " + _("A search shows the newest %(limit)s tickets that match.") % {
+                "limit": f"{paginator.limit:,}"
+            }
         elif paginator.capped:
-            reason += (
-                f" A list shows the first {paginator.limit:,} tickets in its order:"
-                " filter it to see others."
-            )
+            reason += " " + _(
+                "A list shows the first %(limit)s tickets in its order: filter it to see others."
+            ) % {"limit": f"{paginator.limit:,}"}
         return render(request, "404.html", {"reason": reason}, status=404)
     query = request.GET.copy()
     query.pop("page", None)
@@ -137,15 +146,15 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
 
 # What each order is called under the list.
 SORT_LABELS = {
-    "-activity": "most recent activity first",
-    "activity": "least recent activity first",
-    "-created": "newest first",
-    "created": "oldest first",
-    "priority": "most urgent first",
-    "-priority": "least urgent first",
-    "status": "open, then active, then closed",
-    "-status": "closed, then active, then open",
-    BEST_MATCH: "best match first",
+    "-activity": gettext_lazy("most recent activity first"),
+    "activity": gettext_lazy("least recent activity first"),
+    "-created": gettext_lazy("newest first"),
+    "created": gettext_lazy("oldest first"),
+    "priority": gettext_lazy("most urgent first"),
+    "-priority": gettext_lazy("least urgent first"),
+    "status": gettext_lazy("open, then active, then closed"),
+    "-status": gettext_lazy("closed, then active, then open"),
+    BEST_MATCH: gettext_lazy("best match first"),
 }
 # The list's sortable columns, and the order a first click on each gives.
 SORT_COLUMNS = {
@@ -216,10 +225,14 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
                 reporter = ticket.reporter
                 messages.success(
                     request,
-                    f"Ticket #{ticket.pk} was opened for {reporter.username} ({reporter.email}).",
+                    _("Ticket #%(id)s was opened for %(username)s (%(email)s).")
+                    % {"id": ticket.pk, "username": reporter.username, "email": reporter.email},
                 )
             else:
-                messages.success(request, f"Ticket #{ticket.pk} was created. We will be in touch.")
+                messages.success(
+                    request,
+                    _("Ticket #%(id)s was created. We will be in touch.") % {"id": ticket.pk},
+                )
             return redirect(ticket)
     return render(request, "tickets/new.html", {"form": form}, status=400)
 
@@ -276,7 +289,14 @@ def _render_detail(
     return render(request, "tickets/detail.html", context, status=status)
 
 
-TRIAGE_LABELS = {"status": "Status", "priority": "Priority", "assignee": "Assignee"}
+TRIAGE_LABELS = {
+    "status": gettext_lazy("Status"),
+    "priority": gettext_lazy("Priority"),
+    "assignee": gettext_lazy("Assignee"),
+    "category": gettext_lazy("Category"),
+}
+# The pages' refusals: what was refused, and why.
+NOTHING_CHANGED = gettext_lazy("Nothing was changed: %(why)s")
 
 
 def _triage_panel(ticket: Ticket, form: TriageForm | None, conflicts: dict[str, str]) -> dict:
@@ -294,8 +314,8 @@ def _triage_panel(ticket: Ticket, form: TriageForm | None, conflicts: dict[str, 
     options = {
         "status": statuses,
         "priority": Ticket.Priority.choices,
-        "assignee": [("", "Unassigned"), *agents],
-        "category": [("", "No category"), *categories],
+        "assignee": [("", _("Unassigned")), *agents],
+        "category": [("", _("No category")), *categories],
     }
     if not categories:
         del options["category"]  # none to choose from: no select
@@ -313,7 +333,7 @@ def _triage_panel(ticket: Ticket, form: TriageForm | None, conflicts: dict[str, 
     selects = [
         {
             "name": name,
-            "label": TRIAGE_LABELS.get(name, "Category"),
+            "label": TRIAGE_LABELS[name],
             "options": choices,
             "value": value(name),
             "errors": errors.get(name, []),
@@ -381,7 +401,7 @@ def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
             # The same text again, on a page that shows these messages (and carries the newest
             # as seen): "Send anyway" sends it.
             held_form = ReplyForm(request.POST, allow_internal=True)
-            messages.warning(request, "Your reply was not sent: read what came meanwhile.")
+            messages.warning(request, _("Your reply was not sent: read what came meanwhile."))
             return _render_detail(
                 request,
                 ticket,
@@ -406,20 +426,22 @@ def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, str(exc))
             return _render_detail(request, ticket, reply_form=form, status=403)
         else:
-            done = "Internal note added." if is_internal else "Reply sent."
+            done = _("Internal note added.") if is_internal else _("Reply sent.")
             if send == "close":
-                done = _close_after_reply(request, ticket, done)
+                done = _close_after_reply(request, ticket, is_internal)
             messages.success(request, done)
             return redirect(ticket)
-    messages.error(request, "Your reply was not sent; see the form below.")
+    messages.error(request, _("Your reply was not sent; see the form below."))
     return _render_detail(request, ticket, reply_form=form, status=400)
 
 
-def _close_after_reply(request: HttpRequest, ticket: Ticket, done: str) -> str:
+def _close_after_reply(request: HttpRequest, ticket: Ticket, is_internal: bool) -> str:
     """The second half of "Send and close", through the one door for status changes. Staff may
     close an open or active ticket; a closed one stays as it is (no second event)."""
     ticket.update_status(Ticket.Status.CLOSED, by=request.user)
-    return f"{done[:-1]} and the ticket is closed."
+    if is_internal:
+        return _("Internal note added and the ticket is closed.")
+    return _("Reply sent and the ticket is closed.")
 
 
 def _change(
@@ -438,11 +460,13 @@ def _change(
     """
     ticket = get_ticket_for(request.user, pk)
     if staff_action and not request.user.is_staff:
-        messages.error(request, f"Nothing was changed: Only staff may {staff_action}.")
+        messages.error(
+            request, _("Nothing was changed: Only staff may %(action)s.") % {"action": staff_action}
+        )
         return _render_detail(request, ticket, status=403)
     form = form_class(request.POST)
     if not form.is_valid():
-        messages.error(request, f"Nothing was changed: {_form_error_text(form)}")
+        messages.error(request, NOTHING_CHANGED % {"why": _form_error_text(form)})
         return _render_detail(request, ticket, status=400)
     try:
         done = apply(ticket, form.cleaned_data)
@@ -451,10 +475,10 @@ def _change(
         ticket = get_ticket_for(request.user, pk)
         return _render_detail(request, ticket, status=409)
     except ValidationError as exc:
-        messages.error(request, f"Nothing was changed: {_error_text(exc)}")
+        messages.error(request, NOTHING_CHANGED % {"why": _error_text(exc)})
         return _render_detail(request, ticket, status=400)
     except PermissionDenied as exc:
-        messages.error(request, f"Nothing was changed: {exc}")
+        messages.error(request, NOTHING_CHANGED % {"why": exc})
         return _render_detail(request, ticket, status=403)
     messages.success(request, done)
     return redirect(ticket)
@@ -468,7 +492,9 @@ def ticket_status(request: HttpRequest, pk: int) -> HttpResponse:
             data["status"], by=request.user, expected_version=data["version"]
         )
         if event is None:
-            return f"The ticket is already {ticket.get_status_display().lower()}."
+            return _("The ticket is already %(status)s.") % {
+                "status": ticket.get_status_display().lower()
+            }
         return STATUS_DONE[ticket.status]
 
     return _change(request, pk, StatusForm, apply)
@@ -482,9 +508,11 @@ def ticket_assign_view(request: HttpRequest, pk: int) -> HttpResponse:
         ticket_assign(
             ticket=ticket, assignee=assignee, by=request.user, expected_version=data["version"]
         )
-        return f"Assigned to {assignee.username}." if assignee else "The ticket is unassigned."
+        if assignee:
+            return _("Assigned to %(name)s.") % {"name": assignee.username}
+        return _("The ticket is unassigned.")
 
-    return _change(request, pk, AssignForm, apply, staff_action="assign tickets")
+    return _change(request, pk, AssignForm, apply, staff_action=gettext_lazy("assign tickets"))
 
 
 @login_required
@@ -497,9 +525,11 @@ def ticket_priority(request: HttpRequest, pk: int) -> HttpResponse:
             by=request.user,
             expected_version=data["version"],
         )
-        return f"Priority is {ticket.get_priority_display().lower()}."
+        return _("Priority is %(priority)s.") % {"priority": ticket.get_priority_display().lower()}
 
-    return _change(request, pk, PriorityForm, apply, staff_action="change the priority")
+    return _change(
+        request, pk, PriorityForm, apply, staff_action=gettext_lazy("change the priority")
+    )
 
 
 @staff_required
@@ -513,10 +543,10 @@ def ticket_triage_view(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = get_ticket_for(request.user, pk)
     form = TriageForm(request.POST, ticket=ticket)
     if not form.is_valid():
-        messages.error(request, f"Nothing was changed: {_form_error_text(form)}")
+        messages.error(request, NOTHING_CHANGED % {"why": _form_error_text(form)})
         return _render_detail(request, ticket, triage_form=form, status=400)
     if not form.changes:
-        messages.info(request, "Nothing was changed: the form is as the ticket was.")
+        messages.info(request, _("Nothing was changed: the form is as the ticket was."))
         return redirect(ticket)
     try:
         events = ticket_triage(
@@ -535,13 +565,17 @@ def ticket_triage_view(request: HttpRequest, pk: int) -> HttpResponse:
             status=409,
         )
     except ValidationError as exc:
-        messages.error(request, f"Nothing was changed: {_error_text(exc)}")
+        messages.error(request, NOTHING_CHANGED % {"why": _error_text(exc)})
         return _render_detail(request, ticket, triage_form=form, status=400)
     if list(form.changes) == ["assignee"] and form.changes["assignee"] == request.user:
-        messages.success(request, "You took the ticket.")
+        messages.success(request, _("You took the ticket."))
     else:
         count = len(events)
-        messages.success(request, f"Saved: {count} change{'' if count == 1 else 's'}.")
+        messages.success(
+            request,
+            ngettext("Saved: %(count)d change.", "Saved: %(count)d changes.", count)
+            % {"count": count},
+        )
     return redirect(ticket)
 
 
@@ -591,7 +625,7 @@ def ticket_bulk(request: HttpRequest) -> HttpResponse:
     """The staff list's action on the tickets ticked on its page: each ticket through its own
     service (tickets.bulk); then back to the list, which says what was done and refused."""
     if not request.user.is_staff:
-        raise Http404("No such page.")  # staff pages are not there for customers
+        raise Http404(_("No such page."))  # staff pages are not there for customers
     agents = User.objects.staff().values_list("pk", "username")
     categories = Category.objects.values_list("pk", "name")
     form = BulkActionForm(request.POST, agents=agents, categories=categories)
@@ -601,7 +635,7 @@ def ticket_bulk(request: HttpRequest) -> HttpResponse:
     ):
         back = reverse("tickets:list")
     if not form.is_valid():
-        messages.error(request, f"Nothing was changed: {_form_error_text(form)}")
+        messages.error(request, NOTHING_CHANGED % {"why": _form_error_text(form)})
         return redirect(back)
     verb, change = _bulk_change(request.user, form.cleaned_data)
     ticked = [ticket.pk for ticket in form.cleaned_data["tickets"]]
@@ -617,23 +651,35 @@ def ticket_bulk(request: HttpRequest) -> HttpResponse:
 
 def _bulk_change(user, data: dict) -> tuple[str, Callable[[Ticket], object]]:
     """What the chosen action says it did, and the service call it makes on each ticket."""
-    action, _, value = data["action"].partition(":")
+    action, _colon, value = data["action"].partition(":")
     if action == "take":
-        return "Assigned to you:", lambda t: ticket_assign(ticket=t, assignee=user, by=user)
+        return _("Assigned to you:"), lambda t: ticket_assign(ticket=t, assignee=user, by=user)
     if action == "assign":
         agent = User.objects.get(pk=value) if value else None
-        verb = f"Assigned to {agent.username}:" if agent else "Unassigned"
+        verb = (
+            _("Assigned to %(name)s:") % {"name": agent.username}
+            if agent
+            else pgettext("done to tickets", "Unassigned")
+        )
         return verb, lambda t: ticket_assign(ticket=t, assignee=agent, by=user)
     if action in ("close", "reopen"):
         status = Ticket.Status.CLOSED if action == "close" else Ticket.Status.OPEN
-        verb = "Closed" if action == "close" else "Reopened"
+        verb = pgettext("done to tickets", "Closed") if action == "close" else _("Reopened")
         return verb, lambda t: t.update_status(status, by=user)
     if action == "priority":
-        verb = f"Set the priority to {Ticket.Priority(value).label.lower()} on"
+        verb = _("Set the priority to %(priority)s on") % {
+            "priority": str(Ticket.Priority(value).label).lower()
+        }
         return verb, lambda t: ticket_set_priority(ticket=t, priority=value, by=user)
     if action == "category":
         category = Category.objects.get(pk=value) if value else None
-        verb = f"Put in {category.name}:" if category else "Took the category off"
+        verb = (
+            _("Put in %(name)s:") % {"name": category.name}
+            if category
+            else _("Took the category off")
+        )
         return verb, lambda t: ticket_set_category(ticket=t, category=category, by=user)
     tag = data["tag"]
-    return f"Tagged {tag}:", lambda t: ticket_add_tag(ticket=t, name=tag, by=user)
+    return _("Tagged %(name)s:") % {"name": tag}, lambda t: ticket_add_tag(
+        ticket=t, name=tag, by=user
+    )

@@ -4,6 +4,7 @@ escape it. The lists read plain rows (tickets.selectors.list_rows), without get_
 import re
 
 from django import template
+from django.utils.translation import get_language
 
 from tickets.models import Ticket
 
@@ -36,10 +37,13 @@ def priority_class(value: str) -> str:
     return PRIORITY_CLASSES.get(value, "text-bg-secondary")
 
 
-# A time's two forms on the ticket pages, in the current time zone (the template engine converts
-# an aware datetime before calling these): <time datetime="{{ t|iso }}">{{ t|moment }}</time>.
-# The text of |date:"c" and |date:"d M Y, H:i T", through the datetime's own methods rather than
-# Django's per-character formatter: a conversation shows one per message, a list one per row.
+# A time's forms on the ticket pages, in the current time zone (the template engine converts an
+# aware datetime before calling these): <time datetime="{{ t|iso }}">{{ t|moment }}</time>.
+# Through the datetime's own strftime rather than Django's per-character formatter (a
+# conversation shows one per message, a list one per row), with the active language's order
+# of day, month and year: numbers only outside English (strftime's month names are English).
+MOMENT_FORMATS = {"de": "%d.%m.%Y, %H:%M %Z", "es": "%d/%m/%Y, %H:%M %Z"}
+DAY_FORMATS = {"de": "%d.%m.%Y", "es": "%d/%m/%Y"}
 
 
 @register.filter(expects_localtime=True)
@@ -50,14 +54,14 @@ def iso(value) -> str:
 
 @register.filter(expects_localtime=True)
 def day(value) -> str:
-    """The day alone: "28 Nov 2026"."""
-    return value.strftime("%d %b %Y") if value else ""
+    """The day alone: "28 Nov 2026", "28.11.2026", "28/11/2026"."""
+    return value.strftime(DAY_FORMATS.get(get_language(), "%d %b %Y")) if value else ""
 
 
 @register.filter(expects_localtime=True)
 def moment(value) -> str:
-    """As a person reads it: "28 Nov 2026, 14:05 UTC"."""
-    return value.strftime("%d %b %Y, %H:%M %Z") if value else ""
+    """As a person reads it, with the zone: "28 Nov 2026, 14:05 UTC", "28.11.2026, 15:05 CET"."""
+    return value.strftime(MOMENT_FORMATS.get(get_language(), "%d %b %Y, %H:%M %Z")) if value else ""
 
 
 # Web and email addresses in a message: http(s)://..., www.... (linked as http://), and
