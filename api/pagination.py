@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import GeneratedField, Q, QuerySet
 from rest_framework.exceptions import NotFound, ValidationError
@@ -81,6 +82,11 @@ class SortedTickets(NewestFirst):
     """
 
     ordering_query_param = "ordering"
+
+    def get_page_size(self, request):
+        # As many tickets as a list page shows (TICKETS_PER_PAGE), unless the client asks.
+        self.page_size = settings.TICKETS_PER_PAGE
+        return super().get_page_size(request)
 
     def get_ordering(self, request, queryset, view) -> tuple[str, ...]:
         name = request.query_params.get(self.ordering_query_param, DEFAULT_TICKET_ORDER)

@@ -26,6 +26,16 @@ def test_staff_list_is_newest_first_with_cursor_pages(api, agent, customer, make
     assert [row["id"] for row in second["results"]] == [tickets[2].pk, tickets[1].pk]
 
 
+def test_a_ticket_page_holds_as_many_as_a_list_page(api, agent, customer, make_ticket, settings):
+    settings.TICKETS_PER_PAGE = 3
+    for _ in range(4):
+        make_ticket(customer)
+    client = api.as_(agent)
+    page = client.get("/api/v1/tickets/").json()
+    assert len(page["results"]) == 3 and page["next"]
+    assert len(client.get("/api/v1/tickets/?page_size=4").json()["results"]) == 4
+
+
 def test_list_filters(api, agent, customer, make_ticket):
     urgent = make_ticket(customer, priority="urgent")
     make_ticket(customer)
