@@ -259,7 +259,8 @@ def test_a_reply_email_is_in_the_recipients_language_and_zone(
     text = _body(message)
     html = message.get_body(preferencelist=("html",)).get_content()
     assert f"agent hat auf Ticket #{ticket.pk}" in text
-    assert "Status: Aktiv" in text
+    # The customer's words for the status (a staff reply was the last): in German.
+    assert "Status: Wartet auf Ihre Antwort" in text
     assert "Sie erhalten diese E-Mail wegen Ihres Helpdesk-Kontos." in text
     # The moment of the reply, in Berlin's time: CET in winter, CEST in summer.
     assert " CET" in text or " CEST" in text

@@ -83,7 +83,7 @@ def test_an_overlong_name_is_refused(login, customer):
 def test_it_has_a_section_per_form_each_with_its_own_target(login, customer):
     html = login(customer).get(PROFILE_URL).content.decode()
 
-    for section in ("details", "language-time-zone", "email-address", "your-data", "api-tokens"):
+    for section in ("details", "language", "email-address", "your-data", "api-tokens"):
         assert f'id="{section}"' in html
     assert f'<form method="post" action="{PROFILE_URL}" novalidate>' in html
     assert f'<form method="post" action="{reverse("accounts:change_email")}" novalidate>' in html
