@@ -19,6 +19,7 @@ from accounts.management.commands.compile_translations import catalogues, compil
 from accounts.models import AGENTS_GROUP, User
 from helpdesk_site.celery import app as celery_app
 from messaging.services import message_send
+from tests.mail_helpers import SmtpServer, send_over
 from tickets.models import Ticket
 from tickets.services import ticket_create
 
@@ -216,3 +217,11 @@ def login(client):
         return client
 
     return do
+
+
+@pytest.fixture
+def smtp(settings):
+    """Django sends over SMTP to a real server (aiosmtpd) on a loopback port, started."""
+    server = send_over(settings, SmtpServer().start())
+    yield server
+    server.stop()

@@ -62,3 +62,18 @@ class SmtpServer:
 
     def received_by(self, address: str) -> list[EmailMessage]:
         return [message for to, message in self.messages if address in to]
+
+
+def send_over(settings, server: SmtpServer) -> SmtpServer:
+    """Django sends over SMTP to `server` (a real one on a loopback port, started or not: a
+    mail server that is down); a failed try is tried again at once (no back-off wait)."""
+    from datetime import timedelta
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = server.port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 5
+    settings.POST_OFFICE = {**settings.POST_OFFICE, "RETRY_INTERVAL": timedelta(0)}
+    return server

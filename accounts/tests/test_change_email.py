@@ -11,26 +11,11 @@ from django.urls import reverse
 
 from accounts.models import User
 from accounts.verification import CHANGE_SALT, email_change_token
-from tests.mail_helpers import SmtpServer
 from tickets.tests.page_helpers import client_for, flash_messages
 
 PROFILE_URL = reverse("accounts:profile")
 CHANGE_URL = reverse("accounts:change_email")
 LINK = re.compile(r"https?://[^/\s]+(/accounts/email/[^/\s]+/)")
-
-
-@pytest.fixture
-def smtp(settings):
-    """Django sends over SMTP to a real server on a loopback port."""
-    server = SmtpServer().start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = server.port
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_USE_SSL = False
-    settings.EMAIL_TIMEOUT = 5
-    yield server
-    server.stop()
 
 
 @pytest.fixture

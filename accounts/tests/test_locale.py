@@ -11,7 +11,6 @@ from django.urls import reverse
 
 from accounts.locale import for_reader, zone
 from accounts.models import User
-from tests.mail_helpers import SmtpServer
 from tickets.models import Ticket
 from tickets.templatetags.ticket_display import day, moment
 
@@ -226,19 +225,6 @@ def test_the_readers_zone_adds_no_query(customer, make_ticket, django_assert_num
 
 
 # Emails: each in its recipient's language and zone
-
-
-@pytest.fixture
-def smtp(settings):
-    server = SmtpServer().start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = server.port
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_USE_SSL = False
-    settings.EMAIL_TIMEOUT = 5
-    yield server
-    server.stop()
 
 
 def _body(message) -> str:

@@ -4,30 +4,12 @@ customer's words. Sent through the outbox to a real SMTP server."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-import pytest
 from django.urls import reverse
 from post_office.models import Email
 
-from tests.mail_helpers import SmtpServer
 from tickets.tests.page_helpers import client_for
 
 PROFILE_URL = reverse("accounts:profile")
-
-
-@pytest.fixture
-def smtp(settings):
-    server = SmtpServer().start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = server.port
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_USE_SSL = False
-    settings.EMAIL_TIMEOUT = 5
-    settings.POST_OFFICE = {**settings.POST_OFFICE, "RETRY_INTERVAL": timedelta(0)}
-    yield server
-    server.stop()
 
 
 def save_profile(user, **choices) -> None:

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.db import transaction
 from post_office.models import STATUS, Email
 
-from tests.mail_helpers import SmtpServer
+from tests.mail_helpers import SmtpServer, send_over
 from tickets import outbox
 from tickets.mail_ids import parse_message_id, thread_root
 from tickets.models import Ticket
@@ -39,16 +39,8 @@ class RefusingMailServer:
 
 @pytest.fixture
 def smtp(settings):
-    """Django sends over SMTP to a real server on a loopback port, not started yet (down); a
-    failed try is tried again at once (no back-off wait)."""
-    server = SmtpServer()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = server.port
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_USE_SSL = False
-    settings.EMAIL_TIMEOUT = 5
-    settings.POST_OFFICE = {**settings.POST_OFFICE, "RETRY_INTERVAL": timedelta(0)}
+    """A real SMTP server on a loopback port, not started yet (down)."""
+    server = send_over(settings, SmtpServer())
     yield server
     server.stop()
 
