@@ -55,13 +55,14 @@ def main() -> None:
         CONVERSATION_TITLE,
         HELP_DESK_TARGET,
         Case,
+        busiest_customer,
         count_query,
+        print_table,
     )
 
     django.setup()
     from django.core.management import call_command
     from django.db import connection, transaction
-    from django.db.models import Count
     from django.test import Client
     from django.test.utils import override_settings
 
@@ -82,14 +83,7 @@ def main() -> None:
         if conversation is None or conversation.has_unseen_reply:
             # None of page_bench.py's, or one whose replies the customer has not seen (reading
             # it would lock its row until the rollback): one of our own, in this transaction.
-            busiest = (
-                Ticket.objects.filter(reporter__is_staff=False)
-                .values("reporter")
-                .annotate(count=Count("pk"))
-                .order_by("-count", "reporter")
-                .first()
-            )
-            reporter = User.objects.get(pk=busiest["reporter"])
+            reporter = busiest_customer()
             conversation = ticket_create(
                 reporter=reporter, title="[api bench] 50 messages", description="Rolled back."
             )
@@ -252,25 +246,7 @@ def main() -> None:
         "(*: held to it; over: the median is above it)."
     )
     print()
-    floor, floor_fastest = rows[0][1], rows[0][2]
-    width = max(len(case.path) for case in cases)
-    header = (
-        f"| {'call':<32} | {'as':<9} | {'path':<{width}} | {'median':>8} | {'x floor':>7} "
-        f"| {'fastest':>8} | {'x floor':>7} | {'queries':>7} | {'peak memory':>11} "
-        f"| {'over':<7} |"
-    )
-    print(header)
-    print("|" + "|".join("-" * len(cell) for cell in header.split("|")[1:-1]) + "|")
-    for case, median, fastest, queries, peak in rows:
-        ratio = median / floor
-        name = f"{case.page}{' *' if case.target else ''}"
-        over = f"> {case.target:g}x" if case.target and ratio > case.target else ""
-        print(
-            f"| {name:<32} | {case.who:<9} | {case.path:<{width}} "
-            f"| {median * 1000:>6.1f}ms | {ratio:>6.1f}x "
-            f"| {fastest * 1000:>6.1f}ms | {fastest / floor_fastest:>6.1f}x "
-            f"| {queries:>7} | {peak:>8.2f} MB | {over:<7} |"
-        )
+    print_table(cases, rows, first_column="call")
 
 
 if __name__ == "__main__":

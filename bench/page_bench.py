@@ -148,6 +148,47 @@ class Case:
     target: float | None = None
 
 
+def busiest_customer():
+    """The customer with the most tickets (the benches' "my tickets" customer)."""
+    from django.db.models import Count
+
+    from accounts.models import User
+    from tickets.models import Ticket
+
+    busiest = (
+        Ticket.objects.filter(reporter__is_staff=False)
+        .values("reporter")
+        .annotate(count=Count("pk"))
+        .order_by("-count", "reporter")
+        .first()
+    )
+    return User.objects.get(pk=busiest["reporter"])
+
+
+def print_table(cases: list, rows: list, *, first_column: str = "page") -> None:
+    """The benches' table: each case's median and fastest against the floor's (the first row),
+    its queries and peak memory, and whether it is over its target."""
+    floor, floor_fastest = rows[0][1], rows[0][2]
+    width = max(len(case.path) for case in cases)
+    header = (
+        f"| {first_column:<32} | {'as':<9} | {'path':<{width}} | {'median':>8} | {'x floor':>7} "
+        f"| {'fastest':>8} | {'x floor':>7} | {'queries':>7} | {'peak memory':>11} "
+        f"| {'over':<7} |"
+    )
+    print(header)
+    print("|" + "|".join("-" * len(cell) for cell in header.split("|")[1:-1]) + "|")
+    for case, median, fastest, queries, peak in rows:
+        ratio = median / floor
+        name = f"{case.page}{' *' if case.target else ''}"
+        over = f"> {case.target:g}x" if case.target and ratio > case.target else ""
+        print(
+            f"| {name:<32} | {case.who:<9} | {case.path:<{width}} "
+            f"| {median * 1000:>6.1f}ms | {ratio:>6.1f}x "
+            f"| {fastest * 1000:>6.1f}ms | {fastest / floor_fastest:>6.1f}x "
+            f"| {queries:>7} | {peak:>8.2f} MB | {over:<7} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tickets", type=int, default=100_000)
@@ -204,14 +245,7 @@ def main() -> None:
     conversation = Ticket.objects.filter(title=CONVERSATION_TITLE).order_by("pk").first()
     if conversation is None:
         # The customer with the most tickets reports it (and is the "my tickets" customer).
-        busiest = (
-            Ticket.objects.filter(reporter__is_staff=False)
-            .values("reporter")
-            .annotate(count=Count("pk"))
-            .order_by("-count", "reporter")
-            .first()
-        )
-        reporter = User.objects.get(pk=busiest["reporter"])
+        reporter = busiest_customer()
         conversation = ticket_create(
             reporter=reporter,
             title=CONVERSATION_TITLE,
@@ -461,25 +495,7 @@ def main() -> None:
         f"the admin's within {ADMIN_TARGET:g}x (*: held to a target; over: the median is above it)."
     )
     print()
-    floor, floor_fastest = rows[0][1], rows[0][2]
-    width = max(len(case.path) for case in cases)
-    header = (
-        f"| {'page':<32} | {'as':<9} | {'path':<{width}} | {'median':>8} | {'x floor':>7} "
-        f"| {'fastest':>8} | {'x floor':>7} | {'queries':>7} | {'peak memory':>11} "
-        f"| {'over':<7} |"
-    )
-    print(header)
-    print("|" + "|".join("-" * len(cell) for cell in header.split("|")[1:-1]) + "|")
-    for case, median, fastest, queries, peak in rows:
-        ratio = median / floor
-        name = f"{case.page}{' *' if case.target else ''}"
-        over = f"> {case.target:g}x" if case.target and ratio > case.target else ""
-        print(
-            f"| {name:<32} | {case.who:<9} | {case.path:<{width}} "
-            f"| {median * 1000:>6.1f}ms | {ratio:>6.1f}x "
-            f"| {fastest * 1000:>6.1f}ms | {fastest / floor_fastest:>6.1f}x "
-            f"| {queries:>7} | {peak:>8.2f} MB | {over:<7} |"
-        )
+    print_table(cases, rows)
 
 
 if __name__ == "__main__":

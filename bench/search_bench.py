@@ -70,11 +70,11 @@ def main() -> None:
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
-    from django.db.models import Count
     from django.test import Client
     from django.test.utils import CaptureQueriesContext, override_settings
 
     from accounts.models import User
+    from bench.page_bench import busiest_customer
     from messaging.models import Message
     from messaging.services import message_send
     from tickets.models import Ticket
@@ -90,14 +90,7 @@ def main() -> None:
     vendor = connection.vendor
 
     agent = User.objects.get(username="agent")
-    busiest = (
-        Ticket.objects.filter(reporter__is_staff=False)
-        .values("reporter")
-        .annotate(count=Count("pk"))
-        .order_by("-count", "reporter")
-        .first()
-    )
-    customer = User.objects.get(pk=busiest["reporter"])
+    customer = busiest_customer()
     if not Ticket.objects.filter(title__startswith=BENCH_MARK).exists():
         for number in range(3):
             ticket_create(
