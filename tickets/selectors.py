@@ -127,14 +127,19 @@ def list_rows(tickets: QuerySet, *, viewer) -> list[dict]:
             category_name=F("category__name"),
         )
     )
-    staff_labels = dict(Ticket.Status.choices)
+    # Each label in the reader's language once a request, not once a row (a lazy label is
+    # translated again wherever it is shown). Staff read the internal status names; a customer
+    # reads theirs (CUSTOMER_STATUS_LABELS).
+    priority_labels = {value: str(label) for value, label in Ticket.Priority.choices}
+    status_labels: dict[tuple[str, str], str] = {}
     for row in rows:
-        # Staff read the internal names; a customer reads theirs (CUSTOMER_STATUS_LABELS).
-        row["status_label"] = (
-            staff_labels.get(row["status"], row["status"])
-            if viewer.is_staff
-            else customer_status_label(row["status"], row["last_public_by"])
-        )
+        key = (row["status"], row["last_public_by"])
+        if key not in status_labels:
+            status_labels[key] = (
+                str(Ticket.Status(key[0]).label) if viewer.is_staff else customer_status_label(*key)
+            )
+        row["status_label"] = status_labels[key]
+        row["priority_label"] = priority_labels.get(row["priority"], row["priority"])
         row["new_reply"] = row["reporter_id"] == viewer.pk and unseen_reply(
             row["last_staff_reply_at"], row["reporter_seen_at"]
         )

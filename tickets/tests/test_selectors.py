@@ -78,6 +78,7 @@ def test_list_rows_are_a_pages_tickets_as_the_list_shows_them(
             "category_name": model.category and model.category.name,
             "new_reply": model.has_unseen_reply,
             "status_label": model.customer_status,
+            "priority_label": model.get_priority_display(),
             # The viewer is a customer: the staff's markers are off.
             "awaiting_first_response": False,
             "customer_replied": False,
