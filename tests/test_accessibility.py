@@ -14,7 +14,6 @@ tests/conftest.py shows it at the end of the run.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,7 +66,6 @@ WIDER_THAN_VIEWPORT = """width => [...document.querySelectorAll("body *")]
     .map(el => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
         + (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\\s+/).join(".") : "")
         + " (" + Math.round(el.getBoundingClientRect().right) + ")")"""
-ABORTED_ICON = re.compile(r"request failed: GET \S+/static/favicon\.svg \(net::ERR_ABORTED\)$")
 BAD_PERIOD = "/reports/?preset=custom&start=2025-02-01&end=2025-01-01"
 # The pages whose narrow screenshots are kept (test-artifacts/browser/narrow/).
 NARROW_SHOTS = {"ticket list", "ticket page", "reports", "new ticket"}
@@ -196,8 +194,6 @@ class Visitor:
                 )
         page.set_viewport_size(viewport)
         response = page.goto(f"{self.journey.url}{visit.path}")
-        # The browser drops the previous page's icon request when it leaves it: not a problem.
-        self.journey.problems = [p for p in self.journey.problems if not ABORTED_ICON.match(p)]
         assert response.status == visit.status, (visit, page.url)
         if visit.status >= 400:
             self.journey.expect_refusal(visit.path, visit.status)
