@@ -158,6 +158,39 @@ class TestMyTickets:
         assert beyond.status_code == 404
         assert "filter it to see others" in beyond.content.decode()
 
+    def test_a_list_over_its_limit_is_not_counted_again_for_a_minute(
+        self, settings, login, agent, customer, make_ticket
+    ):
+        settings.TICKETS_PER_PAGE = 2
+        settings.TICKET_LIST_LIMIT = 3
+        for _ in range(4):
+            make_ticket(customer)
+        client = login(agent)
+        client.get(LIST_URL)
+
+        reset_queries()
+        with CaptureQueriesContext(connection) as queries:
+            again = client.get(LIST_URL)
+
+        assert not [query for query in queries.captured_queries if "COUNT(" in query["sql"]]
+        assert "More than 3 tickets" in again.content.decode()
+        # Another list (another filter) is counted on its own.
+        with CaptureQueriesContext(connection) as queries:
+            client.get(f"{LIST_URL}?priority=urgent")
+        assert [query for query in queries.captured_queries if "COUNT(" in query["sql"]]
+
+    def test_a_list_within_its_limit_is_counted_on_every_view(
+        self, settings, login, customer, make_ticket
+    ):
+        settings.TICKET_LIST_LIMIT = 3
+        make_ticket(customer)
+        client = login(customer)
+        assert "1 ticket," in client.get(LIST_URL).content.decode()
+
+        make_ticket(customer)
+
+        assert "2 tickets," in client.get(LIST_URL).content.decode()
+
     def test_a_list_at_its_limit_is_counted_in_full(self, settings, login, customer, make_ticket):
         settings.TICKETS_PER_PAGE = 2
         settings.TICKET_LIST_LIMIT = 3
