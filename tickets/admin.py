@@ -29,7 +29,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import ngettext, pgettext_lazy
 
 from accounts.admin import UserAdmin
 from accounts.admin_input import AdminInputMixin, IdAutocompleteSelect, as_object_id
@@ -800,7 +800,12 @@ class UserWithTicketsAdmin(UserAdmin):
             except PermissionDenied as exc:
                 refused.append(str(exc))
         if done:
-            self.message_user(request, f"Anonymised {done} customer(s).", messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext("Anonymised %(count)d customer.", "Anonymised %(count)d customers.", done)
+                % {"count": done},
+                messages.SUCCESS,
+            )
         for reason in refused:
             self.message_user(request, reason, messages.ERROR)
 
