@@ -65,6 +65,13 @@ def customer_status_label(status: str, last_public_by: str) -> str:
     return str(customer_status_lazy(status, last_public_by))
 
 
+def customer_status_class(status: str, last_public_by: str) -> str:
+    """The customer's status badge's name (static/css/site.css, badge-status-<name>): the
+    status, or "waiting" when the ticket waits on them, in a colour of its own so that they
+    see at a glance which tickets need their answer."""
+    return "waiting" if waiting_on_customer(status, last_public_by) else status
+
+
 def unseen_reply_q() -> Q:
     """In SQL, what unseen_reply() says in Python: a staff reply the reporter has not seen."""
     return Q(last_staff_reply_at__isnull=False) & (
@@ -489,6 +496,11 @@ class Ticket(models.Model):
     def customer_status(self) -> str:
         """The status in the customer's words (customer_status_label)."""
         return customer_status_label(self.status, self.last_public_by)
+
+    @property
+    def customer_status_class(self) -> str:
+        """The customer's status badge's name (customer_status_class)."""
+        return customer_status_class(self.status, self.last_public_by)
 
     @property
     def customer_status_words(self):
