@@ -6,7 +6,7 @@ import re
 from django import template
 from django.utils.translation import get_language
 
-from tickets.models import Ticket
+from tickets.models import CUSTOMER_STATUS_LABELS, Ticket
 
 register = template.Library()
 
@@ -24,6 +24,12 @@ PRIORITY_CLASSES = {
 def status_label(value: str) -> str:
     """ "open" -> "Open"; a value outside the choices as it is."""
     return STATUS_LABELS.get(value, value)
+
+
+@register.filter
+def customer_status_word(value: str) -> str:
+    """ "open" -> "Waiting for support": a status filter's value in the customer's words."""
+    return CUSTOMER_STATUS_LABELS.get(value, value)
 
 
 @register.filter
