@@ -313,7 +313,7 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
     # The help desk's search (tickets/search.py: get_search_results below); the search box is
     # shown because there are search fields.
     search_fields = ["title"]
-    search_help_text = (
+    search_help_text = _(
         'Words of the title, description or messages ("a phrase", -without, or), a ticket'
         " number, or the reporter's name or email."
     )
@@ -444,7 +444,9 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("web page"))
     def web_page(self, ticket: Ticket) -> str:
         return format_html(
-            '<a href="{}">Open #{} on the help desk</a>', ticket.get_absolute_url(), ticket.pk
+            '<a href="{}">{}</a>',
+            ticket.get_absolute_url(),
+            _("Open #%(number)s on the help desk") % {"number": ticket.pk},
         )
 
     @admin.display(description=_("messages"))

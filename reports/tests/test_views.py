@@ -348,6 +348,8 @@ def test_the_page_in_german_shows_german_headers_and_labels(login, agent, busy):
     assert ", nach Tag (" in html
     assert "Erstellte Tickets" in html  # a key number's label, from the cached report
     assert "(unassigned)" not in html
+    # The words reports.js puts on the chart/table button come from the page.
+    assert 'data-label-table="Tabelle anzeigen" data-label-chart="Diagramm anzeigen"' in html
 
 
 def test_the_csv_and_json_keep_english_keys_in_german(login, agent, busy):

@@ -95,6 +95,7 @@ class TestStatusWords:
         css = Path(finders.find("css/site.css")).read_text()
         colours = dict(re.findall(r"\.badge-status-(\w+) \{ background-color: (#\w+);", css))
         assert colours["waiting"] not in {colours["open"], colours["active"], colours["closed"]}
+        assert colours["waiting"] != "#ffc107"  # nor the amber of a high priority's badge
 
     def test_staff_keep_the_internal_names(self, four, agent):
         html = client_for(agent).get("/tickets/?status=all").content.decode()
