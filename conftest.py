@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.test.utils import override_settings
 from django.utils import timezone, translation
 from hypothesis import settings as hypothesis_settings
@@ -28,6 +28,7 @@ from tickets.services import ticket_create
 for catalogue in catalogues():
     compile_po(catalogue)
 
+LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 PASSWORD = "correct-horse-battery"
 _counter = itertools.count(1)
@@ -122,10 +123,26 @@ def _site_language():
     timezone.deactivate()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fragments_cache():
+    """The rendered rows' cache as production has it (settings turn it off with DEBUG, which
+    is on when the settings load for the tests), so every page test goes through it."""
+    override = override_settings(
+        CACHES={
+            **settings.CACHES,
+            "fragments": {**settings.CACHES["fragments"], "BACKEND": LOCMEM},
+        }
+    )
+    override.enable()
+    yield
+    override.disable()
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache():
     """Each test starts with an empty cache: a report one test computed is not another's."""
     cache.clear()
+    caches["fragments"].clear()
 
 
 def create_user(username: str, *, staff: bool = False, superuser: bool = False) -> User:

@@ -525,6 +525,18 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
+# The rendered rows of the lists and conversations (tickets.templatetags.ticket_display.
+# render_rows), kept by each process in its own memory: their keys are digests of what they show,
+# so they are never stale, and a new release starts with new processes and an empty cache. With
+# DEBUG (`make run`) a template edit shows at once, as Django's own template loader does.
+CACHES["fragments"] = {
+    "BACKEND": "django.core.cache.backends."
+    + ("dummy.DummyCache" if DEBUG else "locmem.LocMemCache"),
+    "LOCATION": "fragments",
+    "TIMEOUT": 3600,
+    "OPTIONS": {"MAX_ENTRIES": 20_000},
+}
+
 # --- Background work: Celery on the Redis broker ------------------------------------------------
 # The Celery app is helpdesk_site/celery.py; tasks live in each app's tasks.py. Without a broker
 # (`make run`) tasks run in the web process, after the commit that queued them.

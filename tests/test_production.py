@@ -109,6 +109,21 @@ def test_deploy_check_passes_with_debug_off():
     assert "no issues" in result.stdout
 
 
+@pytest.mark.parametrize("server", ["wsgi", "asgi"])
+def test_the_loaded_site_is_frozen_out_of_full_garbage_collections(server):
+    """What a server's worker has loaded (Django and the apps) is left out of the garbage
+    collector's full collections, which then look at the requests' objects alone."""
+    code = (
+        f"import gc; import helpdesk_site.{server}; "
+        "print(gc.get_freeze_count(), sum(gc.get_count()))"
+    )
+    result = manage("shell", "-c", code, **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    frozen, collectable = map(int, result.stdout.strip().splitlines()[-1].split())
+    assert frozen > 50_000  # Django, the apps and their modules
+    assert collectable < 1_000
+
+
 @pytest.mark.parametrize(
     ("environment", "site_url", "allowed"),
     [

@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 
 from .models import (
@@ -102,11 +103,12 @@ def list_rows(tickets: QuerySet, *, viewer) -> list[dict]:
     shows, with their reporters' and assignees' names, in one query, and the markers as
     `viewer` sees them: `new_reply` (their own ticket has a staff reply they have not opened);
     for staff, `awaiting_first_response` (not closed, no staff reply yet), `customer_replied`
-    and `waiting_on_customer` (not closed, and who wrote the latest public message).
+    and `waiting_on_customer` (not closed, and who wrote the latest public message); `since`:
+    how long ago its last activity was.
 
     Only the columns shown, so a ticket's description and the users' other fields (password
     hashes included) stay in the database. A new column is one more name here and a cell in
-    templates/tickets/list.html.
+    templates/tickets/_list_row.html.
     """
     rows = list(
         tickets.values(
@@ -155,7 +157,13 @@ def list_rows(tickets: QuerySet, *, viewer) -> list[dict]:
         row["waiting_on_customer"] = staff and waiting_on_customer(
             row["status"], row["last_public_by"]
         )
-    return in_time_zone(rows, "created_at", "last_activity_at")
+    rows = in_time_zone(rows, "created_at", "last_activity_at")
+    # How long ago, as of now: the row's own text (templates/tickets/_list_row.html is kept by
+    # what it shows, and shows no clock).
+    now = timezone.now()
+    for row in rows:
+        row["since"] = timesince(row["last_activity_at"], now)
+    return rows
 
 
 def ticket_timeline(ticket: Ticket, *, staff: bool = True) -> list[dict]:

@@ -84,6 +84,8 @@ def test_list_rows_are_a_pages_tickets_as_the_list_shows_them(
             "awaiting_first_response": False,
             "customer_replied": False,
             "waiting_on_customer": False,
+            # How long ago its last activity was, in words.
+            "since": "0\xa0minutes",
         }
     assert rows[0]["new_reply"] is True
     assert (rows[0]["status_class"], rows[1]["status_class"]) == ("waiting", "open")

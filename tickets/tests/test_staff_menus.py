@@ -64,7 +64,8 @@ def test_without_a_cache_server_the_staff_pages_work_and_saves_succeed(
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": "redis://127.0.0.1:9/0",
-        }
+        },
+        "fragments": settings.CACHES["fragments"],
     }
     client = client_for(agent)
     with caplog.at_level(logging.WARNING):
