@@ -5,6 +5,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .admin_input import AdminInputMixin
 from .models import ApiToken, User
@@ -73,15 +74,15 @@ class UserAdmin(AdminInputMixin, SuperuserOnlyMixin, DjangoUserAdmin):
     show_full_result_count = False
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
-        ("Notifications", {"fields": ["notify_by_email", "notify_replies", "notify_status"]}),
+        (_("Notifications"), {"fields": ["notify_by_email", "notify_replies", "notify_status"]}),
         # Empty while a registered account waits for its owner to follow the emailed link; a
         # superuser may confirm the address by hand (or clear it).
-        ("Email address", {"fields": ["email_verified_at"]}),
+        (_("Email address"), {"fields": ["email_verified_at"]}),
         # Set by the "anonymise" action (account deletion on request).
-        ("Anonymised", {"fields": ["anonymised_at"]}),
+        (_("Anonymised"), {"fields": ["anonymised_at"]}),
         # A bounce sets these (messaging.inbound); clearing them lets mail go to it again.
         (
-            "Undeliverable",
+            _("Undeliverable"),
             {"fields": ["email_undeliverable_at", "email_undeliverable_reason"]},
         ),
     )
@@ -91,7 +92,7 @@ class UserAdmin(AdminInputMixin, SuperuserOnlyMixin, DjangoUserAdmin):
 
     @admin.display(description=_("role"))
     def role(self, obj: User) -> str:
-        return obj.role
+        return obj.role_label
 
 
 admin.site.unregister(Group)
@@ -139,4 +140,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset) -> None:
         for token in queryset:
             api_token_revoke(token=token, by=request.user)
-        self.message_user(request, f"Revoked {len(queryset)} token(s).")
+        count = len(queryset)
+        self.message_user(
+            request,
+            ngettext("Revoked %(count)d token.", "Revoked %(count)d tokens.", count)
+            % {"count": count},
+        )

@@ -25,6 +25,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ERROR_FLAG, ChangeList
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.http import HttpResponseRedirect
+from django.utils.translation import gettext as _
 
 # The largest value of a BigAutoField (every model's id here).
 MAX_ID = 2**63 - 1
@@ -76,7 +77,7 @@ class AdminInputMixin:
             # saying why: the whole list, with a word about it.
             self.message_user(
                 request,
-                "That filter, search or page could not be applied: this is the whole list.",
+                _("That filter, search or page could not be applied: this is the whole list."),
                 messages.WARNING,
             )
         return super().changelist_view(request, extra_context)
@@ -86,7 +87,7 @@ class AdminInputMixin:
         if any(as_object_id(value) is None for value in selected):
             self.message_user(
                 request,
-                "Nothing was changed: the selection holds something that is not an id.",
+                _("Nothing was changed: the selection holds something that is not an id."),
                 messages.ERROR,
             )
             return HttpResponseRedirect(request.get_full_path())

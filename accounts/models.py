@@ -168,7 +168,9 @@ class User(AbstractUser):
     )
     # Set when an admin anonymised the account at its owner's request (accounts.services.
     # customer_anonymise): their messages stay, signed "former customer".
-    anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
+    anonymised_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("anonymised at")
+    )
     # Set when a mail to the address bounced (messaging.inbound): no more mail goes to it until
     # staff clear it in the admin.
     email_undeliverable_at = models.DateTimeField(
@@ -204,6 +206,8 @@ class User(AbstractUser):
     REQUIRED_FIELDS = ["email"]
 
     class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
         constraints = [
             models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
@@ -304,11 +308,15 @@ class LoginCheck(models.Model):
     (accounts/lockout.py)."""
 
     # sha256 of the name and the address axes count under.
-    key = models.CharField(max_length=64, unique=True)
-    in_progress = models.PositiveIntegerField(default=0)
+    key = models.CharField(max_length=64, unique=True, verbose_name=_("key"))
+    in_progress = models.PositiveIntegerField(default=0, verbose_name=_("logins being checked"))
     # When a login last took its place: a count older than lockout.STALE_AFTER was left by a
     # server stopped in the middle of a login, and is forgotten.
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+
+    class Meta:
+        verbose_name = _("login check")
+        verbose_name_plural = _("login checks")
 
     def __str__(self) -> str:
         return f"{self.in_progress} login(s) being checked"
@@ -333,21 +341,33 @@ class ApiToken(models.Model):
     """
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+        verbose_name=_("user"),
     )
-    name = models.CharField(max_length=100, validators=[MinLengthValidator(1)])
-    prefix = models.CharField(max_length=16, unique=True, editable=False)
-    key_hash = models.CharField(max_length=64, editable=False)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    name = models.CharField(
+        max_length=100, validators=[MinLengthValidator(1)], verbose_name=_("name")
+    )
+    prefix = models.CharField(max_length=16, unique=True, editable=False, verbose_name=_("prefix"))
+    key_hash = models.CharField(max_length=64, editable=False, verbose_name=_("key hash"))
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("created at")
+    )
+    expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("expires at"))
+    last_used_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("last used at")
+    )
+    revoked_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("revoked at")
+    )
 
     objects = ApiTokenQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
 
     def __str__(self) -> str:
         return f"{self.name} (hd_{self.prefix}_…)"

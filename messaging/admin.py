@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from post_office.models import STATUS, Attachment, Email, EmailTemplate, Log
 
 from accounts.admin_input import AdminInputMixin
@@ -187,12 +188,27 @@ class OutboxAdmin(AdminInputMixin, CappedCountAdminMixin, ReadOnlyMixin, admin.M
         ids = send_again(queryset.values_list("pk", flat=True))
         send_after_commit(ids)
         if ids:
-            self.message_user(request, f"{len(ids)} email(s) put back in the queue to be sent.")
-        if selected > len(ids):
             self.message_user(
                 request,
-                f"{selected - len(ids)} email(s) left as they are: only failed mail is sent "
-                "again (queued mail is still being tried, sent mail was sent).",
+                ngettext(
+                    "%(count)d email put back in the queue to be sent.",
+                    "%(count)d emails put back in the queue to be sent.",
+                    len(ids),
+                )
+                % {"count": len(ids)},
+            )
+        if selected > len(ids):
+            left = selected - len(ids)
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d email left as it is: only failed mail is sent again (queued "
+                    "mail is still being tried, sent mail was sent).",
+                    "%(count)d emails left as they are: only failed mail is sent again (queued "
+                    "mail is still being tried, sent mail was sent).",
+                    left,
+                )
+                % {"count": left},
                 messages.WARNING,
             )
 
@@ -256,13 +272,27 @@ class InboundEmailAdmin(AdminInputMixin, CappedCountAdminMixin, ReadOnlyMixin, a
         outcomes = [reprocess(record).status for record in failed]
         if failed:
             done = ", ".join(
-                f"{outcomes.count(status)} {status}" for status in dict.fromkeys(outcomes)
+                f"{outcomes.count(status)} {InboundEmail.Status(status).label}"
+                for status in dict.fromkeys(outcomes)
             )
-            self.message_user(request, f"{len(failed)} mail(s) processed again: {done}.")
-        if len(selected) > len(failed):
             self.message_user(
                 request,
-                f"{len(selected) - len(failed)} mail(s) left as they are: only failed mail is "
-                "processed again.",
+                ngettext(
+                    "%(count)d mail processed again: %(outcomes)s.",
+                    "%(count)d mails processed again: %(outcomes)s.",
+                    len(failed),
+                )
+                % {"count": len(failed), "outcomes": done},
+            )
+        if len(selected) > len(failed):
+            left = len(selected) - len(failed)
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d mail left as it is: only failed mail is processed again.",
+                    "%(count)d mails left as they are: only failed mail is processed again.",
+                    left,
+                )
+                % {"count": left},
                 messages.WARNING,
             )

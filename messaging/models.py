@@ -61,9 +61,14 @@ class MessageQuerySet(models.QuerySet):
 class Message(models.Model):
     """One message in a ticket's conversation, or an internal note between staff."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="messages", verbose_name=_("ticket")
+    )
     sender = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sent_messages"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="sent_messages",
+        verbose_name=_("sender"),
     )
     # The other party: the reporter when staff write; the assignee when the reporter writes
     # (None while unassigned, and for internal notes).
@@ -73,26 +78,36 @@ class Message(models.Model):
         related_name="received_messages",
         null=True,
         blank=True,
+        verbose_name=_("receiver"),
     )
-    content = models.TextField(max_length=10_000, validators=[MinLengthValidator(1)])
+    content = models.TextField(
+        max_length=10_000, validators=[MinLengthValidator(1)], verbose_name=_("text")
+    )
     is_internal = models.BooleanField(
         _("internal note"), default=False, help_text=_("Seen by staff only, never by the reporter.")
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("created at")
+    )
     # The message's words, for the search: PostgreSQL's tsvector with a GIN index (migration
     # 0004); NULL on SQLite, whose search reads the FTS5 table messaging_message_fts.
     search_vector = models.GeneratedField(
         expression=SearchDocument(("content", None)),
         output_field=SearchVectorField(),
         db_persist=True,
+        verbose_name=_("search words"),
     )
     # Set by the reply form, so the same form posted twice stores one message.
-    client_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    client_token = models.UUIDField(
+        null=True, blank=True, unique=True, editable=False, verbose_name=_("form token")
+    )
 
     objects = MessageQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "pk"]
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
         constraints = [
             models.CheckConstraint(condition=~Q(content=""), name="message_content_not_empty"),
         ]
@@ -156,37 +171,48 @@ class Attachment(models.Model):
     so the conversation can say who removed it and when.
     """
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("ticket")
+    )
     message = models.ForeignKey(
         Message,
         on_delete=models.CASCADE,
         related_name="attachments",
         null=True,
         blank=True,
+        verbose_name=_("message"),
     )
-    storage_name = models.CharField(max_length=100, blank=True, editable=False)
-    name = models.CharField(max_length=150)
-    size = models.PositiveBigIntegerField()
-    declared_type = models.CharField(max_length=100, blank=True)
-    sniffed_type = models.CharField(max_length=100)
-    sha256 = models.CharField(max_length=64)
+    storage_name = models.CharField(
+        max_length=100, blank=True, editable=False, verbose_name=_("stored as")
+    )
+    name = models.CharField(max_length=150, verbose_name=_("file name"))
+    size = models.PositiveBigIntegerField(verbose_name=_("size"))
+    declared_type = models.CharField(max_length=100, blank=True, verbose_name=_("declared type"))
+    sniffed_type = models.CharField(max_length=100, verbose_name=_("detected type"))
+    sha256 = models.CharField(max_length=64, verbose_name=_("SHA-256"))
     uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("uploaded by"),
     )
-    uploaded_at = models.DateTimeField(default=timezone.now)
+    uploaded_at = models.DateTimeField(default=timezone.now, verbose_name=_("uploaded at"))
     removed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         related_name="+",
         null=True,
         blank=True,
+        verbose_name=_("removed by"),
     )
-    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("removed at"))
 
     objects = AttachmentQuerySet.as_manager()
 
     class Meta:
         ordering = ["uploaded_at", "pk"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
         constraints = [
             # Kept bytes have a name; removed ones have none (and a time).
             models.CheckConstraint(
@@ -228,34 +254,57 @@ class InboundEmail(models.Model):
         QUARANTINED = "quarantined", _("Quarantined")
         FAILED = "failed", _("Failed")
 
-    key = models.CharField(max_length=64, unique=True, editable=False)
-    sha256 = models.CharField(max_length=64, editable=False)
-    raw = models.BinaryField(editable=False)
-    size = models.PositiveBigIntegerField(editable=False)
+    key = models.CharField(max_length=64, unique=True, editable=False, verbose_name=_("key"))
+    sha256 = models.CharField(max_length=64, editable=False, verbose_name=_("SHA-256"))
+    raw = models.BinaryField(editable=False, verbose_name=_("raw mail"))
+    size = models.PositiveBigIntegerField(editable=False, verbose_name=_("size"))
     message_id = models.CharField(_("Message-ID"), max_length=255, blank=True, editable=False)
-    source = models.CharField(max_length=100, editable=False)
-    from_address = models.CharField(max_length=254, blank=True, editable=False)
-    subject = models.CharField(max_length=255, blank=True, editable=False)
+    source = models.CharField(max_length=100, editable=False, verbose_name=_("source"))
+    from_address = models.CharField(
+        max_length=254, blank=True, editable=False, verbose_name=_("from")
+    )
+    subject = models.CharField(
+        max_length=255, blank=True, editable=False, verbose_name=_("subject")
+    )
     # The whole text of the mail (its quotes and signature too): the conversation shows the
     # reply, the admin shows this.
-    text = models.TextField(blank=True, editable=False)
-    status = models.CharField(max_length=16, choices=Status.choices, editable=False)
-    reason = models.CharField(max_length=500, blank=True, editable=False)
+    text = models.TextField(blank=True, editable=False, verbose_name=_("text"))
+    status = models.CharField(
+        max_length=16, choices=Status.choices, editable=False, verbose_name=_("status")
+    )
+    reason = models.CharField(max_length=500, blank=True, editable=False, verbose_name=_("reason"))
     ticket = models.ForeignKey(
-        Ticket, on_delete=models.SET_NULL, null=True, blank=True, related_name="inbound_emails"
+        Ticket,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="inbound_emails",
+        verbose_name=_("ticket"),
     )
     # The message it added to the ticket's conversation (a reply; a new ticket has none).
     reply = models.ForeignKey(
-        Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="inbound_emails"
+        Message,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="inbound_emails",
+        verbose_name=_("reply"),
     )
     # A new ticket by email: what the per-sender limit (INBOUND_MAX_NEW_PER_HOUR) counts.
-    opened_ticket = models.BooleanField(default=False, editable=False)
-    received_at = models.DateTimeField(default=timezone.now, editable=False)
-    processed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    opened_ticket = models.BooleanField(
+        default=False, editable=False, verbose_name=_("opened a ticket")
+    )
+    received_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("received at")
+    )
+    processed_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("processed at")
+    )
 
     class Meta:
         ordering = ["-received_at", "-pk"]
         verbose_name = _("inbound email")
+        verbose_name_plural = _("inbound emails")
         indexes = [
             models.Index(fields=["message_id"], name="inbound_message_id"),
             models.Index(fields=["from_address", "received_at"], name="inbound_sender_time"),
@@ -298,12 +347,14 @@ class CannedReply(models.Model):
     }
     _PLACEHOLDER = re.compile(r"\{\{\s*(customer\.first_name|ticket\.id|agent\.first_name)\s*\}\}")
 
-    title = models.CharField(max_length=100, validators=[MinLengthValidator(1)])
+    title = models.CharField(
+        max_length=100, validators=[MinLengthValidator(1)], verbose_name=_("title")
+    )
     body = models.TextField(
         _("text"),
         max_length=10_000,
         validators=[MinLengthValidator(1)],
-        help_text=(
+        help_text=_(
             "Placeholders filled in when it is inserted: {{ customer.first_name }}, "
             "{{ ticket.id }}, {{ agent.first_name }}."
         ),
@@ -316,13 +367,15 @@ class CannedReply(models.Model):
         null=True,
         blank=True,
         editable=False,
+        verbose_name=_("owner"),
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = CannedReplyQuerySet.as_manager()
 
     class Meta:
         ordering = ["title", "pk"]
+        verbose_name = _("canned reply")
         verbose_name_plural = _("canned replies")
         permissions = [
             ("manage_shared_replies", "Can add, change and delete shared canned replies"),

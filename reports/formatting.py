@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-NO_DATA = "no data"
+from django.utils.translation import gettext_lazy as _
+
+# A metric over an empty set: on the page in the reader's language (lazy, since a computed
+# report is cached for every reader); in the CSV always the English words, as its other keys.
+NO_DATA = _("no data")
+NO_DATA_KEY = "no data"
 
 
 def duration(value: timedelta | None) -> str:

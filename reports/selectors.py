@@ -39,6 +39,12 @@ OPEN, ACTIVE, CLOSED = Ticket.Status.OPEN, Ticket.Status.ACTIVE, Ticket.Status.C
 STATUS = TicketEvent.Kind.STATUS
 PERCENTILES = (0.5, 0.9)
 SLOT = timedelta(minutes=15)  # The rollup's slot (reports.rollup.SLOT_SECONDS).
+# The labels of the workload's row for unassigned tickets and of the category chart's row for
+# tickets without one: the CSV and the JSON give them as they are, the page translates them
+# (reports.visualization.ROW_LABELS).
+UNASSIGNED = "(unassigned)"
+NO_CATEGORY = "(no category)"
+
 AGE_BUCKETS = [
     ("<1d", timedelta(0), timedelta(days=1)),
     ("1-3d", timedelta(days=1), timedelta(days=3)),
@@ -681,7 +687,7 @@ def workload(per_assignee: dict | None = None) -> list[tuple[str, int]]:
         names.update(get_user_model().objects.filter(pk__in=missing).values_list("pk", "username"))
     rows = [(names[pk], per_assignee.get(pk, 0)) for pk in set(staff) | set(missing)]
     rows.sort(key=lambda row: (-row[1], row[0]))
-    rows.append(("(unassigned)", per_assignee.get(None, 0)))
+    rows.append((UNASSIGNED, per_assignee.get(None, 0)))
     return rows
 
 
@@ -702,7 +708,7 @@ def created_by_category(period: Period) -> list[tuple[str, int]]:
     )
     rows = sorted(((names[pk], n) for pk, n in counts.items() if pk is not None), key=_by_name)
     if counts.get(None):
-        rows.append(("(no category)", counts[None]))
+        rows.append((NO_CATEGORY, counts[None]))
     return rows
 
 

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST, require_safe
 from . import caching, charts, formatting
 from .forms import ReportForm
 from .periods import site_tz
-from .visualization import DataVisualization
+from .visualization import BUCKET_WORDS, DataVisualization
 
 
 def staff_required(view):
@@ -48,8 +48,8 @@ def report_page(request: HttpRequest) -> HttpResponse:
             "title": chart["title"],
             # The card's heading is the title: the figure does not repeat it.
             "figure": charts.without_title(chart["figure"]),
-            "columns": chart["columns"],
-            "rows": chart["rows"],
+            "headers": chart["headers"],
+            "shown_rows": chart["shown_rows"],
             "summary": chart["summary"],
         }
         for chart in viz.charts()
@@ -58,6 +58,7 @@ def report_page(request: HttpRequest) -> HttpResponse:
         "form": form,
         "viz": viz,
         "period": viz.period,
+        "bucket_word": BUCKET_WORDS[viz.period.bucket],
         "metrics": viz.metrics,
         "charts": chart_list,
         "awaiting": {

@@ -14,9 +14,53 @@ from datetime import date, datetime, timedelta
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
+
+from tickets.models import Ticket
 
 from . import charts, formatting, selectors, summaries
 from .periods import Period, site_tz
+
+# What the report page (and the HTML file) shows in the reader's language. The CSV and the JSON
+# keep the English words as they are: chart["columns"], and the row labels such as
+# "(unassigned)" or a status's value, are keys a program that reads the download may rely on,
+# and must not change with the language of the person who downloaded it.
+BUCKET_WORDS = {
+    "day": pgettext_lazy("report grouped by", "day"),
+    "week": pgettext_lazy("report grouped by", "week"),
+    "month": pgettext_lazy("report grouped by", "month"),
+}
+COLUMN_HEADERS = {
+    "day": pgettext_lazy("report column", "day"),
+    "week starting": pgettext_lazy("report column", "week starting"),
+    "month": pgettext_lazy("report column", "month"),
+    "end of day": pgettext_lazy("report column", "end of day"),
+    "end of week": pgettext_lazy("report column", "end of week"),
+    "end of month": pgettext_lazy("report column", "end of month"),
+    "created": pgettext_lazy("report column", "created"),
+    "closed": pgettext_lazy("report column", "closed"),
+    "open": pgettext_lazy("report column", "open"),
+    "active": pgettext_lazy("report column", "active"),
+    "time to first response": pgettext_lazy("report column", "time to first response"),
+    "time to resolution": pgettext_lazy("report column", "time to resolution"),
+    "age": pgettext_lazy("report column", "age"),
+    "tickets": pgettext_lazy("report column", "tickets"),
+    "assignee": pgettext_lazy("report column", "assignee"),
+    "tickets not closed": pgettext_lazy("report column", "tickets not closed"),
+    "status": pgettext_lazy("report column", "status"),
+    "priority": pgettext_lazy("report column", "priority"),
+    "category": pgettext_lazy("report column", "category"),
+    "new users": pgettext_lazy("report column", "new users"),
+}
+ROW_LABELS = {
+    selectors.UNASSIGNED: gettext_lazy("(unassigned)"),
+    selectors.NO_CATEGORY: gettext_lazy("(no category)"),
+}
+
+
+def _shown(rows: list, labels: dict = ROW_LABELS) -> list[list]:
+    """The rows as the page shows them: the label (first cell) in the reader's language."""
+    return [[str(labels.get(row[0], row[0])), *row[1:]] for row in rows]
 
 
 def _label(moment: datetime, bucket: str) -> str:
@@ -117,6 +161,9 @@ class DataVisualization:
         backlog_end = selectors.backlog_at(min(period.end, now), now, counts)
         backlog_start = selectors.backlog_before(counts, self._flows, self._created)
         frt, resolution = data["first_response"], data["resolution"]
+        # Lazy labels: the computed report is cached (reports.caching) for every reader, and
+        # each sees them in their own language.
+        _ = gettext_lazy
         rows = [
             ("created", _("Tickets created"), sum(n for _, n in data["created"]),
              selectors.created_count(previous), formatting.count),
@@ -187,7 +234,9 @@ class DataVisualization:
     # --- charts and tables ------------------------------------------------------------------
 
     def charts(self) -> list[dict]:
-        """Every chart with its title, Plotly figure and the table that shows the same data."""
+        """Every chart with its title, Plotly figure and the table that shows the same data:
+        `columns` and `rows` as the CSV and the JSON give them (English keys), `headers` and
+        `shown_rows` as the page shows them (in the reader's language)."""
         if not self.metrics:
             self.fetch_all()
         t, u, bucket = self.tickets_data, self.users_data, self.period.bucket
@@ -199,6 +248,10 @@ class DataVisualization:
         backlog_open = [row["open"] for row in t["backlog"]]
         backlog_active = [row["active"] for row in t["backlog"]]
         registrations = [n for _, n in u["registrations"]]
+        workload = _shown(t["workload"])
+        by_status = _shown(t["by_status"], dict(Ticket.Status.choices))
+        by_priority = _shown(t["by_priority"], dict(Ticket.Priority.choices))
+        by_category = _shown(t["by_category"])
         chart_list = [
             {
                 "id": "created-closed",
@@ -247,33 +300,37 @@ class DataVisualization:
             },
             {
                 "id": "workload",
-                "figure": charts.workload(t["workload"]),
+                "figure": charts.workload(workload),
                 "columns": ["assignee", "tickets not closed"],
                 "rows": [list(row) for row in t["workload"]],
+                "shown_rows": workload,
             },
             {
                 "id": "by-status",
                 "figure": charts.counts(
-                    _("Tickets created in the period, by status now"), t["by_status"]
+                    _("Tickets created in the period, by status now"), by_status
                 ),
                 "columns": ["status", "tickets"],
                 "rows": [list(row) for row in t["by_status"]],
+                "shown_rows": by_status,
             },
             {
                 "id": "by-priority",
                 "figure": charts.counts(
-                    _("Tickets created in the period, by priority"), t["by_priority"]
+                    _("Tickets created in the period, by priority"), by_priority
                 ),
                 "columns": ["priority", "tickets"],
                 "rows": [list(row) for row in t["by_priority"]],
+                "shown_rows": by_priority,
             },
             {
                 "id": "by-category",
                 "figure": charts.counts(
-                    _("Tickets created in the period, by category"), t["by_category"]
+                    _("Tickets created in the period, by category"), by_category
                 ),
                 "columns": ["category", "tickets"],
                 "rows": [list(row) for row in t["by_category"]],
+                "shown_rows": by_category,
             },
             {
                 "id": "registrations",
@@ -289,9 +346,11 @@ class DataVisualization:
         ]
         for chart in chart_list:
             chart["title"] = chart["figure"]["layout"]["title"]["text"]
+            chart["headers"] = [str(COLUMN_HEADERS.get(c, c)) for c in chart["columns"]]
+            chart.setdefault("shown_rows", chart["rows"])
             # For screen readers, beside the chart: its key figures, from its table's rows.
             chart["summary"] = summaries.text_summary(
-                chart["columns"], chart["rows"], kind=chart.pop("kind", "categories")
+                chart["headers"], chart["shown_rows"], kind=chart.pop("kind", "categories")
             )
         return chart_list
 
@@ -309,11 +368,12 @@ class DataVisualization:
             "computed_at": self.computed_at.isoformat(),
             "metrics": {
                 key: {
-                    "label": m["label"],
+                    # Words for people, in the reader's language (the keys stay English).
+                    "label": str(m["label"]),
                     "value": _plain(m["value"]),
                     "previous": _plain(m["previous"]),
-                    "display": m["display"],
-                    "previous_display": m["previous_display"],
+                    "display": str(m["display"]),
+                    "previous_display": str(m["previous_display"]),
                 }
                 for key, m in self.metrics.items()
             },
@@ -379,8 +439,8 @@ class DataVisualization:
                     div_id=f"chart-{chart['id']}",
                     validate=False,
                 ),
-                "columns": chart["columns"],
-                "rows": chart["rows"],
+                "headers": chart["headers"],
+                "shown_rows": chart["shown_rows"],
                 "summary": chart["summary"],
             }
             for chart in chart_list
@@ -390,6 +450,7 @@ class DataVisualization:
             {
                 "viz": self,
                 "period": self.period,
+                "bucket_word": BUCKET_WORDS[self.period.bucket],
                 "metrics": self.metrics,
                 "figures": figures,
                 "plotlyjs": get_plotlyjs(),
@@ -415,7 +476,7 @@ def _plain(value):
 
 def _csv_value(value):
     if value is None:
-        return formatting.NO_DATA
+        return formatting.NO_DATA_KEY
     if isinstance(value, timedelta):
         return f"{value.total_seconds():.0f}s"
     if isinstance(value, float):

@@ -29,7 +29,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import ngettext, pgettext_lazy
 
 from accounts.admin import UserAdmin
 from accounts.admin_input import AdminInputMixin, IdAutocompleteSelect, as_object_id
@@ -313,7 +313,7 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
     # The help desk's search (tickets/search.py: get_search_results below); the search box is
     # shown because there are search fields.
     search_fields = ["title"]
-    search_help_text = (
+    search_help_text = _(
         'Words of the title, description or messages ("a phrase", -without, or), a ticket'
         " number, or the reporter's name or email."
     )
@@ -444,7 +444,9 @@ class TicketAdmin(AdminInputMixin, CappedCountAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("web page"))
     def web_page(self, ticket: Ticket) -> str:
         return format_html(
-            '<a href="{}">Open #{} on the help desk</a>', ticket.get_absolute_url(), ticket.pk
+            '<a href="{}">{}</a>',
+            ticket.get_absolute_url(),
+            _("Open #%(number)s on the help desk") % {"number": ticket.pk},
         )
 
     @admin.display(description=_("messages"))
@@ -800,7 +802,12 @@ class UserWithTicketsAdmin(UserAdmin):
             except PermissionDenied as exc:
                 refused.append(str(exc))
         if done:
-            self.message_user(request, f"Anonymised {done} customer(s).", messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext("Anonymised %(count)d customer.", "Anonymised %(count)d customers.", done)
+                % {"count": done},
+                messages.SUCCESS,
+            )
         for reason in refused:
             self.message_user(request, reason, messages.ERROR)
 

@@ -65,6 +65,13 @@ def customer_status_label(status: str, last_public_by: str) -> str:
     return str(customer_status_lazy(status, last_public_by))
 
 
+def customer_status_class(status: str, last_public_by: str) -> str:
+    """The customer's status badge's name (static/css/site.css, badge-status-<name>): the
+    status, or "waiting" when the ticket waits on them, in a colour of its own so that they
+    see at a glance which tickets need their answer."""
+    return "waiting" if waiting_on_customer(status, last_public_by) else status
+
+
 def unseen_reply_q() -> Q:
     """In SQL, what unseen_reply() says in Python: a staff reply the reporter has not seen."""
     return Q(last_staff_reply_at__isnull=False) & (
@@ -135,8 +142,12 @@ class Category(models.Model):
     that have it. A category with a default assignee hands each new ticket in it to them.
     """
 
-    name = models.CharField(max_length=80, validators=[MinLengthValidator(1)])
-    active = models.BooleanField(default=True, help_text=_("Offered on the new-ticket form."))
+    name = models.CharField(
+        max_length=80, validators=[MinLengthValidator(1)], verbose_name=_("name")
+    )
+    active = models.BooleanField(
+        default=True, help_text=_("Offered on the new-ticket form."), verbose_name=_("active")
+    )
     default_assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -145,10 +156,12 @@ class Category(models.Model):
         blank=True,
         limit_choices_to={"is_staff": True, "is_active": True},
         help_text=_("New tickets in this category are assigned to them."),
+        verbose_name=_("default assignee"),
     )
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("category")
         verbose_name_plural = _("categories")
         constraints = [
             models.CheckConstraint(condition=~Q(name=""), name="category_name_not_empty"),
@@ -175,10 +188,14 @@ class Tag(models.Model):
 
     MAX_LENGTH = 40
 
-    name = models.CharField(max_length=MAX_LENGTH, validators=[MinLengthValidator(1)])
+    name = models.CharField(
+        max_length=MAX_LENGTH, validators=[MinLengthValidator(1)], verbose_name=_("name")
+    )
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
         constraints = [
             models.CheckConstraint(condition=~Q(name=""), name="tag_name_not_empty"),
             models.UniqueConstraint(
@@ -199,7 +216,7 @@ class Ticket(models.Model):
         CLOSED = "closed", _("Closed")
 
     class Party(models.TextChoices):
-        NOBODY = "", "Nobody yet"
+        NOBODY = "", _("Nobody yet")
         STAFF = "staff", _("Staff")
         CUSTOMER = "customer", _("Customer")
 
@@ -224,14 +241,27 @@ class Ticket(models.Model):
         }
     )
 
-    title = models.CharField(max_length=200, validators=[MinLengthValidator(1)])
-    description = models.TextField(max_length=20_000, validators=[MinLengthValidator(1)])
-    status = models.CharField(
-        max_length=16, choices=Status.choices, default=Status.OPEN, editable=False
+    title = models.CharField(
+        max_length=200, validators=[MinLengthValidator(1)], verbose_name=_("title")
     )
-    priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.NORMAL)
+    description = models.TextField(
+        max_length=20_000, validators=[MinLengthValidator(1)], verbose_name=_("description")
+    )
+    status = models.CharField(
+        max_length=16,
+        choices=Status.choices,
+        default=Status.OPEN,
+        editable=False,
+        verbose_name=_("status"),
+    )
+    priority = models.CharField(
+        max_length=16, choices=Priority.choices, default=Priority.NORMAL, verbose_name=_("priority")
+    )
     reporter = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reported_tickets"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="reported_tickets",
+        verbose_name=_("reporter"),
     )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -240,34 +270,63 @@ class Ticket(models.Model):
         null=True,
         blank=True,
         limit_choices_to={"is_staff": True},
+        verbose_name=_("assignee"),
     )
     category = models.ForeignKey(
-        Category, on_delete=models.PROTECT, related_name="tickets", null=True, blank=True
+        Category,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        null=True,
+        blank=True,
+        verbose_name=_("category"),
     )
     # Set by staff through ticket_set_tags (an event each). `tag_names` is a copy of the names,
     # sorted, kept by the same service, so that pages show them without another query.
-    tags = models.ManyToManyField(Tag, related_name="tickets", blank=True, through="TicketTag")
-    tag_names = models.JSONField(default=list, blank=True, editable=False)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    modified_at = models.DateTimeField(default=timezone.now, editable=False)
+    tags = models.ManyToManyField(
+        Tag, related_name="tickets", blank=True, through="TicketTag", verbose_name=_("tags")
+    )
+    tag_names = models.JSONField(
+        default=list, blank=True, editable=False, verbose_name=_("tag names")
+    )
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("created at")
+    )
+    modified_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("modified at")
+    )
     # Any public message or status change; the lists are ordered by it.
-    last_activity_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_activity_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("last activity")
+    )
     # The first public message by staff other than the reporter (METRICS.md). Set once.
-    first_response_at = models.DateTimeField(null=True, blank=True, editable=False)
+    first_response_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("first response at")
+    )
     # The latest public staff reply, and when the reporter last looked: "new reply" marker.
-    last_staff_reply_at = models.DateTimeField(null=True, blank=True, editable=False)
-    reporter_seen_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_staff_reply_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("last staff reply at")
+    )
+    reporter_seen_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("seen by the reporter at")
+    )
     # Who wrote the latest public message: staff (the ticket waits on its customer) or the
     # customer (after a staff reply: "customer replied"). Kept by message_send.
     last_public_by = models.CharField(
-        max_length=8, choices=Party.choices, default=Party.NOBODY, blank=True, editable=False
+        max_length=8,
+        choices=Party.choices,
+        default=Party.NOBODY,
+        blank=True,
+        editable=False,
+        verbose_name=_("latest public message by"),
     )
-    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    closed_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("closed at")
+    )
     # A file was attached once (kept by messaging's attachment_add and the import): the ticket
     # pages read the files only for such a ticket, one query less for most.
-    has_files = models.BooleanField(default=False, editable=False)
+    has_files = models.BooleanField(default=False, editable=False, verbose_name=_("has files"))
     # Bumped by every change; forms carry it so a change made on a stale page is refused.
-    version = models.PositiveIntegerField(default=1, editable=False)
+    version = models.PositiveIntegerField(default=1, editable=False, verbose_name=_("version"))
     modified_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -275,6 +334,7 @@ class Ticket(models.Model):
         null=True,
         blank=True,
         editable=False,
+        verbose_name=_("modified by"),
     )
     # Sort keys for the triage queue (open before active before closed; urgent first), computed
     # by the database from status and priority so the queue's ordering can use an index.
@@ -286,6 +346,7 @@ class Ticket(models.Model):
         ),
         output_field=models.PositiveSmallIntegerField(),
         db_persist=True,
+        verbose_name=_("status rank"),
     )
     priority_rank = models.GeneratedField(
         expression=Case(
@@ -296,6 +357,7 @@ class Ticket(models.Model):
         ),
         output_field=models.PositiveSmallIntegerField(),
         db_persist=True,
+        verbose_name=_("priority rank"),
     )
     # The words of the title (weight A) and the description (B), for the search: PostgreSQL's
     # tsvector, with a GIN index and fuller statistics made by migration 0016; NULL on SQLite,
@@ -304,14 +366,19 @@ class Ticket(models.Model):
         expression=SearchDocument(("title", "A"), ("description", "B")),
         output_field=SearchVectorField(),
         db_persist=True,
+        verbose_name=_("search words"),
     )
     # Set by the "new ticket" form, so a double submit creates one ticket.
-    client_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    client_token = models.UUIDField(
+        null=True, blank=True, unique=True, editable=False, verbose_name=_("form token")
+    )
 
     objects = TicketQuerySet.as_manager()
 
     class Meta:
         ordering = ["-last_activity_at", "-pk"]
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=["open", "active", "closed"]), name="ticket_status_valid"
@@ -429,6 +496,11 @@ class Ticket(models.Model):
     def customer_status(self) -> str:
         """The status in the customer's words (customer_status_label)."""
         return customer_status_label(self.status, self.last_public_by)
+
+    @property
+    def customer_status_class(self) -> str:
+        """The customer's status badge's name (customer_status_class)."""
+        return customer_status_class(self.status, self.last_public_by)
 
     @property
     def customer_status_words(self):
@@ -551,10 +623,12 @@ class Ticket(models.Model):
 class TicketTag(models.Model):
     """A tag on a ticket."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE)
-    tag = models.ForeignKey(Tag, on_delete=models.CASCADE)
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, verbose_name=_("ticket"))
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, verbose_name=_("tag"))
 
     class Meta:
+        verbose_name = _("ticket tag")
+        verbose_name_plural = _("ticket tags")
         constraints = [
             models.UniqueConstraint(fields=["ticket", "tag"], name="tickettag_unique"),
         ]
@@ -590,7 +664,9 @@ class TicketEvent(models.Model):
     # timeline shows a note's file only to staff (tickets.selectors.ticket_timeline).
     FROM_NOTE = "internal note"
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="events", verbose_name=_("ticket")
+    )
     # None means the system (a scheduled command), never an unknown person.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -598,14 +674,17 @@ class TicketEvent(models.Model):
         related_name="ticket_events",
         null=True,
         blank=True,
+        verbose_name=_("by"),
     )
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    from_value = models.CharField(max_length=150, blank=True)
-    to_value = models.CharField(max_length=150, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=16, choices=Kind.choices, verbose_name=_("kind"))
+    from_value = models.CharField(max_length=150, blank=True, verbose_name=_("old value"))
+    to_value = models.CharField(max_length=150, blank=True, verbose_name=_("new value"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("time"))
 
     class Meta:
         ordering = ["created_at", "pk"]
+        verbose_name = _("ticket event")
+        verbose_name_plural = _("ticket events")
         constraints = [
             models.CheckConstraint(
                 condition=Q(

@@ -19,6 +19,7 @@ from .models import (
     TicketEvent,
     TicketQuerySet,
     customer_replied,
+    customer_status_class,
     customer_status_label,
     describe_event,
     unseen_reply,
@@ -141,6 +142,7 @@ def list_rows(tickets: QuerySet, *, viewer) -> list[dict]:
                 str(Ticket.Status(key[0]).label) if viewer.is_staff else customer_status_label(*key)
             )
         row["status_label"] = status_labels[key]
+        row["status_class"] = key[0] if viewer.is_staff else customer_status_class(*key)
         row["priority_label"] = priority_labels.get(row["priority"], row["priority"])
         row["new_reply"] = row["reporter_id"] == viewer.pk and unseen_reply(
             row["last_staff_reply_at"], row["reporter_seen_at"]

@@ -70,8 +70,8 @@ def test_failed_mail_is_processed_again_and_others_left_alone(
     )
 
     content = response.content.decode()
-    assert "1 mail(s) processed again: 1 processed." in content
-    assert "1 mail(s) left as they are" in content
+    assert "1 mail processed again: 1 Processed." in content
+    assert "1 mail left as it is" in content
     broken.refresh_from_db()
     assert broken.status == InboundEmail.Status.PROCESSED
     assert Ticket.objects.count() == 1

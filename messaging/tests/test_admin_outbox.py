@@ -62,8 +62,8 @@ def test_send_again_sends_failed_mail_and_says_what_it_left(
 
     assert response.status_code == 200
     notes = [str(m) for m in response.context["messages"]]
-    assert "1 email(s) put back in the queue to be sent." in notes
-    assert any(note.startswith("1 email(s) left as they are") for note in notes)
+    assert "1 email put back in the queue to be sent." in notes
+    assert any(note.startswith("1 email left as it is") for note in notes)
     failed.refresh_from_db()
     assert failed.status == STATUS.sent
     [delivered] = mail.outbox

@@ -130,6 +130,9 @@ class TestPicker:
         page = picker(client_for(agent), ticket)
 
         assert "<html" in page and "Hi customer, about" in page
+        # One main heading, as every page has (axe: page-has-heading-one).
+        assert page.count("<h1") == 1
+        assert f'<h1 class="h3 mb-3">Canned replies for #{ticket.pk}</h1>' in page
 
     def test_it_costs_a_fixed_number_of_queries(self, agent, ticket, django_assert_max_num_queries):
         CannedReply.objects.bulk_create(

@@ -327,3 +327,41 @@ def test_the_page_costs_the_same_number_of_queries_for_5_and_50_tickets(
         counts.append(len(queries))
     assert Ticket.objects.count() == 50
     assert counts[0] == counts[1]
+
+
+# --- languages: the page in the reader's, the downloads' keys in English ----------------------
+
+
+def test_the_page_in_german_shows_german_headers_and_labels(login, agent, busy):
+    cache.clear()
+    # First computed (and cached) for an English reader: a German one still reads German.
+    english = login(agent).get(f"{PAGE}?{PERIOD_QUERY}").content.decode()
+    assert '<th scope="col">tickets not closed</th>' in english
+    User.objects.filter(pk=agent.pk).update(language="de")
+    html = login(agent).get(f"{PAGE}?{PERIOD_QUERY}").content.decode()
+    for header in ["Tag", "Ende des Tages", "nicht geschlossene Tickets", "Zuständig", "Tickets"]:
+        assert f'<th scope="col">{header}</th>' in html
+    assert '<th scope="col">tickets not closed</th>' not in html
+    assert "<tr><td>(nicht zugewiesen)</td><td>" in html
+    assert "<tr><td>(keine Kategorie)</td><td>" in html
+    assert "<tr><td>Geschlossen</td><td>" in html  # the status chart's rows
+    assert ", nach Tag (" in html
+    assert "Erstellte Tickets" in html  # a key number's label, from the cached report
+    assert "(unassigned)" not in html
+    # The words reports.js puts on the chart/table button come from the page.
+    assert 'data-label-table="Tabelle anzeigen" data-label-chart="Diagramm anzeigen"' in html
+
+
+def test_the_csv_and_json_keep_english_keys_in_german(login, agent, busy):
+    User.objects.filter(pk=agent.pk).update(language="de")
+    client = login(agent)
+    rows = list(csv.reader(io.StringIO(client.get(f"{CSV}?{PERIOD_QUERY}").content.decode())))
+    assert rows[0] == ["section", "key", "value", "previous period"]
+    assert ["workload", "assignee", "tickets not closed"] in rows
+    assert any(row[:2] == ["by-status", "closed"] for row in rows)
+    assert any(row[:2] == ["workload", "(unassigned)"] for row in rows)
+    assert any(row[:3] == ["metric", "awaiting_first_response", "2"] for row in rows)
+    charts = {chart["id"]: chart for chart in client.get(f"{JSON}?{PERIOD_QUERY}").json()["charts"]}
+    assert charts["workload"]["columns"] == ["assignee", "tickets not closed"]
+    assert any(row[0] == "(no category)" for row in charts["by-category"]["rows"])
+    assert charts["by-status"]["rows"][0][0] == "open"

@@ -20,7 +20,8 @@
         table.hidden = !showTable;
         chart.hidden = showTable;
         button.setAttribute("aria-pressed", showTable ? "true" : "false");
-        button.textContent = showTable ? "Show chart" : "Show table";
+        // The words in the page's language, from the button (templates/reports/page.html).
+        button.textContent = showTable ? button.dataset.labelChart : button.dataset.labelTable;
         if (!showTable && typeof Plotly !== "undefined") { Plotly.Plots.resize(chart); }
       });
     });

@@ -15,7 +15,7 @@ from django.utils.functional import Promise
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
-from tickets.models import Ticket
+from tickets.models import CUSTOMER_STATUS_LABELS, Ticket
 
 register = template.Library()
 
@@ -33,6 +33,12 @@ PRIORITY_CLASSES = {
 def status_label(value: str) -> str:
     """ "open" -> "Open"; a value outside the choices as it is."""
     return STATUS_LABELS.get(value, value)
+
+
+@register.filter
+def customer_status_word(value: str) -> str:
+    """ "open" -> "Waiting for support": a status filter's value in the customer's words."""
+    return CUSTOMER_STATUS_LABELS.get(value, value)
 
 
 @register.filter

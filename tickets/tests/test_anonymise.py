@@ -42,7 +42,7 @@ def test_the_admin_action_anonymises_and_keeps_the_messages(
     response = anonymise_through_the_admin(admin_user, customer)
 
     assert response.status_code == 200
-    assert "Anonymised 1 customer(s)." in flash_messages(response)
+    assert "Anonymised 1 customer." in flash_messages(response)
     customer.refresh_from_db()
     assert customer.username == f"former-customer-{customer.pk}"
     assert customer.email == f"former-customer-{customer.pk}@anonymised.invalid"
@@ -70,7 +70,7 @@ def test_the_admin_action_anonymises_and_keeps_the_messages(
 def test_staff_are_refused_and_a_second_time_changes_nothing(admin_user, customer, agent, ticket):
     response = anonymise_through_the_admin(admin_user, customer, agent)
 
-    assert "Anonymised 1 customer(s)." in flash_messages(response)
+    assert "Anonymised 1 customer." in flash_messages(response)
     assert "agent is staff: take away their staff role first." in flash_messages(response)
     agent.refresh_from_db()
     assert agent.username == "agent" and agent.is_active

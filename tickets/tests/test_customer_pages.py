@@ -4,8 +4,10 @@ closed tickets they have not read the answer of, and links in messages (escaped 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.db import connection, transaction
 from django.template.loader import render_to_string
 
@@ -72,11 +74,35 @@ class TestStatusWords:
         assert '<option value="open">Waiting for support</option>' in html
         assert '<option value="active">In progress</option>' in html
 
+    def test_waiting_for_your_reply_has_a_badge_colour_of_its_own(self, four, customer):
+        html = client_for(customer).get("/tickets/?status=all").content.decode()
+        classes = {
+            label: name
+            for name, label in re.findall(r'<span class="badge badge-status-(\w+)">([^<]*)<', html)
+        }
+
+        assert classes == {
+            "Closed": "closed",
+            "Waiting for your reply": "waiting",
+            "In progress": "active",
+            "Waiting for support": "open",
+        }
+        page = client_for(customer).get(f"/tickets/{four['answered'].pk}/").content.decode()
+        assert '<span class="badge badge-status-waiting">Waiting for your reply</span>' in page
+        page = client_for(customer).get(f"/tickets/{four['waiting'].pk}/").content.decode()
+        assert '<span class="badge badge-status-open">Waiting for support</span>' in page
+        # And the colours differ: each badge's background in the site's stylesheet.
+        css = Path(finders.find("css/site.css")).read_text()
+        colours = dict(re.findall(r"\.badge-status-(\w+) \{ background-color: (#\w+);", css))
+        assert colours["waiting"] not in {colours["open"], colours["active"], colours["closed"]}
+        assert colours["waiting"] != "#ffc107"  # nor the amber of a high priority's badge
+
     def test_staff_keep_the_internal_names(self, four, agent):
         html = client_for(agent).get("/tickets/?status=all").content.decode()
 
         assert status_badges(html) == ["Closed", "Open", "Active", "Open"]
         assert "Waiting for support" not in html and "Waiting for your reply" not in html
+        assert "badge-status-waiting" not in html
 
     def test_the_ticket_page_says_it_in_the_customers_words(self, four, customer, agent):
         answered = four["answered"]

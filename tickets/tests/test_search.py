@@ -8,10 +8,11 @@ from html import unescape
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from tickets.models import Ticket
 from tickets.search import ParsedQuery, Term, clean_query, highlight, parse, search_tickets
-from tickets.selectors import staff_menus
+from tickets.selectors import staff_menus, ticket_list_for
 
 from .page_helpers import client_for
 
@@ -315,12 +316,48 @@ def test_a_search_counts_only_the_newest_hits(settings, make_ticket, customer):
     assert "A search shows the newest 3 tickets that match." in response.content.decode()
 
 
+def test_a_customers_search_has_their_lists_default_scope(tickets, customer, agent, make_message):
+    """My tickets shows what is not closed plus closed tickets with a reply the customer has not
+    seen; a search from it looks in the same tickets (it looked in the not closed ones only)."""
+    printer, laptop = tickets["printer"], tickets["laptop"]
+    make_message(printer, agent, "Replaced the toner.")
+    printer.update_status("closed", by=agent)  # answered and closed: the reply is unseen
+    make_message(laptop, agent, "Ordered the laptop.")
+    laptop.update_status("closed", by=agent)
+    Ticket.objects.filter(pk=laptop.pk).update(reporter_seen_at=timezone.now())  # read
+    listed = set(ticket_list_for(customer).values_list("pk", flat=True))
+
+    assert found(customer, "printer") == {printer.pk}
+    assert found(customer, "laptop") == set()
+    assert found(customer, "printer or laptop or vpn") == listed & {
+        printer.pk,
+        laptop.pk,
+        tickets["vpn"].pk,
+    }
+    assert found(customer, "laptop", status="all") == {laptop.pk}
+    page = unescape(client_for(customer).get("/tickets/", {"q": "printer"}).content.decode())
+    assert f'href="/tickets/{printer.pk}/"><mark>Printer</mark> offline</a>' in page
+
+
 def test_no_hits_offers_every_status(tickets, customer):
     html = unescape(
         client_for(customer).get("/tickets/", {"q": "nothinglikethis"}).content.decode()
     )
-    assert "No tickets match “nothinglikethis” among the not closed tickets." in html
+    # The customer's default scope, said in their words (it said "not closed", the old one).
+    assert (
+        "No tickets match “nothinglikethis” among your tickets that are not closed or have a "
+        "new reply." in html
+    )
     assert "status=all" in html
+    html = unescape(
+        client_for(customer).get("/tickets/", {"q": "nothing", "status": "open"}).content.decode()
+    )
+    assert "No tickets match “nothing” with the status “Waiting for support”." in html
+
+
+def test_no_hits_for_staff_say_not_closed(tickets, agent):
+    html = unescape(client_for(agent).get("/tickets/", {"q": "nothinglikethis"}).content.decode())
+    assert "No tickets match “nothinglikethis” among the not closed tickets." in html
 
 
 @pytest.mark.parametrize("staff", [False, True])

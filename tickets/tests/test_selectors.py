@@ -78,6 +78,7 @@ def test_list_rows_are_a_pages_tickets_as_the_list_shows_them(
             "category_name": model.category and model.category.name,
             "new_reply": model.has_unseen_reply,
             "status_label": model.customer_status,
+            "status_class": model.customer_status_class,
             "priority_label": model.get_priority_display(),
             # The viewer is a customer: the staff's markers are off.
             "awaiting_first_response": False,
@@ -87,6 +88,7 @@ def test_list_rows_are_a_pages_tickets_as_the_list_shows_them(
             "since": "0\xa0minutes",
         }
     assert rows[0]["new_reply"] is True
+    assert (rows[0]["status_class"], rows[1]["status_class"]) == ("waiting", "open")
     assert rows[0]["assignee_name"] == "agent"
     assert (rows[0]["category_name"], rows[1]["category_name"]) == ("Print", None)
     assert rows[1]["assignee_name"] is None
@@ -102,3 +104,4 @@ def test_list_rows_are_a_pages_tickets_as_the_list_shows_them(
         (True, False),
         (False, False),
     ]
+    assert [row["status_class"] for row in as_staff] == [row["status"] for row in as_staff]
