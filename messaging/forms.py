@@ -46,6 +46,15 @@ class AttachmentsField(forms.FileField):
                 "data-attachments": "",
                 "data-max-files": settings.ATTACHMENT_MAX_FILES,
                 "data-max-bytes": settings.ATTACHMENT_MAX_BYTES,
+                # static/js/attachments.js's words, in the reader's language.
+                "data-text-list": gettext_lazy("Files to send"),
+                "data-text-remove": gettext_lazy("Remove"),
+                "data-text-remove-file": gettext_lazy("Remove %(name)s"),
+                "data-text-bytes": gettext_lazy("%(size)s bytes"),
+                "data-text-too-large": gettext_lazy("too large: at most %(size)s"),
+                "data-text-too-many": gettext_lazy(
+                    "%(count)s files: a message may carry at most %(max)s."
+                ),
             }
         )
 

@@ -96,3 +96,12 @@ def test_a_customer_reads_their_ticket_in_spanish_in_mexico_city(
     assert "28/11/2026, 08:05 CST" in body
     assert "UTC" not in body
     journey.step(page, "ticket-in-spanish")
+
+    # A file chosen for the reply is listed in Spanish too (static/js/attachments.js).
+    page.locator("input[type=file][data-attachments]").set_input_files(
+        files=[{"name": "foto.png", "mimeType": "image/png", "buffer": b"x" * 10}]
+    )
+    chosen = page.get_by_role("list", name="Archivos para enviar")
+    assert chosen.get_by_role("button", name="Quitar foto.png").is_visible()
+    assert "10 bytes" in chosen.inner_text()
+    journey.step(page, "file-chosen-in-spanish")

@@ -168,7 +168,7 @@ class Category(models.Model):
             models.UniqueConstraint(
                 Lower("name"),
                 name="category_name_unique",
-                violation_error_message="There is already a category with this name.",
+                violation_error_message=_("There is already a category with this name."),
             ),
         ]
 
@@ -201,7 +201,7 @@ class Tag(models.Model):
             models.UniqueConstraint(
                 Lower("name"),
                 name="tag_name_unique",
-                violation_error_message="There is already a tag with this name.",
+                violation_error_message=_("There is already a tag with this name."),
             ),
         ]
 

@@ -2,11 +2,19 @@
 // dropped on the field as well as chosen, and the chosen ones are listed (name, size, and a
 // warning for one too large or too many) with a button to take one out, before anything is sent.
 // The server checks everything again; without this script the plain file input still works.
+// Its words come from the input's data-text-* attributes, in the reader's language
+// (messaging/forms.py), with %(name)s placeholders filled in here.
 (function () {
   "use strict";
 
-  function formatSize(bytes) {
-    if (bytes < 1024) return bytes + " bytes";
+  function say(input, key, values) {
+    return (input.dataset[key] || "").replace(/%\((\w+)\)s/g, function (_match, name) {
+      return String(values[name]);
+    });
+  }
+
+  function formatSize(input, bytes) {
+    if (bytes < 1024) return say(input, "textBytes", {size: bytes});
     if (bytes < 1024 * 1024) return (bytes / 1024).toFixed(1) + " KB";
     return (bytes / (1024 * 1024)).toFixed(1) + " MB";
   }
@@ -26,7 +34,7 @@
     var list = document.createElement("ul");
     list.className = "attachment-chosen";
     list.setAttribute("aria-live", "polite");
-    list.setAttribute("aria-label", "Files to send");
+    list.setAttribute("aria-label", say(input, "textList", {}));
     input.insertAdjacentElement("afterend", list);
 
     function render() {
@@ -39,19 +47,19 @@
         name.textContent = file.name;
         var size = document.createElement("span");
         size.className = "text-body-secondary";
-        size.textContent = formatSize(file.size);
+        size.textContent = formatSize(input, file.size);
         item.append(name, size);
         if (file.size > maxBytes) {
           var tooLarge = document.createElement("span");
           tooLarge.className = "text-danger";
-          tooLarge.textContent = "too large: at most " + formatSize(maxBytes);
+          tooLarge.textContent = say(input, "textTooLarge", {size: formatSize(input, maxBytes)});
           item.append(tooLarge);
         }
         var remove = document.createElement("button");
         remove.type = "button";
         remove.className = "btn btn-link btn-sm p-0";
-        remove.textContent = "Remove";
-        remove.setAttribute("aria-label", "Remove " + file.name);
+        remove.textContent = say(input, "textRemove", {});
+        remove.setAttribute("aria-label", say(input, "textRemoveFile", {name: file.name}));
         remove.addEventListener("click", function () {
           setFiles(input, files.filter(function (_file, other) { return other !== index; }));
           render();
@@ -62,7 +70,7 @@
       if (files.length > maxFiles) {
         var tooMany = document.createElement("li");
         tooMany.className = "text-danger";
-        tooMany.textContent = files.length + " files: a message may carry at most " + maxFiles + ".";
+        tooMany.textContent = say(input, "textTooMany", {count: files.length, max: maxFiles});
         list.append(tooMany);
       }
     }

@@ -7,6 +7,7 @@ import re
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import translation
 from django.utils.html import escape
 
 from tickets.models import Category, StaleTicketError, Ticket, TicketEvent
@@ -174,6 +175,11 @@ class TestChanging:
     def test_names_are_unique_whatever_their_case(self, billing):
         with pytest.raises(ValidationError, match="already a category with this name"):
             Category(name="  billing ").full_clean()
+
+    def test_the_refusal_of_a_taken_name_is_in_the_readers_language(self, billing):
+        with translation.override("de"), pytest.raises(ValidationError) as refused:
+            Category(name="Billing").full_clean()
+        assert "Es gibt bereits eine Kategorie mit diesem Namen." in str(refused.value)
 
 
 class TestLists:
