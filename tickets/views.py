@@ -370,7 +370,12 @@ def _staff_context(ticket: Ticket, user, conversation: list[dict], reply_form) -
 @login_required
 @require_safe
 def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    ticket = get_ticket_for(request.user, pk)
+    # The staff's page shows the assignee and category in the triage panel, by id, from the
+    # cached menus: only the reporter (the customer panel) is read with the ticket.
+    if request.user.is_staff:
+        ticket = get_ticket_for(request.user, pk, related=("reporter",))
+    else:
+        ticket = get_ticket_for(request.user, pk)
     if request.method == "GET":
         # Only a GET: a HEAD shows the reporter nothing, so it must not mark the reply seen.
         ticket_mark_seen(ticket=ticket, user=request.user)
