@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -26,6 +28,20 @@ def _attachments_help() -> str:
     }
 
 
+def _attachment_words() -> str:
+    """The words static/js/attachments.js shows, as JSON, in the active language."""
+    return json.dumps(
+        {
+            "list": _("Files to send"),
+            "remove": _("Remove"),
+            "removeFile": _("Remove %(name)s"),
+            "bytes": _("%(size)s bytes"),
+            "tooLarge": _("too large: at most %(size)s"),
+            "tooMany": _("%(count)s files: a message may carry at most %(max)s."),
+        }
+    )
+
+
 class AttachmentsField(forms.FileField):
     """Several files (Django's documented multiple-upload field), each read and checked here:
     the count, the size and the type from the bytes. Cleans to a list of CheckedFile, which the
@@ -47,14 +63,7 @@ class AttachmentsField(forms.FileField):
                 "data-max-files": settings.ATTACHMENT_MAX_FILES,
                 "data-max-bytes": settings.ATTACHMENT_MAX_BYTES,
                 # static/js/attachments.js's words, in the reader's language.
-                "data-text-list": gettext_lazy("Files to send"),
-                "data-text-remove": gettext_lazy("Remove"),
-                "data-text-remove-file": gettext_lazy("Remove %(name)s"),
-                "data-text-bytes": gettext_lazy("%(size)s bytes"),
-                "data-text-too-large": gettext_lazy("too large: at most %(size)s"),
-                "data-text-too-many": gettext_lazy(
-                    "%(count)s files: a message may carry at most %(max)s."
-                ),
+                "data-words": lazy(_attachment_words, str)(),
             }
         )
 

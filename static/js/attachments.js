@@ -2,19 +2,20 @@
 // dropped on the field as well as chosen, and the chosen ones are listed (name, size, and a
 // warning for one too large or too many) with a button to take one out, before anything is sent.
 // The server checks everything again; without this script the plain file input still works.
-// Its words come from the input's data-text-* attributes, in the reader's language
-// (messaging/forms.py), with %(name)s placeholders filled in here.
+// Its words come from the input's data-words attribute (JSON, in the reader's language:
+// messaging/forms.py), with their %(name)s placeholders filled in here.
 (function () {
   "use strict";
 
   function say(input, key, values) {
-    return (input.dataset[key] || "").replace(/%\((\w+)\)s/g, function (_match, name) {
+    var words = JSON.parse(input.dataset.words || "{}");
+    return (words[key] || "").replace(/%\((\w+)\)s/g, function (_match, name) {
       return String(values[name]);
     });
   }
 
   function formatSize(input, bytes) {
-    if (bytes < 1024) return say(input, "textBytes", {size: bytes});
+    if (bytes < 1024) return say(input, "bytes", {size: bytes});
     if (bytes < 1024 * 1024) return (bytes / 1024).toFixed(1) + " KB";
     return (bytes / (1024 * 1024)).toFixed(1) + " MB";
   }
@@ -34,7 +35,7 @@
     var list = document.createElement("ul");
     list.className = "attachment-chosen";
     list.setAttribute("aria-live", "polite");
-    list.setAttribute("aria-label", say(input, "textList", {}));
+    list.setAttribute("aria-label", say(input, "list", {}));
     input.insertAdjacentElement("afterend", list);
 
     function render() {
@@ -52,14 +53,14 @@
         if (file.size > maxBytes) {
           var tooLarge = document.createElement("span");
           tooLarge.className = "text-danger";
-          tooLarge.textContent = say(input, "textTooLarge", {size: formatSize(input, maxBytes)});
+          tooLarge.textContent = say(input, "tooLarge", {size: formatSize(input, maxBytes)});
           item.append(tooLarge);
         }
         var remove = document.createElement("button");
         remove.type = "button";
         remove.className = "btn btn-link btn-sm p-0";
-        remove.textContent = say(input, "textRemove", {});
-        remove.setAttribute("aria-label", say(input, "textRemoveFile", {name: file.name}));
+        remove.textContent = say(input, "remove", {});
+        remove.setAttribute("aria-label", say(input, "removeFile", {name: file.name}));
         remove.addEventListener("click", function () {
           setFiles(input, files.filter(function (_file, other) { return other !== index; }));
           render();
@@ -70,7 +71,7 @@
       if (files.length > maxFiles) {
         var tooMany = document.createElement("li");
         tooMany.className = "text-danger";
-        tooMany.textContent = say(input, "textTooMany", {count: files.length, max: maxFiles});
+        tooMany.textContent = say(input, "tooMany", {count: files.length, max: maxFiles});
         list.append(tooMany);
       }
     }
