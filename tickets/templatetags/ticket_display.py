@@ -10,6 +10,7 @@ from decimal import Decimal
 from django import template
 from django.core.cache import caches
 from django.template.loader import get_template
+from django.urls import get_script_prefix
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.safestring import SafeString, mark_safe
@@ -147,14 +148,20 @@ def _plain(value):
 @register.simple_tag
 def render_rows(template_name: str, rows: list[dict], item: str = "row", **extras) -> list:
     """Each of `rows` rendered through `template_name` (as `item`, beside `extras`), kept in the
-    "fragments" cache under a digest of all it can show: the row, the extras, the language and
-    the time zone. The template gets no request context (no user, no CSRF token), so its output
-    is a function of that digest: a row that changes gets a new key and is rendered again, and
-    nothing shown is ever stale. A list of 25 rows or a conversation of 50 messages then costs
-    the rows that changed since it was last shown, not every row on every request (a row's
-    template is 0.1-0.2 ms). The output is marked safe as any template's output is: the
-    template escaped what it shows."""
-    context = (template_name, get_language(), timezone.get_current_timezone_name(), extras)
+    "fragments" cache under a digest of all it can show: the row, the extras, the language, the
+    time zone and the site's address prefix. The template gets no request context (no user, no
+    CSRF token), so its output is a function of that digest: a row that changes gets a new key
+    and is rendered again, and nothing shown is ever stale. A list of 25 rows or a conversation
+    of 50 messages then costs the rows that changed since it was last shown, not every row on
+    every request (a row's template is 0.1-0.2 ms). The output is marked safe as any
+    template's output is: the template escaped what it shows."""
+    context = (
+        template_name,
+        get_language(),
+        timezone.get_current_timezone_name(),
+        get_script_prefix(),  # where the site is mounted: the start of every {% url %}
+        extras,
+    )
     keys = [
         "rows:"
         + hashlib.md5(

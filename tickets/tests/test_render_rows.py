@@ -5,6 +5,8 @@ from collections import Counter
 
 import pytest
 from django.test.signals import template_rendered
+from django.urls import set_script_prefix
+from django.utils import timezone
 
 from tickets.models import Ticket
 from tickets.services import ticket_set_priority
@@ -92,3 +94,25 @@ def test_a_conversation_renders_only_its_new_message_and_the_new_event(
 def test_a_row_that_holds_anything_but_plain_data_is_refused(ticket):
     with pytest.raises(TypeError, match="a row holds Ticket, not plain data"):
         render_rows(ROW, [{"pk": 1, "ticket": ticket}])
+
+
+def test_a_row_is_kept_apart_for_each_address_the_site_is_mounted_at(ticket):
+    row = {
+        "pk": 7,
+        "sender_id": ticket.reporter_id,
+        "sender_name": "alice",
+        "from_staff": False,
+        "is_internal": False,
+        "created_at": timezone.now(),
+        "content": "It came by mail.",
+        "by_mail": True,  # a link to the whole mail: {% url %}
+    }
+    set_script_prefix("/help/")
+    try:
+        mounted = render_rows(MESSAGE, [row], item="message", ticket_pk=ticket.pk)[0]
+    finally:
+        set_script_prefix("/")
+    at_the_root = render_rows(MESSAGE, [row], item="message", ticket_pk=ticket.pk)[0]
+
+    assert f'href="/help/tickets/{ticket.pk}/' in mounted
+    assert f'href="/tickets/{ticket.pk}/' in at_the_root
