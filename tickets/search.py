@@ -5,16 +5,17 @@ One service, `search_tickets(user, query, filters)`, for the lists (and the admi
 Any input is a search: what is not a word (quotes left open, lone operators, symbols, emoji) is
 ignored, and a query with no word to look for matches nothing.
 
-A ticket matches when its title and description match the query, or one of its messages does
-(for a customer, one of the public ones: internal notes are for staff). The search is a filter
-inside the list's own query (visibility and filters), so it can never show a ticket the list
-would not.
+A ticket matches when its title, description and messages together hold every word (for a
+customer, its public messages: internal notes are for staff), and none holds an excluded one.
+The search is a filter inside the list's own query (visibility and filters), so it can never
+show a ticket the list would not.
 
 It looks at the newest `SEARCH_MAX_HITS` matching tickets at most (by number on SQLite, by
 creation time on PostgreSQL): the pages count, sort and rank (“best match”) within those.
 The database does the matching (tickets/search_index.py): PostgreSQL's `tsvector` columns
-with `websearch_to_tsquery`, or SQLite's FTS5 tables with each word quoted, so nothing typed
-is FTS syntax; a plain substring match where SQLite lacks FTS5.
+(each ticket's own, and its conversation's kept on the ticket) with `websearch_to_tsquery`,
+or SQLite's FTS5 tables with each word quoted, so nothing typed is FTS syntax; a plain
+substring match where SQLite lacks FTS5.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ from django.db.models import (
     When,
 )
 from django.db.models.expressions import RawSQL
-from django.utils import timezone
 
 from . import search_index
 from .models import MAX_ID, Ticket, TicketQuerySet
@@ -257,19 +257,23 @@ def search_in(tickets: QuerySet, parsed: ParsedQuery, *, staff: bool) -> QuerySe
     if vendor == "postgresql":
         return tickets.filter(pk__in=_postgres_newest_hits(tickets, parsed, staff=staff))
     fts5 = vendor == "sqlite" and _fts5(tickets)
-    messages = visible_messages(parsed, staff=staff, using=tickets.db)
-    # The tickets of the matching messages, found once (a correlated EXISTS ran the FTS5 query
-    # again for every ticket it looked at).
-    in_messages = Q(pk__in=messages.values("ticket_id"))
-    matching = tickets.filter(_ticket_filter(parsed, vendor, fts5) | in_messages)
-    newest = matching.order_by("-pk").values("pk")[: settings.SEARCH_MAX_HITS + 1]
-    return tickets.filter(pk__in=newest)
 
+    def anywhere(part: ParsedQuery) -> Q:
+        """The tickets where `part` matches their own text or one of their messages."""
+        messages = visible_messages(part, staff=staff, using=tickets.db)
+        # The tickets of the matching messages, found once (a correlated EXISTS ran the FTS5
+        # query again for every ticket it looked at).
+        return _ticket_filter(part, vendor, fts5) | Q(pk__in=messages.values("ticket_id"))
 
-# PostgreSQL looks for the newest hits in the tickets of this last stretch of time first, then
-# in the older ones only if there were not enough (tickets/search.py, _postgres_newest_hits).
-RECENT_WINDOW = timedelta(days=30)
-RECENT_MESSAGES_WINDOW = timedelta(days=1)
+    # Each word (or group of alternatives) may be in any part of the ticket's conversation, as
+    # on PostgreSQL (one document per ticket); no excluded word in any part.
+    condition = Q()
+    for group in parsed.groups:
+        condition &= anywhere(ParsedQuery(parsed.text, groups=[group]))
+    if parsed.excluded:
+        condition &= ~anywhere(ParsedQuery(parsed.text, groups=[parsed.excluded]))
+    newest = tickets.filter(condition).order_by("-pk").values("pk")
+    return tickets.filter(pk__in=newest[: settings.SEARCH_MAX_HITS + 1])
 
 
 def unwalkable_order(sort: str) -> list:
@@ -288,47 +292,29 @@ def unwalkable_order(sort: str) -> list:
     return order
 
 
+def _postgres_document(*, staff: bool) -> RawSQL:
+    """The ticket's words and its conversation's (for staff, the internal notes' too): the
+    expression of a GIN index (tickets/search_index.py, TICKET_DOCUMENTS), written the same way
+    so that PostgreSQL uses it. It names the ticket table itself: used on a ticket query of its
+    own, never inside another query on tickets (where the table has another alias)."""
+    from django.contrib.postgres.search import SearchVectorField
+
+    name = "tickets_ticket_search_all" if staff else "tickets_ticket_search_public"
+    columns = search_index.TICKET_DOCUMENTS[name]
+    sql = search_index.document_sql(columns, Ticket._meta.db_table)
+    return RawSQL(sql, [], output_field=SearchVectorField())  # noqa: S611 (fixed names)
+
+
 def _postgres_newest_hits(tickets: QuerySet, parsed: ParsedQuery, *, staff: bool) -> list[int]:
     """The ids of the newest SEARCH_MAX_HITS + 1 tickets (by creation) of `tickets` that match
-    by their own text or by a message: two queries, one for each.
-
-    A plan that walks the tickets newest first and tests each is quick for a common word and
-    reads the whole table for a rare one; a plan that reads the word's index entries first is
-    the other way round. PostgreSQL picks from its statistics (a target of 1000), and a
-    misjudged word costs the whole table. So each query asks the last RECENT_WINDOW first and
-    the older tickets after, as one UNION ALL under one LIMIT: PostgreSQL runs the second part
-    only when the first found too few, and each part's worst plan reads only its own part."""
+    by their own text or their conversation's: one query on the tickets alone, which
+    PostgreSQL answers from the document's GIN index (a rare word) or by walking the tickets
+    newest first (a common one), from its statistics of the document's words."""
     limit = settings.SEARCH_MAX_HITS + 1
-    query = parsed.postgres()
-    own = tickets.filter(search_vector=query)
-    # One join, so the message that matches is the one that is visible (no notes for customers).
-    by_message = {"messages__search_vector": query}
-    if not staff:
-        by_message["messages__is_internal"] = False
-    in_messages = tickets.filter(**by_message)
-    cut = timezone.now() - RECENT_WINDOW
-    # Messages: their words' statistics say little about which ticket they are on, so the
-    # tickets are not walked for them: the index finds the messages, then their tickets are
-    # sorted ("+ 0 days" keeps PostgreSQL from reading the tickets in date order instead).
-    # Only the last day's tickets may be walked for a message's word: a common word fills
-    # the page there, and a rare one costs at most that day's tickets.
-    unwalked = ExpressionWrapper(F("created_at") + timedelta(0), output_field=DateTimeField())
-    message_cut = timezone.now() - RECENT_MESSAGES_WINDOW
-    found: dict[int, object] = {}
-    for matching, recent, older_order in (
-        (own, cut, F("created_at")),
-        (in_messages, message_cut, unwalked),
-    ):
-        newest = [
-            part.order_by(order.desc(), "-pk").values_list("pk", "created_at")[:limit]
-            for part, order in (
-                (matching.filter(created_at__gte=recent), F("created_at")),
-                (matching.filter(created_at__lt=recent), older_order),
-            )
-        ]
-        found.update(newest[0].union(newest[1], all=True)[:limit])
-    ranked = sorted(found.items(), key=lambda item: (item[1], item[0]), reverse=True)
-    return [pk for pk, _ in ranked[:limit]]
+    matching = tickets.alias(search_document=_postgres_document(staff=staff)).filter(
+        search_document=parsed.postgres()
+    )
+    return list(matching.order_by("-created_at", "-pk").values_list("pk", flat=True)[:limit])
 
 
 def best_match(tickets: QuerySet, parsed: ParsedQuery) -> QuerySet:
