@@ -292,29 +292,39 @@ def unwalkable_order(sort: str) -> list:
     return order
 
 
-def _postgres_document(*, staff: bool) -> RawSQL:
-    """The ticket's words and its conversation's (for staff, the internal notes' too): the
-    expression of a GIN index (tickets/search_index.py, TICKET_DOCUMENTS), written the same way
-    so that PostgreSQL uses it. It names the ticket table itself: used on a ticket query of its
-    own, never inside another query on tickets (where the table has another alias)."""
+def _postgres_newest_hits(tickets: QuerySet, parsed: ParsedQuery, *, staff: bool) -> list[int]:
+    """The ids of the newest SEARCH_MAX_HITS + 1 tickets (by creation) of `tickets` that match:
+    each group of words in the ticket's own text or its conversation's (tickets/search_index.py:
+    the public messages' words, and for staff the internal notes'), no excluded word in any.
+    One query on the tickets alone, which PostgreSQL answers from the columns' GIN indexes (a
+    rare word) or by walking the tickets newest first (a common one), from its statistics."""
     from django.contrib.postgres.search import SearchVectorField
 
-    name = "tickets_ticket_search_all" if staff else "tickets_ticket_search_public"
-    columns = search_index.TICKET_DOCUMENTS[name]
-    sql = search_index.document_sql(columns, Ticket._meta.db_table)
-    return RawSQL(sql, [], output_field=SearchVectorField())  # noqa: S611 (fixed names)
-
-
-def _postgres_newest_hits(tickets: QuerySet, parsed: ParsedQuery, *, staff: bool) -> list[int]:
-    """The ids of the newest SEARCH_MAX_HITS + 1 tickets (by creation) of `tickets` that match
-    by their own text or their conversation's: one query on the tickets alone, which
-    PostgreSQL answers from the document's GIN index (a rare word) or by walking the tickets
-    newest first (a common one), from its statistics of the document's words."""
-    limit = settings.SEARCH_MAX_HITS + 1
-    matching = tickets.alias(search_document=_postgres_document(staff=staff)).filter(
-        search_document=parsed.postgres()
+    # Not model fields (Django must never write them): named here for this query only. They
+    # name the ticket table itself, as this query on the tickets does.
+    table = Ticket._meta.db_table
+    columns = ["search_vector", "messages_document"] + (["notes_document"] if staff else [])
+    tickets = tickets.alias(
+        messages_document=RawSQL(f'"{table}"."messages_vector"', [], SearchVectorField()),  # noqa: S611
+        notes_document=RawSQL(f'"{table}"."notes_vector"', [], SearchVectorField()),  # noqa: S611
     )
-    return list(matching.order_by("-created_at", "-pk").values_list("pk", flat=True)[:limit])
+
+    def anywhere(terms: list[Term]) -> Q:
+        query = terms[0].postgres()
+        for term in terms[1:]:
+            query = query | term.postgres()
+        found = Q()
+        for column in columns:
+            found |= Q(**{column: query})
+        return found
+
+    condition = Q()
+    for group in parsed.groups:
+        condition &= anywhere(group)
+    if parsed.excluded:
+        condition &= ~anywhere(parsed.excluded)
+    newest = tickets.filter(condition).order_by("-created_at", "-pk").values_list("pk", flat=True)
+    return list(newest[: settings.SEARCH_MAX_HITS + 1])
 
 
 def best_match(tickets: QuerySet, parsed: ParsedQuery) -> QuerySet:
