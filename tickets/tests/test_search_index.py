@@ -142,6 +142,8 @@ def test_an_internal_notes_words_are_found_by_staff_only(
     assert found(customer, "platypus") == set()
     assert found(customer, "jams platypus") == set()
     assert found(customer, "jams -platypus") == {ticket.pk}
+    assert found(agent, "jams -platypus") == set()
+    assert found(agent, "jams -on") == set()
     assert found(customer, "on it") == {ticket.pk}
 
 
@@ -282,3 +284,33 @@ def test_postgres_the_migration_fills_in_the_conversations_already_there(
     assert found(agent, "platypus") == {ticket.pk}
     make_message(ticket, agent, "A koala reply.")
     assert found(customer, "koala wombat") == {ticket.pk}
+
+
+@postgres_only
+@pytest.mark.parametrize("walk_max_rows", [0, 10**9])
+def test_postgres_both_plans_find_the_same_tickets(
+    monkeypatch, walk_max_rows, make_ticket, make_message, customer, other_customer, agent
+):
+    """Walked newest first (a common word) or read from the indexes (a rare one): the same
+    hits, newest first, and the planner's settings as they were after either."""
+    from tickets import search
+
+    monkeypatch.setattr(search, "WALK_MAX_ROWS", walk_max_rows)
+    tickets = [
+        make_ticket((customer, other_customer)[n % 2], title=f"Gizmo {n}", description="It jams.")
+        for n in range(6)
+    ]
+    make_message(tickets[0], agent, "A wombat reply.")
+    make_message(tickets[1], agent, "A wombat note.", is_internal=True)
+    make_message(tickets[2], agent, "Slow, the wombat.")
+    assert found(agent, "wombat") == {t.pk for t in tickets[:3]}
+    assert found(customer, "wombat") == {tickets[0].pk, tickets[2].pk}  # not the note
+    assert found(agent, "wombat -slow") == {tickets[0].pk, tickets[1].pk}
+    assert found(agent, "gizmo jams wombat") == {t.pk for t in tickets[:3]}
+    result = search_tickets(agent, "gizmo", {"status": "all", "sort": "-created"})
+    assert list(result.tickets.values_list("pk", flat=True)) == [t.pk for t in reversed(tickets)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('enable_bitmapscan'), current_setting('enable_seqscan')"
+        )
+        assert cursor.fetchone() == ("on", "on")
