@@ -166,14 +166,30 @@ def ensure_sqlite_index(sender=None, using: str = "default", **kwargs) -> list[s
     return rebuilt
 
 
+# Tickets whose conversation's words are made anew in one statement (PostgreSQL's rebuild).
+REBUILD_BATCH = 10_000
+
+
 def rebuild(using: str = "default") -> list[str]:
-    """Rebuild the SQLite indexes from their tables (PostgreSQL's columns are kept by the
-    database itself: nothing to do). Returns the tables rebuilt."""
+    """Rebuild the SQLite indexes from their tables; on PostgreSQL, make every ticket's
+    conversation words anew from its messages (the generated columns are the database's own),
+    REBUILD_BATCH tickets a statement. Returns what was rebuilt."""
     connection = connections[using]
     done = []
     for indexed in INDEXED:
         if connection.vendor == "sqlite" and sqlite_install(connection, indexed):
             done.append(indexed.table)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT coalesce(max(id), 0) FROM tickets_ticket")
+            (highest,) = cursor.fetchone()
+            for start in range(0, highest, REBUILD_BATCH):
+                cursor.execute(
+                    "SELECT helpdesk_ticket_vectors_rebuild(array_agg(id)) FROM tickets_ticket"
+                    " WHERE id > %s AND id <= %s HAVING count(*) > 0",
+                    [start, start + REBUILD_BATCH],
+                )
+        done.append("tickets_ticket (the conversations' words)")
     return done
 
 

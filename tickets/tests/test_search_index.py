@@ -52,9 +52,25 @@ def test_postgres_has_gin_indexes_with_full_statistics(db):
 
 
 @postgres_only
-def test_rebuild_has_nothing_to_do_on_postgres(db, capsys):
+def test_rebuild_on_postgres_makes_the_conversations_words_anew(
+    make_ticket, make_message, customer, agent, capsys
+):
+    from messaging.models import Message
+
+    ticket = make_ticket(customer, title="Printer", description="It jams.")
+    make_message(ticket, agent, "A koala reply.")
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("ALTER TABLE messaging_message DISABLE TRIGGER USER")
+    # Written while the triggers were off (an operator's bulk load, say): not on the ticket.
+    Message.objects.create(ticket=ticket, sender=agent, content="A wombat reply.")
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("ALTER TABLE messaging_message ENABLE TRIGGER USER")
+    assert found(customer, "wombat") == set()
     call_command("rebuild_search_index")
-    assert "Nothing to rebuild" in capsys.readouterr().out
+    assert "Rebuilt the search index of tickets_ticket" in capsys.readouterr().out
+    assert found(customer, "wombat koala") == {ticket.pk}
 
 
 @sqlite_only
