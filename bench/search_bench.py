@@ -198,11 +198,12 @@ def main() -> None:
     print()
     index_size(connection)
     insert_cost(connection, args.insert_rows)
+    message_vector_cost(connection, args.insert_rows)
 
     if plans:
         print("\n## Plans\n")
         print("Each query of the case's last run, with its time there; EXPLAIN ANALYZE of those")
-        print("over 2 ms (EXPLAIN QUERY PLAN on SQLite).\n")
+        print("over 2 ms and of every searching one (EXPLAIN QUERY PLAN on SQLite).\n")
         for title, explained in plans:
             print(f"### {title}\n")
             for sql, took, plan in explained:
@@ -213,22 +214,36 @@ def main() -> None:
 
 
 def explain_all(connection, queries) -> list[tuple[str, float, str]]:
-    """(sql, ms, plan) for each query captured; a plan for the ones over 2 ms."""
+    """(sql, ms, plan) for each query captured; a plan for the ones over 2 ms and for every
+    searching one (a text search match: `@@`, or SQLite's MATCH). In one transaction, the
+    planner's settings made again as the search made them (tickets.search._walking), so each
+    plan is the one the search ran."""
+    from django.db import transaction
+
     explained = []
-    for captured in queries.captured_queries:
-        sql, took = captured["sql"], float(captured["time"]) * 1000
-        plan = ""
-        if took > 2:
-            prefix = (
-                "EXPLAIN (ANALYZE, BUFFERS) "
-                if connection.vendor == "postgresql"
-                else "EXPLAIN QUERY PLAN "
-            )
-            with connection.cursor() as cursor:
-                cursor.execute(prefix + sql)
-                plan = "\n".join(" | ".join(str(c) for c in row) for row in cursor.fetchall())
-        explained.append((sql, took, plan))
+    with transaction.atomic():
+        for captured in queries.captured_queries:
+            explained.append(explain_one(connection, captured))
     return explained
+
+
+def explain_one(connection, captured) -> tuple[str, float, str]:
+    sql, took = captured["sql"], float(captured["time"]) * 1000
+    plan = ""
+    if sql.startswith("SELECT current_setting("):
+        with connection.cursor() as cursor:
+            cursor.execute(sql)  # the search's planner settings, again
+        return sql, took, plan
+    if sql in ("BEGIN", "COMMIT") or sql.startswith(("SAVEPOINT", "RELEASE")):
+        return sql, took, plan
+    searching = "@@" in sql or " MATCH " in sql
+    if took > 2 or searching:
+        postgres = connection.vendor == "postgresql"
+        prefix = "EXPLAIN (ANALYZE, BUFFERS) " if postgres else "EXPLAIN QUERY PLAN "
+        with connection.cursor() as cursor:
+            cursor.execute(prefix + sql)
+            plan = "\n".join(" | ".join(str(c) for c in row) for row in cursor.fetchall())
+    return sql, took, plan
 
 
 def index_size(connection) -> None:
@@ -316,6 +331,48 @@ def insert_cost(connection, rows: int) -> None:
         print(
             f"  {name}: {plain:,.0f} rows/s without the index, {indexed:,.0f} rows/s with it "
             f"({timings[True] / timings[False]:.1f}x the time)"
+        )
+
+
+def message_vector_cost(connection, rows: int) -> None:
+    """PostgreSQL: messages per second into messaging_message itself (copies of its newest
+    `rows`, on their tickets), with the triggers that keep each ticket's conversation words
+    (tickets/search_index.py) and with them disabled; one INSERT each, and one message at a
+    time for a tenth as many. Each in a transaction, rolled back."""
+    from django.db import transaction
+
+    if connection.vendor != "postgresql":
+        return
+    copy = (
+        "INSERT INTO messaging_message (ticket_id, sender_id, receiver_id, content, is_internal,"
+        " created_at) SELECT ticket_id, sender_id, receiver_id, content, is_internal, created_at"
+        " FROM messaging_message ORDER BY id DESC LIMIT %s"
+    )
+    one = copy.replace("ORDER BY id DESC LIMIT %s", "WHERE id = %s")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM messaging_message ORDER BY id DESC LIMIT %s", [rows // 10])
+        singles = [row[0] for row in cursor.fetchall()]
+    print(
+        f"\nMessages into messaging_message ({rows:,} in one INSERT; {len(singles):,} one by one):"
+    )
+    for kept in (False, True):
+        timings = []
+        for statements in ([(copy, [rows])], [(one, [pk]) for pk in singles]):
+            with transaction.atomic(), connection.cursor() as cursor:
+                if not kept:
+                    cursor.execute(
+                        "ALTER TABLE messaging_message"
+                        " DISABLE TRIGGER helpdesk_message_vectors_insert"
+                    )
+                started = time.perf_counter()
+                for sql, params in statements:
+                    cursor.execute(sql, params)
+                timings.append(time.perf_counter() - started)
+                transaction.set_rollback(True)
+        label = "with the tickets' vectors kept" if kept else "without (triggers disabled)"
+        print(
+            f"  {label}: {rows / timings[0]:,.0f} messages/s in bulk, "
+            f"{len(singles) / timings[1]:,.0f} messages/s one by one"
         )
 
 

@@ -450,8 +450,10 @@ SEARCH_CONFIG = env_str("SEARCH_CONFIG", "simple")
 if not re.fullmatch(r"[a-z_][a-z0-9_]*", SEARCH_CONFIG):
     raise ImproperlyConfigured("SEARCH_CONFIG must be a text search configuration's name.")
 # A search looks at this many of the newest matching tickets (by number) at most: it counts,
-# sorts and ranks within them, so that a common word costs no more than a rare one.
-SEARCH_MAX_HITS = env_int("SEARCH_MAX_HITS", 1000)
+# sorts and ranks within them, so that a common word costs no more than a rare one (the page's
+# cost grows with it: at a million tickets on PostgreSQL a common word took 50-60 ms with 1000,
+# 17-25 ms with 200; bench/RESULTS.md).
+SEARCH_MAX_HITS = env_int("SEARCH_MAX_HITS", 200)
 
 # --- The REST API (/api/v1/, the api app) ---------------------------------------------------
 # JSON in and out (multipart for files); the browser's session (with CSRF) or a personal token

@@ -5,28 +5,32 @@ One service, `search_tickets(user, query, filters)`, for the lists (and the admi
 Any input is a search: what is not a word (quotes left open, lone operators, symbols, emoji) is
 ignored, and a query with no word to look for matches nothing.
 
-A ticket matches when its title and description match the query, or one of its messages does
-(for a customer, one of the public ones: internal notes are for staff). The search is a filter
-inside the list's own query (visibility and filters), so it can never show a ticket the list
-would not.
+A ticket matches when its title, description and messages together hold every word (for a
+customer, its public messages: internal notes are for staff), and its title, description and
+public messages hold no excluded word (the same for everyone: a note never leaves a ticket out).
+The search is a filter inside the list's own query (visibility and filters), so it can never
+show a ticket the list would not.
 
 It looks at the newest `SEARCH_MAX_HITS` matching tickets at most (by number on SQLite, by
 creation time on PostgreSQL): the pages count, sort and rank (“best match”) within those.
 The database does the matching (tickets/search_index.py): PostgreSQL's `tsvector` columns
-with `websearch_to_tsquery`, or SQLite's FTS5 tables with each word quoted, so nothing typed
-is FTS syntax; a plain substring match where SQLite lacks FTS5.
+(each ticket's own, and its conversation's kept on the ticket) with `websearch_to_tsquery`,
+or SQLite's FTS5 tables with each word quoted, so nothing typed is FTS syntax; a plain
+substring match where SQLite lacks FTS5.
 """
 
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import (
+    BooleanField,
     Case,
     DateTimeField,
     ExpressionWrapper,
@@ -38,7 +42,6 @@ from django.db.models import (
     When,
 )
 from django.db.models.expressions import RawSQL
-from django.utils import timezone
 
 from . import search_index
 from .models import MAX_ID, Ticket, TicketQuerySet
@@ -257,19 +260,24 @@ def search_in(tickets: QuerySet, parsed: ParsedQuery, *, staff: bool) -> QuerySe
     if vendor == "postgresql":
         return tickets.filter(pk__in=_postgres_newest_hits(tickets, parsed, staff=staff))
     fts5 = vendor == "sqlite" and _fts5(tickets)
-    messages = visible_messages(parsed, staff=staff, using=tickets.db)
-    # The tickets of the matching messages, found once (a correlated EXISTS ran the FTS5 query
-    # again for every ticket it looked at).
-    in_messages = Q(pk__in=messages.values("ticket_id"))
-    matching = tickets.filter(_ticket_filter(parsed, vendor, fts5) | in_messages)
-    newest = matching.order_by("-pk").values("pk")[: settings.SEARCH_MAX_HITS + 1]
-    return tickets.filter(pk__in=newest)
 
+    def anywhere(part: ParsedQuery, *, staff: bool = staff) -> Q:
+        """The tickets where `part` matches their own text or one of their messages."""
+        messages = visible_messages(part, staff=staff, using=tickets.db)
+        # The tickets of the matching messages, found once (a correlated EXISTS ran the FTS5
+        # query again for every ticket it looked at).
+        return _ticket_filter(part, vendor, fts5) | Q(pk__in=messages.values("ticket_id"))
 
-# PostgreSQL looks for the newest hits in the tickets of this last stretch of time first, then
-# in the older ones only if there were not enough (tickets/search.py, _postgres_newest_hits).
-RECENT_WINDOW = timedelta(days=30)
-RECENT_MESSAGES_WINDOW = timedelta(days=1)
+    # Each word (or group of alternatives) may be in any part of the ticket's conversation, as
+    # on PostgreSQL; no excluded word in its own text or public messages (internal notes do not
+    # exclude: a customer's hits are always among the staff's).
+    condition = Q()
+    for group in parsed.groups:
+        condition &= anywhere(ParsedQuery(parsed.text, groups=[group]))
+    if parsed.excluded:
+        condition &= ~anywhere(ParsedQuery(parsed.text, groups=[parsed.excluded]), staff=False)
+    newest = tickets.filter(condition).order_by("-pk").values("pk")
+    return tickets.filter(pk__in=newest[: settings.SEARCH_MAX_HITS + 1])
 
 
 def unwalkable_order(sort: str) -> list:
@@ -288,47 +296,119 @@ def unwalkable_order(sort: str) -> list:
     return order
 
 
-def _postgres_newest_hits(tickets: QuerySet, parsed: ParsedQuery, *, staff: bool) -> list[int]:
-    """The ids of the newest SEARCH_MAX_HITS + 1 tickets (by creation) of `tickets` that match
-    by their own text or by a message: two queries, one for each.
+# PostgreSQL: how common the words are is measured on this many tickets picked at random (by
+# number), then the hits are walked for (newest first, testing each ticket) when that is
+# expected to read at most WALK_MAX_ROWS tickets, else read from the words' GIN indexes.
+SAMPLE_SIZE = 500
+WALK_MAX_ROWS = 20_000
+# The planner's choices a walk turns off: a walk is then its only plan.
+WALK_SETTINGS = ("enable_bitmapscan", "enable_seqscan")
 
-    A plan that walks the tickets newest first and tests each is quick for a common word and
-    reads the whole table for a rare one; a plan that reads the word's index entries first is
-    the other way round. PostgreSQL picks from its statistics (a target of 1000), and a
-    misjudged word costs the whole table. So each query asks the last RECENT_WINDOW first and
-    the older tickets after, as one UNION ALL under one LIMIT: PostgreSQL runs the second part
-    only when the first found too few, and each part's worst plan reads only its own part."""
+
+def _postgres_condition(parsed: ParsedQuery, *, staff: bool) -> tuple[dict, Q]:
+    """The aliases to add to a ticket query and the condition: each group of words in the
+    ticket's own text or its conversation's (tickets/search_index.py: the public messages'
+    words, and for staff the internal notes'), no excluded word in its own text or public
+    messages."""
+    from django.contrib.postgres.search import SearchVectorField
+
+    # Not model fields (Django must never write them): named for this query only. They name
+    # the ticket table itself, as a query on the tickets does.
+    table = Ticket._meta.db_table
+    names = ["search_vector", "messages_vector"] + (["notes_vector"] if staff else [])
+    aliases = {
+        f"search_{name}": RawSQL(f'"{table}"."{name}"', [], SearchVectorField())  # noqa: S611
+        for name in names
+    }
+
+    public = ["search_search_vector", "search_messages_vector"]
+
+    def either(terms: list[Term]):
+        query = terms[0].postgres()
+        for term in terms[1:]:
+            query = query | term.postgres()
+        return query
+
+    condition = Q()
+    for group in parsed.groups:
+        query = narrowed = either(group)
+        # A ticket that matches has the group's words in some column and the excluded words in
+        # no public one: in a public column, the group's words without the excluded ones. The
+        # GIN index answers that (with the group's words alone, the bitmap held all 8% of the
+        # tickets with "shared drive", each read to test the exclusion).
+        for term in parsed.excluded:
+            narrowed = narrowed & ~term.postgres()
+        found = Q()
+        for alias in aliases:
+            found |= Q(**{alias: narrowed if alias in public else query})
+        condition &= found
+    if parsed.excluded:
+        # Excluded words leave out the tickets whose own text or public messages hold them; a
+        # word in an internal note only does not: the same for customers and staff, so that a
+        # customer's hits are always among the staff's.
+        query = either(parsed.excluded)
+        excluded = Q()
+        for alias in public:
+            excluded |= Q(**{alias: query})
+        condition &= ~excluded
+    return aliases, condition
+
+
+def _walking(cursor, on: bool, saved: list[str] | None = None) -> list[str]:
+    """Turn the walk on (the planner may only read indexes in order: for a search, the list's
+    date index, testing each ticket), or put back `saved` (None: leave the settings as they
+    are). Local to the transaction. Returns the settings as they were."""
+    values = ["off"] * len(WALK_SETTINGS) if on else saved
+    if values is None:
+        values = [None] * len(WALK_SETTINGS)
+    # set_config(name, NULL, ...) is NULL and sets nothing: coalesce to the current value.
+    calls = ", ".join(
+        f"current_setting('{name}'),"
+        f" set_config('{name}', coalesce(%s, current_setting('{name}')), true)"
+        for name in WALK_SETTINGS
+    )
+    cursor.execute(f"SELECT {calls}", values)
+    row = cursor.fetchone()
+    return [row[2 * number] for number in range(len(WALK_SETTINGS))]
+
+
+def _postgres_newest_hits(tickets: QuerySet, parsed: ParsedQuery, *, staff: bool) -> list[int]:
+    """The ids of the newest SEARCH_MAX_HITS + 1 tickets (by creation) of `tickets` that match,
+    from the tickets alone (their own and their conversation's words are on them).
+
+    A walk through the tickets newest first, testing each, is quick for a common word and
+    reads the whole table for a rare one; reading a word's GIN index and sorting its tickets is
+    the other way round. PostgreSQL's statistics cannot be trusted to choose: a word they do not
+    list is taken for one in 0.5% of the tickets (it walked 3-9 s at a million tickets for a
+    word in none), and a phrase for as rare as its words together (it read and sorted the 8% of
+    the tickets that hold "shared drive": 0.3-0.9 s). The newest tickets cannot tell either: a
+    word of the conversations is rarer there (they have had fewer replies: 0.8% of the last
+    day's tickets hold "firefox", 21% of all). So the words are tested on SAMPLE_SIZE tickets
+    taken at random from the list (by number: an index lookup each), and the share that match
+    chooses the plan."""
     limit = settings.SEARCH_MAX_HITS + 1
-    query = parsed.postgres()
-    own = tickets.filter(search_vector=query)
-    # One join, so the message that matches is the one that is visible (no notes for customers).
-    by_message = {"messages__search_vector": query}
-    if not staff:
-        by_message["messages__is_internal"] = False
-    in_messages = tickets.filter(**by_message)
-    cut = timezone.now() - RECENT_WINDOW
-    # Messages: their words' statistics say little about which ticket they are on, so the
-    # tickets are not walked for them: the index finds the messages, then their tickets are
-    # sorted ("+ 0 days" keeps PostgreSQL from reading the tickets in date order instead).
-    # Only the last day's tickets may be walked for a message's word: a common word fills
-    # the page there, and a rare one costs at most that day's tickets.
-    unwalked = ExpressionWrapper(F("created_at") + timedelta(0), output_field=DateTimeField())
-    message_cut = timezone.now() - RECENT_MESSAGES_WINDOW
-    found: dict[int, object] = {}
-    for matching, recent, older_order in (
-        (own, cut, F("created_at")),
-        (in_messages, message_cut, unwalked),
-    ):
-        newest = [
-            part.order_by(order.desc(), "-pk").values_list("pk", "created_at")[:limit]
-            for part, order in (
-                (matching.filter(created_at__gte=recent), F("created_at")),
-                (matching.filter(created_at__lt=recent), older_order),
-            )
-        ]
-        found.update(newest[0].union(newest[1], all=True)[:limit])
-    ranked = sorted(found.items(), key=lambda item: (item[1], item[0]), reverse=True)
-    return [pk for pk, _ in ranked[:limit]]
+    aliases, condition = _postgres_condition(parsed, staff=staff)
+    matching = tickets.alias(**aliases).filter(condition)
+    highest = Ticket.objects.using(tickets.db).order_by("-pk").values_list("pk", flat=True)[:1]
+    highest = next(iter(highest), 0)
+    picks = random.Random(parsed.text).sample(range(1, highest + 1), min(SAMPLE_SIZE, highest))
+    # One array parameter, not 500 (Django prepares each of an IN list's values in Python).
+    picked = RawSQL(f'"{Ticket._meta.db_table}"."id" = ANY(%s)', [picks], BooleanField())  # noqa: S611
+    sample = matching.alias(search_sample=picked).filter(search_sample=True).order_by()
+    sampled = len(sample.values_list("pk", flat=True))  # at most 500 numbers
+    # Expected rows walked for the hits: the sample's share of them, among the whole table.
+    walk = sampled > 0 and limit * len(picks) / sampled <= WALK_MAX_ROWS
+    if walk:
+        newest = matching.order_by("-created_at", "-pk")
+    else:
+        # From the words' indexes: "+ 0 days" keeps PostgreSQL from walking the dates.
+        unwalked = ExpressionWrapper(F("created_at") + timedelta(0), output_field=DateTimeField())
+        newest = matching.order_by(unwalked.desc(), "-pk")
+    with transaction.atomic(using=tickets.db), connections[tickets.db].cursor() as cursor:
+        saved = _walking(cursor, walk)
+        found = list(newest.values_list("pk", flat=True)[:limit])
+        _walking(cursor, False, saved)
+    return found
 
 
 def best_match(tickets: QuerySet, parsed: ParsedQuery) -> QuerySet:

@@ -7,8 +7,8 @@ from tickets import search_index
 class Command(BaseCommand):
     help = (
         "Rebuild the search index from the tickets and messages (SQLite's FTS5 tables; "
-        "PostgreSQL keeps its search columns itself), or with --check, say whether the index "
-        "is complete and in step with the tables (on either database) and exit 1 if not."
+        "PostgreSQL: each ticket's conversation words, which triggers keep), or with --check, "
+        "say whether the index is complete (on either database) and exit 1 if not."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
