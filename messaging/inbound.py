@@ -562,6 +562,8 @@ def _process(record: InboundEmail, mail: EmailMessage) -> None:
     record.save(
         update_fields=["status", "reason", "ticket", "reply", "opened_ticket", "processed_at"]
     )
+    if outcome.message is not None:
+        Message.objects.filter(pk=outcome.message.pk).update(by_mail=True)
 
 
 def dedup_key(mail: EmailMessage, raw: bytes) -> str:

@@ -11,7 +11,7 @@ from django.core.validators import (
     ProhibitNullCharactersValidator,
 )
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
@@ -50,7 +50,7 @@ class MessageQuerySet(models.QuerySet):
                 "sender__is_staff",
                 "sender__anonymised_at",
                 "ticket__reporter_id",
-                by_mail=Exists(InboundEmail.objects.filter(reply_id=OuterRef("pk"))),
+                "by_mail",
             )
         )
         for row in rows:
@@ -102,6 +102,9 @@ class Message(models.Model):
         db_persist=True,
         verbose_name=_("search words"),
     )
+    # It came by email (messaging.inbound): its whole mail can be shown. Set once, when the mail
+    # is processed, so that a conversation does not look each of its messages up in the mails.
+    by_mail = models.BooleanField(_("came by email"), default=False, editable=False)
     # Set by the reply form, so the same form posted twice stores one message.
     client_token = models.UUIDField(
         null=True, blank=True, unique=True, editable=False, verbose_name=_("form token")

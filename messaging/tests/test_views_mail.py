@@ -61,3 +61,24 @@ def test_someone_elses_mail_is_a_404(login, ticket, other_customer):
     )
 
     assert response.status_code == 404
+
+
+# serialized_rollback: as reports/tests/test_migrations.py, so the flush afterwards sends no
+# post_migrate whose content types would clash with the next serialized test's.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_migration_marks_the_replies_that_came_by_mail_before_it(ticket, customer):
+    """messaging 0010 adds Message.by_mail and sets it on the replies of the mails already
+    processed."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    record, _ = ingest(sample("thunderbird_reply.eml", ticket), source="test")
+    typed = ticket.messages.create(sender=customer, content="Typed on the page")
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes()
+    executor.migrate([("messaging", "0009_ticket_message_vectors")])
+    MigrationExecutor(connection).migrate(latest)
+
+    record.reply.refresh_from_db()
+    typed.refresh_from_db()
+    assert (record.reply.by_mail, typed.by_mail) == (True, False)
