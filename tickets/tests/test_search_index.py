@@ -273,8 +273,6 @@ def test_postgres_the_migration_fills_in_the_conversations_already_there(
 ):
     from django.db.migrations.executor import MigrationExecutor
 
-    from messaging.models import Message
-
     ticket = make_ticket(customer, title="Printer", description="It jams.")
     with connection.cursor() as cursor:
         # The test's transaction holds deferred foreign key checks: ALTER TABLE waits for none.
@@ -285,11 +283,20 @@ def test_postgres_the_migration_fills_in_the_conversations_already_there(
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_attribute WHERE attname = 'messages_vector'")
         assert cursor.fetchone() is None
-    # Written before the migration: no trigger, no column on the ticket.
+    # Written before the migration: no trigger, no column on the ticket (the model as it was
+    # then: later migrations add columns).
+    Message = executor.loader.project_state(("messaging", "0007_search")).apps.get_model(
+        "messaging", "Message"
+    )
     Message.objects.bulk_create(
         [
-            Message(ticket=ticket, sender=agent, content="A wombat reply."),
-            Message(ticket=ticket, sender=agent, content="A platypus note.", is_internal=True),
+            Message(ticket_id=ticket.pk, sender_id=agent.pk, content="A wombat reply."),
+            Message(
+                ticket_id=ticket.pk,
+                sender_id=agent.pk,
+                content="A platypus note.",
+                is_internal=True,
+            ),
         ]
     )
     with connection.cursor() as cursor:
