@@ -104,7 +104,10 @@ class Message(models.Model):
     )
     # It came by email (messaging.inbound): its whole mail can be shown. Set once, when the mail
     # is processed, so that a conversation does not look each of its messages up in the mails.
-    by_mail = models.BooleanField(_("came by email"), default=False, editable=False)
+    # The database has the default too: a row written outside Django is not refused.
+    by_mail = models.BooleanField(
+        _("came by email"), default=False, db_default=False, editable=False
+    )
     # Set by the reply form, so the same form posted twice stores one message.
     client_token = models.UUIDField(
         null=True, blank=True, unique=True, editable=False, verbose_name=_("form token")

@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='message',
             name='by_mail',
-            field=models.BooleanField(default=False, editable=False, verbose_name='came by email'),
+            field=models.BooleanField(db_default=False, default=False, editable=False, verbose_name='came by email'),
         ),
         migrations.RunSQL(
             "UPDATE messaging_message SET by_mail = TRUE WHERE id IN"
