@@ -21,6 +21,8 @@ substring match where SQLite lacks FTS5.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import random
 import re
 from dataclasses import dataclass, field
@@ -28,6 +30,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import connections, transaction
 from django.db.models import (
     BooleanField,
@@ -46,6 +49,8 @@ from django.db.models.expressions import RawSQL
 from . import search_index
 from .models import MAX_ID, Ticket, TicketQuerySet
 from .selectors import ticket_list_for
+
+logger = logging.getLogger("helpdesk.access")
 
 # Longer input is cut here (at a word's end): still a search, never an error.
 MAX_QUERY_LENGTH = 1000
@@ -258,7 +263,8 @@ def search_in(tickets: QuerySet, parsed: ParsedQuery, *, staff: bool) -> QuerySe
         return tickets.none()
     vendor = _vendor(tickets)
     if vendor == "postgresql":
-        return tickets.filter(pk__in=_postgres_newest_hits(tickets, parsed, staff=staff))
+        hits = _postgres_newest_hits(tickets, parsed, staff=staff)
+        return tickets.alias(search_hit=_one_of(hits)).filter(search_hit=True)
     fts5 = vendor == "sqlite" and _fts5(tickets)
 
     def anywhere(part: ParsedQuery, *, staff: bool = staff) -> Q:
@@ -303,6 +309,8 @@ SAMPLE_SIZE = 500
 WALK_MAX_ROWS = 20_000
 # The planner's choices a walk turns off: a walk is then its only plan.
 WALK_SETTINGS = ("enable_bitmapscan", "enable_seqscan")
+# How long the plan a sample chose is kept for the same search of the same list.
+PLAN_SECONDS = 600
 
 
 def _postgres_condition(parsed: ParsedQuery, *, staff: bool) -> tuple[dict, Q]:
@@ -372,6 +380,39 @@ def _walking(cursor, on: bool, saved: list[str] | None = None) -> list[str]:
     return [row[2 * number] for number in range(len(WALK_SETTINGS))]
 
 
+def _sample_says_walk(matching: QuerySet, parsed: ParsedQuery, *, limit: int, using: str) -> bool:
+    """Whether walking the tickets newest first is expected to read at most WALK_MAX_ROWS of
+    them before `limit` hits, from the share of SAMPLE_SIZE tickets picked at random that match."""
+    highest = Ticket.objects.using(using).order_by("-pk").values_list("pk", flat=True)[:1]
+    highest = next(iter(highest), 0)
+    picks = random.Random(parsed.text).sample(range(1, highest + 1), min(SAMPLE_SIZE, highest))
+    sample = matching.alias(search_sample=_one_of(picks)).filter(search_sample=True).order_by()
+    sampled = len(sample.values_list("pk", flat=True))  # at most 500 numbers
+    # Expected rows walked for the hits: the sample's share of them, among the whole table.
+    return sampled > 0 and limit * len(picks) / sampled <= WALK_MAX_ROWS
+
+
+def _one_of(ids: list[int]) -> RawSQL:
+    """A ticket whose number is one of `ids`: one array parameter, not one per number (Django
+    prepares each of an IN list's values in Python: 500 cost 5 ms)."""
+    return RawSQL(f'"{Ticket._meta.db_table}"."id" = ANY(%s)', [ids], BooleanField())  # noqa: S611
+
+
+def _cached(key: str):
+    try:
+        return cache.get(key)
+    except Exception as exc:  # a cache server that does not answer: choose anew
+        logger.warning("Search plan: cannot read the cache (%s).", exc.__class__.__name__)
+        return None
+
+
+def _store(key: str, value, seconds: int) -> None:
+    try:
+        cache.set(key, value, seconds)
+    except Exception as exc:
+        logger.warning("Search plan: cannot store it (%s).", exc.__class__.__name__)
+
+
 def _postgres_newest_hits(tickets: QuerySet, parsed: ParsedQuery, *, staff: bool) -> list[int]:
     """The ids of the newest SEARCH_MAX_HITS + 1 tickets (by creation) of `tickets` that match,
     from the tickets alone (their own and their conversation's words are on them).
@@ -389,25 +430,34 @@ def _postgres_newest_hits(tickets: QuerySet, parsed: ParsedQuery, *, staff: bool
     limit = settings.SEARCH_MAX_HITS + 1
     aliases, condition = _postgres_condition(parsed, staff=staff)
     matching = tickets.alias(**aliases).filter(condition)
-    highest = Ticket.objects.using(tickets.db).order_by("-pk").values_list("pk", flat=True)[:1]
-    highest = next(iter(highest), 0)
-    picks = random.Random(parsed.text).sample(range(1, highest + 1), min(SAMPLE_SIZE, highest))
-    # One array parameter, not 500 (Django prepares each of an IN list's values in Python).
-    picked = RawSQL(f'"{Ticket._meta.db_table}"."id" = ANY(%s)', [picks], BooleanField())  # noqa: S611
-    sample = matching.alias(search_sample=picked).filter(search_sample=True).order_by()
-    sampled = len(sample.values_list("pk", flat=True))  # at most 500 numbers
-    # Expected rows walked for the hits: the sample's share of them, among the whole table.
-    walk = sampled > 0 and limit * len(picks) / sampled <= WALK_MAX_ROWS
+    # The plan changes how long the search takes, never what it finds: the sample's choice is
+    # kept for PLAN_SECONDS for the same search of the same list (the next page, the same search
+    # again), as a word's share of the tickets does not change from one minute to the next.
+    key = (
+        "search-plan:"
+        + hashlib.md5(str(matching.query).encode(), usedforsecurity=False).hexdigest()
+    )
+    walk = _cached(key)
+    if walk is None:
+        walk = _sample_says_walk(matching, parsed, limit=limit, using=tickets.db)
+        _store(key, walk, PLAN_SECONDS)
     if walk:
         newest = matching.order_by("-created_at", "-pk")
     else:
         # From the words' indexes: "+ 0 days" keeps PostgreSQL from walking the dates.
         unwalked = ExpressionWrapper(F("created_at") + timedelta(0), output_field=DateTimeField())
         newest = matching.order_by(unwalked.desc(), "-pk")
-    with transaction.atomic(using=tickets.db), connections[tickets.db].cursor() as cursor:
-        saved = _walking(cursor, walk)
+    if not walk:  # the planner's own choice: nothing to set
+        return list(newest.values_list("pk", flat=True)[:limit])
+    connection = connections[tickets.db]
+    # The settings are local to the transaction: they end with it, unless it is a caller's
+    # (a test, ATOMIC_REQUESTS), who then gets them back as they were.
+    outer = connection.in_atomic_block
+    with transaction.atomic(using=tickets.db), connection.cursor() as cursor:
+        saved = _walking(cursor, True)
         found = list(newest.values_list("pk", flat=True)[:limit])
-        _walking(cursor, False, saved)
+        if outer:
+            _walking(cursor, False, saved)
     return found
 
 
@@ -518,28 +568,40 @@ def _has_word(text: str, words: list[str]) -> bool:
 def snippets(rows: list[dict], result: SearchResult, *, user) -> None:
     """Add to each row of a page of search results `title_pieces` (the title, its words
     marked) and `snippet`: {"where": "description" | "message" | "note", "by", "at",
-    "pieces"}. Two queries whatever the page holds: the descriptions, and the first matching
-    message of each ticket (that `user` may read)."""
+    "pieces"}. Two queries at most whatever the page holds: the descriptions, and the first
+    matching message (that `user` may read) of each ticket whose description has none of the
+    words."""
     if not rows:
         return
     words = result.query.words()
     ids = [row["pk"] for row in rows]
     descriptions = dict(Ticket.objects.filter(pk__in=ids).values_list("pk", "description"))
-    messages = visible_messages(result.query, staff=user.is_staff).filter(ticket_id__in=ids)
-    first = messages.values("ticket_id").annotate(first=Min("pk")).values("first")
-    found = {
-        message["ticket_id"]: message
-        for message in _message_model()
-        .objects.filter(pk__in=first)
-        .values(
-            "ticket_id", "content", "is_internal", "created_at", sender_name=F("sender__username")
+    # A ticket's description is its snippet when it holds a word: the messages are read only
+    # for the others (none: no query).
+    elsewhere = [pk for pk in ids if not _has_word(descriptions.get(pk, ""), words)]
+    found = {}
+    if elsewhere:
+        messages = visible_messages(result.query, staff=user.is_staff).filter(
+            ticket_id__in=elsewhere
         )
-    }
+        first = messages.values("ticket_id").annotate(first=Min("pk")).values("first")
+        found = {
+            message["ticket_id"]: message
+            for message in _message_model()
+            .objects.filter(pk__in=first)
+            .values(
+                "ticket_id",
+                "content",
+                "is_internal",
+                "created_at",
+                sender_name=F("sender__username"),
+            )
+        }
     for row in rows:
         row["title_pieces"] = highlight(row["title"], words, length=None)
         description = descriptions.get(row["pk"], "")
         message = found.get(row["pk"])
-        if message is not None and not _has_word(description, words):
+        if message is not None:
             row["snippet"] = {
                 "where": "note" if message["is_internal"] else "message",
                 "by": message["sender_name"],
