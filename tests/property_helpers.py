@@ -234,11 +234,23 @@ def rolled_back() -> Iterator[None]:
         pass
 
 
+# The words PostgreSQL's triggers keep on each ticket for the search (tickets/search_index.py):
+# an index the database derives from the messages, not a ticket's state.
+DERIVED_COLUMNS = {"messages_vector", "notes_vector"}
+
+
 def _rows(sql: str) -> dict[object, dict]:
     with connection.cursor() as cursor:
         cursor.execute(sql)
         names = [column[0] for column in cursor.description]
-        return {row[0]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
+        return {
+            row[0]: {
+                name: value
+                for name, value in zip(names, row, strict=True)
+                if name not in DERIVED_COLUMNS
+            }
+            for row in cursor.fetchall()
+        }
 
 
 def snapshot() -> dict[str, dict]:
