@@ -21,10 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
-import time
-import tracemalloc
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -56,7 +53,7 @@ def main() -> None:
         HELP_DESK_TARGET,
         Case,
         busiest_customer,
-        count_query,
+        measure,
         print_table,
     )
 
@@ -194,32 +191,7 @@ def main() -> None:
                 raise SystemExit(f"{case.page}: {case.path} answered {response.status_code}")
 
         load_before = os.getloadavg()
-        for case in cases:
-            run_once(case, case.prepare())  # warm-up
-        times: dict[int, list[float]] = {index: [] for index in range(len(cases))}
-        for _ in range(args.runs):
-            for index, case in enumerate(cases):
-                request = case.prepare()
-                started = time.perf_counter()
-                run_once(case, request)
-                times[index].append(time.perf_counter() - started)
-        rows = []
-        for index, case in enumerate(cases):
-            queries = []
-            for _ in range(2):
-                executed: list[str] = []
-                request = case.prepare()
-                with connection.execute_wrapper(partial(count_query, executed)):
-                    run_once(case, request)
-                queries.append(len(executed))
-            request = case.prepare()
-            tracemalloc.start()
-            run_once(case, request)
-            _, peak = tracemalloc.get_traced_memory()
-            tracemalloc.stop()
-            rows.append(
-                (case, statistics.median(times[index]), min(times[index]), min(queries), peak / 1e6)
-            )
+        rows = measure(cases, args.runs, run_once)
         load_after = os.getloadavg()
         with connection.cursor() as cursor:
             is_pg = connection.vendor == "postgresql"

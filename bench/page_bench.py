@@ -197,6 +197,48 @@ def print_table(cases: list, rows: list, *, first_column: str = "page") -> None:
         )
 
 
+def measure(cases: list[Case], runs: int, run_once: Callable) -> list[tuple]:
+    """Each case timed: a warm-up request (caches, connections, templates; the cases timed
+    apart first, as they empty the rows' cache the others fill), then `runs` rounds, each
+    asking for every case once, so a busy spell on the machine slows the floor as much as the
+    pages it is compared with (the cases marked `apart` in rounds of their own, after). Then
+    each case's queries and its peak memory (tracemalloc) in more requests. Rows: (case,
+    median, fastest, queries, peak memory in MB)."""
+    from django.db import connection
+
+    for case in sorted(cases, key=lambda case: not case.apart):
+        run_once(case, case.prepare())
+    times: dict[int, list[float]] = {index: [] for index in range(len(cases))}
+    for apart in (False, True):
+        for _ in range(runs):
+            for index, case in enumerate(cases):
+                if case.apart != apart:
+                    continue
+                request = case.prepare()
+                started = time.perf_counter()
+                run_once(case, request)
+                times[index].append(time.perf_counter() - started)
+    rows = []
+    for index, case in enumerate(cases):
+        # The fewer of two: once a minute a session's expiry is refreshed (two more queries on
+        # whichever request it falls), which is not the page's own cost.
+        queries = []
+        for _ in range(2):
+            executed: list[str] = []
+            request = case.prepare()
+            with connection.execute_wrapper(partial(count_query, executed)):
+                run_once(case, request)
+            queries.append(len(executed))
+        request = case.prepare()
+        tracemalloc.start()
+        run_once(case, request)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        median, fastest = statistics.median(times[index]), min(times[index])
+        rows.append((case, median, fastest, min(queries), peak / 1e6))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tickets", type=int, default=100_000)
@@ -469,40 +511,7 @@ def main() -> None:
         mail.outbox = []
 
     load_before = os.getloadavg()
-    # Warm-up: caches, connections, templates (the first views first: they empty the rows'
-    # cache the others fill).
-    for case in sorted(cases, key=lambda case: not case.apart):
-        run_once(case, case.prepare())
-    # Round robin: each round asks for every page once, so a busy spell on the machine slows
-    # the floor as much as the pages it is compared with.
-    times: dict[int, list[float]] = {index: [] for index in range(len(cases))}
-    for apart in (False, True):
-        for _ in range(args.runs):
-            for index, case in enumerate(cases):
-                if case.apart != apart:
-                    continue
-                request = case.prepare()
-                started = time.perf_counter()
-                run_once(case, request)
-                times[index].append(time.perf_counter() - started)
-    rows = []
-    for index, case in enumerate(cases):
-        # The fewer of two: once a minute a session's expiry is refreshed (two more queries on
-        # whichever request it falls), which is not the page's own cost.
-        queries = []
-        for _ in range(2):
-            executed: list[str] = []
-            request = case.prepare()
-            with connection.execute_wrapper(partial(count_query, executed)):
-                run_once(case, request)
-            queries.append(len(executed))
-        request = case.prepare()
-        tracemalloc.start()
-        run_once(case, request)
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        median, fastest = statistics.median(times[index]), min(times[index])
-        rows.append((case, median, fastest, min(queries), peak / 1e6))
+    rows = measure(cases, args.runs, run_once)
     load_after = os.getloadavg()
 
     print()
