@@ -50,9 +50,23 @@ def test_list_filters(api, agent, customer, make_ticket):
     assert len(rows["results"]) == 2
 
 
+def test_a_time_is_the_instant_it_names_whatever_its_offset(api, agent, customer, make_ticket):
+    """ISO 8601 and Python allow offsets PostgreSQL does not write (past 15:59): the filter
+    compares the instant, in UTC, on either database (a 500 on PostgreSQL before)."""
+    make_ticket(customer)
+    client = api.as_(agent)
+
+    far_east = client.get("/api/v1/tickets/?created_after=2000-01-01T10:00:00%2B16:49")
+    future = client.get("/api/v1/tickets/?created_after=2999-01-01T10:00:00-16:30")
+
+    assert far_east.status_code == 200 and len(far_east.json()["results"]) == 1
+    assert future.status_code == 200 and future.json()["results"] == []
+
+
 @pytest.mark.parametrize(
     "query",
     [
+        "created_before=0001-01-01T00:00:00%2B16:00",  # before the calendar begins, in UTC
         "priority=boiling",
         "category=1.5",
         "category=99999999999999999999",
