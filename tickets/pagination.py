@@ -33,7 +33,10 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def _counted(self) -> int:
-        """How many rows the list holds, counted up to limit + 1."""
+        """How many rows the list holds, counted up to limit + 1 (a list of rows, such as a
+        search's hits, by its length)."""
+        if isinstance(self.object_list, list):
+            return len(self.object_list)
         # Unordered: a count needs no order, and "the first limit + 1 rows found" stops early.
         counted = self.object_list.order_by()[: self.limit + 1]
         try:

@@ -27,6 +27,7 @@ import random
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
+from operator import itemgetter
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -48,7 +49,7 @@ from django.db.models.expressions import RawSQL
 
 from . import search_index
 from .models import MAX_ID, Ticket, TicketQuerySet
-from .selectors import ticket_list_for
+from .selectors import list_rows, ticket_list_for
 
 logger = logging.getLogger("helpdesk.access")
 
@@ -261,10 +262,31 @@ def search_in(tickets: QuerySet, parsed: ParsedQuery, *, staff: bool) -> QuerySe
     SEARCH_MAX_HITS + 1 that match (the one more tells the page there are more)."""
     if not parsed.searchable:
         return tickets.none()
-    vendor = _vendor(tickets)
-    if vendor == "postgresql":
-        hits = _postgres_newest_hits(tickets, parsed, staff=staff)
+    if _vendor(tickets) == "postgresql":
+        hits = [pk for (pk,) in _postgres_newest_hits(tickets, parsed, staff=staff)]
         return tickets.alias(search_hit=_one_of(hits)).filter(search_hit=True)
+    newest = _sqlite_matching(tickets, parsed, staff=staff).order_by("-pk").values("pk")
+    return tickets.filter(pk__in=newest[: settings.SEARCH_MAX_HITS + 1])
+
+
+def newest_hits(
+    tickets: QuerySet, parsed: ParsedQuery, *, staff: bool, fields=("pk",), **annotations
+) -> list[tuple]:
+    """The newest SEARCH_MAX_HITS + 1 tickets of `tickets` that match (by creation on
+    PostgreSQL, by number on SQLite) as tuples of `fields` (and `annotations`, in that order):
+    one query for the hits and whatever a page sorts them by."""
+    if not parsed.searchable:
+        return []
+    fields = [*fields, *annotations]
+    if _vendor(tickets) == "postgresql":
+        return _postgres_newest_hits(tickets, parsed, staff=staff, fields=fields, **annotations)
+    matching = _sqlite_matching(tickets, parsed, staff=staff).annotate(**annotations)
+    return list(matching.order_by("-pk").values_list(*fields)[: settings.SEARCH_MAX_HITS + 1])
+
+
+def _sqlite_matching(tickets: QuerySet, parsed: ParsedQuery, *, staff: bool) -> QuerySet:
+    """`tickets` that match, on SQLite: FTS5 (or substrings) over the tickets and messages."""
+    vendor = _vendor(tickets)
     fts5 = vendor == "sqlite" and _fts5(tickets)
 
     def anywhere(part: ParsedQuery, *, staff: bool = staff) -> Q:
@@ -282,24 +304,7 @@ def search_in(tickets: QuerySet, parsed: ParsedQuery, *, staff: bool) -> QuerySe
         condition &= anywhere(ParsedQuery(parsed.text, groups=[group]))
     if parsed.excluded:
         condition &= ~anywhere(ParsedQuery(parsed.text, groups=[parsed.excluded]), staff=False)
-    newest = tickets.filter(condition).order_by("-pk").values("pk")
-    return tickets.filter(pk__in=newest[: settings.SEARCH_MAX_HITS + 1])
-
-
-def unwalkable_order(sort: str) -> list:
-    """A list's order (TicketQuerySet.SORTS) as expressions no index gives: for a search's
-    hits, given by id, PostgreSQL reads them by id and sorts them, instead of walking the
-    list's index and testing every ticket against the ids."""
-    order = []
-    for key in TicketQuerySet.SORTS[sort]:
-        name = key.lstrip("-")
-        field = Ticket._meta.get_field("id" if name == "pk" else name)
-        if field.generated:
-            field = field.output_field
-        zero = timedelta(0) if isinstance(field, DateTimeField) else 0
-        expression = ExpressionWrapper(F(name) + zero, output_field=field.__class__())
-        order.append(expression.desc() if key.startswith("-") else expression.asc())
-    return order
+    return tickets.filter(condition)
 
 
 # PostgreSQL: how common the words are is measured on this many tickets picked at random (by
@@ -413,9 +418,11 @@ def _store(key: str, value, seconds: int) -> None:
         logger.warning("Search plan: cannot store it (%s).", exc.__class__.__name__)
 
 
-def _postgres_newest_hits(tickets: QuerySet, parsed: ParsedQuery, *, staff: bool) -> list[int]:
-    """The ids of the newest SEARCH_MAX_HITS + 1 tickets (by creation) of `tickets` that match,
-    from the tickets alone (their own and their conversation's words are on them).
+def _postgres_newest_hits(
+    tickets: QuerySet, parsed: ParsedQuery, *, staff: bool, fields=("pk",), **annotations
+) -> list[tuple]:
+    """The newest SEARCH_MAX_HITS + 1 tickets (by creation) of `tickets` that match, as tuples
+    of `fields`, from the tickets alone (their own and their conversation's words are on them).
 
     A walk through the tickets newest first, testing each, is quick for a common word and
     reads the whole table for a rare one; reading a word's GIN index and sorting its tickets is
@@ -447,72 +454,104 @@ def _postgres_newest_hits(tickets: QuerySet, parsed: ParsedQuery, *, staff: bool
         # From the words' indexes: "+ 0 days" keeps PostgreSQL from walking the dates.
         unwalked = ExpressionWrapper(F("created_at") + timedelta(0), output_field=DateTimeField())
         newest = matching.order_by(unwalked.desc(), "-pk")
+    # Computed for the hits only, once they are found (the rank of "best match").
+    newest = newest.annotate(**annotations).values_list(*fields)[:limit]
     if not walk:  # the planner's own choice: nothing to set
-        return list(newest.values_list("pk", flat=True)[:limit])
+        return list(newest)
     connection = connections[tickets.db]
     # The settings are local to the transaction: they end with it, unless it is a caller's
     # (a test, ATOMIC_REQUESTS), who then gets them back as they were.
     outer = connection.in_atomic_block
     with transaction.atomic(using=tickets.db), connection.cursor() as cursor:
         saved = _walking(cursor, True)
-        found = list(newest.values_list("pk", flat=True)[:limit])
+        found = list(newest)
         if outer:
             _walking(cursor, False, saved)
     return found
 
 
-def best_match(tickets: QuerySet, parsed: ParsedQuery) -> QuerySet:
-    """`tickets` best match first: PostgreSQL ranks by ts_rank_cd (title words weigh more
-    than the description's; tickets found by a message only come last), SQLite puts the
-    tickets whose title matches first; then newest activity. Only ever applied to a search's
-    bounded set."""
-    vendor = _vendor(tickets)
-    if vendor == "postgresql":
+def _rank(tickets: QuerySet, parsed: ParsedQuery) -> tuple[dict, tuple[str, ...]]:
+    """The "best match" order, as an annotation and the order's keys: PostgreSQL ranks by
+    ts_rank_cd (title words weigh more than the description's; tickets found by a message only
+    come last), SQLite puts the tickets whose title matches first; then newest activity."""
+    if _vendor(tickets) == "postgresql":
         from django.contrib.postgres.search import SearchRank
 
         rank = SearchRank(F("search_vector"), _postgres_query(parsed), cover_density=True)
-        return tickets.annotate(search_rank=rank).order_by(
-            F("search_rank").desc(nulls_last=True), "-last_activity_at", "-pk"
-        )
+        return {"search_rank": rank}, ("-search_rank", "-last_activity_at", "-pk")
     if _fts5(tickets):
         # The tickets whose title matches first (one FTS5 query with a column filter, read
         # once): bm25 asked for each of a thousand hits took seconds at 100,000 tickets.
         in_title = _fts5_match(search_index.TICKETS, parsed, column="title")
         title_first = Case(When(pk__in=in_title, then=Value(0)), default=Value(1))
-        return tickets.annotate(search_rank=title_first).order_by(
-            "search_rank", "-last_activity_at", "-pk"
-        )
-    return tickets.for_list()
+        return {"search_rank": title_first}, ("search_rank", "-last_activity_at", "-pk")
+    return {}, TicketQuerySet.SORTS[TicketQuerySet.DEFAULT_SORT]
+
+
+# What a list's orders (TicketQuerySet.SORTS) sort by, read with the hits: the pages sort the
+# hits in Python and read only the rows of the page shown.
+SORT_FIELDS = ("pk", "last_activity_at", "created_at", "priority_rank", "status_rank")
+
+
+def in_order(rows: list[tuple], fields: list[str], keys: tuple[str, ...]) -> list[int]:
+    """The ids (the first field) of `rows`, tuples of `fields`, in the order of `keys` (names
+    of `fields`, "-" first for descending, as order_by takes them): one stable sort per key,
+    the last key first."""
+    rows = list(rows)
+    for key in reversed(keys):
+        position = fields.index(key.lstrip("-"))
+        rows.sort(key=itemgetter(position), reverse=key.startswith("-"))
+    return [row[0] for row in rows]
 
 
 @dataclass
 class SearchResult:
-    """What a list shows for a search: `tickets` to page through (at most `limit` of them are
-    paged; one more means there are more), or `jump`, a ticket to go to."""
+    """What a list shows for a search: `hits`, the ids of the tickets that match in the
+    list's order (at most `limit` of them are paged; one more means there are more), whose
+    rows are read from the list's own `visible` query a page at a time; or `jump`, a ticket to
+    go to."""
 
     query: ParsedQuery
-    tickets: QuerySet
+    hits: list[int]
+    visible: QuerySet
     jump: int | None = None
     limit: int = 0
+
+    @property
+    def tickets(self) -> QuerySet:
+        """The hits as a query on the list's tickets, unordered (`hits` has their order)."""
+        return self.visible.filter(pk__in=self.hits).order_by()
+
+    def rows(self, ids: list[int], *, viewer) -> list[dict]:
+        """A page of the hits (`ids`, in order) as list_rows gives them, in that order, with
+        each ticket's description for its snippet: one query."""
+        page = self.visible.filter(pk__in=ids).order_by()
+        rows = list_rows(page, viewer=viewer, extra=("description",))
+        position = {pk: number for number, pk in enumerate(ids)}
+        rows.sort(key=lambda row: position[row["pk"]])
+        return rows
 
 
 def search_tickets(user, query: str, filters: dict | None = None) -> SearchResult:
     """The tickets `user` may see that match `query`, within the list's `filters` (those of
     tickets.selectors.ticket_list_for; `sort` may also be "best"). `#123` or `123` is a jump
-    to that ticket if `user` may see it (otherwise the number is searched like any word)."""
+    to that ticket if `user` may see it (otherwise the number is searched like any word).
+    One query finds the hits with what the list's order needs; they are sorted here."""
     filters = dict(filters or {})
     sort = filters.pop("sort", "") or TicketQuerySet.DEFAULT_SORT
     parsed = parse(query)
     jump = jump_target(user, parsed.text)
     tickets = ticket_list_for(user, **filters)
-    found = search_in(tickets, parsed, staff=user.is_staff)
-    if sort == BEST_MATCH:
-        found = best_match(found, parsed)
-    elif connections[found.db].vendor == "postgresql":
-        found = found.order_by(*unwalkable_order(sort))
-    else:
-        found = found.for_list(sort)
-    return SearchResult(query=parsed, tickets=found, jump=jump, limit=settings.SEARCH_MAX_HITS)
+    rank, keys = ({}, TicketQuerySet.SORTS[sort]) if sort != BEST_MATCH else _rank(tickets, parsed)
+    fields = [*SORT_FIELDS, *rank]
+    found = newest_hits(tickets, parsed, staff=user.is_staff, fields=SORT_FIELDS, **rank)
+    return SearchResult(
+        query=parsed,
+        hits=in_order(found, fields, keys),
+        visible=tickets,
+        jump=jump,
+        limit=settings.SEARCH_MAX_HITS,
+    )
 
 
 # --- Snippets: where the words were found ----------------------------------------------------
@@ -566,19 +605,18 @@ def _has_word(text: str, words: list[str]) -> bool:
 
 
 def snippets(rows: list[dict], result: SearchResult, *, user) -> None:
-    """Add to each row of a page of search results `title_pieces` (the title, its words
-    marked) and `snippet`: {"where": "description" | "message" | "note", "by", "at",
-    "pieces"}. Two queries at most whatever the page holds: the descriptions, and the first
-    matching message (that `user` may read) of each ticket whose description has none of the
-    words."""
+    """Add to each row of a page of search results (SearchResult.rows: with its ticket's
+    `description`, which is taken out) `title_pieces` (the title, its words marked) and
+    `snippet`: {"where": "description" | "message" | "note", "by", "at", "pieces"}. One query
+    at most whatever the page holds: the first matching message (that `user` may read) of each
+    ticket whose description has none of the words."""
     if not rows:
         return
     words = result.query.words()
-    ids = [row["pk"] for row in rows]
-    descriptions = dict(Ticket.objects.filter(pk__in=ids).values_list("pk", "description"))
+    descriptions = {row["pk"]: row.pop("description") for row in rows}
     # A ticket's description is its snippet when it holds a word: the messages are read only
     # for the others (none: no query).
-    elsewhere = [pk for pk in ids if not _has_word(descriptions.get(pk, ""), words)]
+    elsewhere = [pk for pk, text in descriptions.items() if not _has_word(text, words)]
     found = {}
     if elsewhere:
         messages = visible_messages(result.query, staff=user.is_staff).filter(
@@ -599,7 +637,7 @@ def snippets(rows: list[dict], result: SearchResult, *, user) -> None:
         }
     for row in rows:
         row["title_pieces"] = highlight(row["title"], words, length=None)
-        description = descriptions.get(row["pk"], "")
+        description = descriptions[row["pk"]]
         message = found.get(row["pk"])
         if message is not None:
             row["snippet"] = {
@@ -625,9 +663,7 @@ def search_for_admin(tickets: QuerySet, text: str) -> QuerySet:
     first (two short queries), so the list's own query is an index lookup of ids, not an OR
     across a join that would read every ticket."""
     parsed = parse(text)
-    hits = []
-    if parsed.searchable:
-        hits = list(search_in(tickets, parsed, staff=True).values_list("pk", flat=True))
+    hits = [pk for (pk,) in newest_hits(tickets, parsed, staff=True)]
     condition = Q(pk__in=hits)
     number = JUMP.fullmatch(parsed.text)
     if number and 1 <= int(number.group(1)) <= MAX_ID:

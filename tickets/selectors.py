@@ -101,7 +101,7 @@ def in_time_zone(rows: list[dict], *fields: str) -> list[dict]:
     return rows
 
 
-def list_rows(tickets: QuerySet, *, viewer) -> list[dict]:
+def list_rows(tickets: QuerySet, *, viewer, extra: tuple[str, ...] = ()) -> list[dict]:
     """A page of a list's tickets (a slice of for_list()) as dicts named after what the list
     shows, with their reporters' and assignees' names, in one query, and the markers as
     `viewer` sees them: `new_reply` (their own ticket has a staff reply they have not opened);
@@ -109,12 +109,13 @@ def list_rows(tickets: QuerySet, *, viewer) -> list[dict]:
     and `waiting_on_customer` (not closed, and who wrote the latest public message); `since`:
     how long ago its last activity was.
 
-    Only the columns shown, so a ticket's description and the users' other fields (password
-    hashes included) stay in the database. A new column is one more name here and a cell in
-    templates/tickets/_list_row.html.
+    Only the columns shown (and the ticket's `extra` ones: a search's snippets need the
+    description), so the users' other fields (password hashes included) stay in the database. A
+    new column is one more name here and a cell in templates/tickets/_list_row.html.
     """
     rows = list(
         tickets.values(
+            *extra,
             "pk",
             "title",
             "status",

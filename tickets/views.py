@@ -97,7 +97,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
         search = search_tickets(request.user, text, filters)
         if search.jump is not None:
             return redirect("tickets:detail", search.jump)
-        tickets, limit = search.tickets, search.limit
+        tickets, limit = search.hits, search.limit
     else:
         tickets, limit = ticket_list_for(request.user, **filters), settings.TICKET_LIST_LIMIT
     paginator = CappedPaginator(tickets, settings.TICKETS_PER_PAGE, limit=limit)
@@ -123,9 +123,11 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     sort = filters.get("sort") or TicketQuerySet.DEFAULT_SORT
-    rows = list_rows(page.object_list, viewer=request.user)
     if search:
+        rows = search.rows(page.object_list, viewer=request.user)
         snippets(rows, search, user=request.user)
+    else:
+        rows = list_rows(page.object_list, viewer=request.user)
     context = {
         "page": page,
         "tickets": rows,

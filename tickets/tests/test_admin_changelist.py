@@ -21,10 +21,10 @@ CHANGELIST = "/admin/tickets/ticket/"
 # category filter's categories, the tag filter's tags, the count and the rows.
 CHANGELIST_BUDGET = 9
 # A search reads its hits and the reporters it names first (tickets.search.search_for_admin); on
-# PostgreSQL the hits take seven queries in a test (tickets.search._postgres_newest_hits: the
-# highest number, the sample, then a savepoint, the planner's settings, the hits, the settings
-# put back, the savepoint released).
-SEARCH_QUERIES = 9 if connection.vendor == "postgresql" else 2
+# PostgreSQL the hits take three queries (tickets.search._postgres_newest_hits: the highest
+# number, the sample, the hits; for a walk also a savepoint, the planner's settings, the settings
+# put back and the savepoint released, which TestQueryBudget leaves out).
+SEARCH_QUERIES = 4 if connection.vendor == "postgresql" else 2
 
 
 def result_ids(response) -> list[int]:
@@ -316,7 +316,15 @@ class TestQueryBudget:
         with CaptureQueriesContext(connection) as queries:
             response = client.get(path)
         assert response.status_code == 200
-        return len(queries), response
+        # A walk for a search's hits (tickets.search) adds the planner's settings in a
+        # savepoint: whether the sample chooses it depends on the numbers the tickets got (the
+        # database's sequence), not on their count.
+        counted = [
+            query
+            for query in queries.captured_queries
+            if "set_config(" not in query["sql"] and "SAVEPOINT" not in query["sql"]
+        ]
+        return len(counted), response
 
     @pytest.mark.parametrize("query", ["", "?status__exact=open&assignee=none", "?q=printer"])
     def test_the_changelist_costs_the_same_at_10_and_100_tickets(
