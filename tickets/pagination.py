@@ -13,15 +13,13 @@ the next. A list within its limit is counted on every view, exactly.
 from __future__ import annotations
 
 import hashlib
-import logging
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
-logger = logging.getLogger("helpdesk.access")
+from .caching import cache_get, cache_set
 
 CAPPED_SECONDS = 60
 
@@ -44,17 +42,11 @@ class CappedPaginator(Paginator):
         except EmptyResultSet:  # a filter nothing can match: nothing to count
             return 0
         key = "capped:" + hashlib.md5(sql.encode(), usedforsecurity=False).hexdigest()
-        try:
-            if cache.get(key):
-                return self.limit + 1
-        except Exception as exc:  # a cache server that does not answer: count
-            logger.warning("Capped count: cannot read the cache (%s).", exc.__class__.__name__)
+        if cache_get(key, label="Capped count"):
+            return self.limit + 1
         number = counted.count()
         if number > self.limit:
-            try:
-                cache.set(key, True, CAPPED_SECONDS)
-            except Exception as exc:
-                logger.warning("Capped count: cannot store it (%s).", exc.__class__.__name__)
+            cache_set(key, True, CAPPED_SECONDS, label="Capped count")
         return number
 
     @cached_property

@@ -22,7 +22,6 @@ substring match where SQLite lacks FTS5.
 from __future__ import annotations
 
 import hashlib
-import logging
 import random
 import re
 from dataclasses import dataclass, field
@@ -31,7 +30,6 @@ from operator import itemgetter
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db import connections, transaction
 from django.db.models import (
     BooleanField,
@@ -48,10 +46,9 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL
 
 from . import search_index
+from .caching import cache_get, cache_set
 from .models import MAX_ID, Ticket, TicketQuerySet
 from .selectors import list_rows, ticket_list_for
-
-logger = logging.getLogger("helpdesk.access")
 
 # Longer input is cut here (at a word's end): still a search, never an error.
 MAX_QUERY_LENGTH = 1000
@@ -403,21 +400,6 @@ def _one_of(ids: list[int]) -> RawSQL:
     return RawSQL(f'"{Ticket._meta.db_table}"."id" = ANY(%s)', [ids], BooleanField())  # noqa: S611
 
 
-def _cached(key: str):
-    try:
-        return cache.get(key)
-    except Exception as exc:  # a cache server that does not answer: choose anew
-        logger.warning("Search plan: cannot read the cache (%s).", exc.__class__.__name__)
-        return None
-
-
-def _store(key: str, value, seconds: int) -> None:
-    try:
-        cache.set(key, value, seconds)
-    except Exception as exc:
-        logger.warning("Search plan: cannot store it (%s).", exc.__class__.__name__)
-
-
 def _postgres_newest_hits(
     tickets: QuerySet, parsed: ParsedQuery, *, staff: bool, fields=("pk",), **annotations
 ) -> list[tuple]:
@@ -444,10 +426,10 @@ def _postgres_newest_hits(
         "search-plan:"
         + hashlib.md5(str(matching.query).encode(), usedforsecurity=False).hexdigest()
     )
-    walk = _cached(key)
+    walk = cache_get(key, label="Search plan")
     if walk is None:
         walk = _sample_says_walk(matching, parsed, limit=limit, using=tickets.db)
-        _store(key, walk, PLAN_SECONDS)
+        cache_set(key, walk, PLAN_SECONDS, label="Search plan")
     if walk:
         newest = matching.order_by("-created_at", "-pk")
     else:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db.models import F, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 
+from .caching import cache_delete, cache_get, cache_set
 from .models import (
     MAX_ID,
     Category,
@@ -40,11 +40,7 @@ def staff_menus() -> dict[str, list[tuple[int, str]]]:
     """{"agents": [(id, username), ...], "categories": [(id, name), ...]}, by name: the active
     agents, and every category (retired ones too: their tickets stay in them). A cache server
     that does not answer: read from the database, as without a cache."""
-    try:
-        menus = cache.get(MENUS_CACHE_KEY)
-    except Exception as exc:
-        logger.warning("Staff menus: cannot read the cache (%s).", exc.__class__.__name__)
-        menus = None
+    menus = cache_get(MENUS_CACHE_KEY, label="Staff menus")
     if menus is None:
         menus = {
             "agents": list(
@@ -52,20 +48,14 @@ def staff_menus() -> dict[str, list[tuple[int, str]]]:
             ),
             "categories": list(Category.objects.order_by("name").values_list("pk", "name")),
         }
-        try:
-            cache.set(MENUS_CACHE_KEY, menus, MENUS_CACHE_SECONDS)
-        except Exception as exc:
-            logger.warning("Staff menus: cannot store them (%s).", exc.__class__.__name__)
+        cache_set(MENUS_CACHE_KEY, menus, MENUS_CACHE_SECONDS, label="Staff menus")
     return menus
 
 
 def forget_staff_menus(**kwargs) -> None:
     """A signal receiver: an agent or a category was saved or deleted. A cache server that does
     not answer fails no save (a login saves the user): what it holds expires within the minute."""
-    try:
-        cache.delete(MENUS_CACHE_KEY)
-    except Exception as exc:
-        logger.warning("Staff menus: cannot forget them (%s).", exc.__class__.__name__)
+    cache_delete(MENUS_CACHE_KEY, label="Staff menus")
 
 
 def get_ticket_for(

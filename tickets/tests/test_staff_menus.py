@@ -77,6 +77,6 @@ def test_without_a_cache_server_the_staff_pages_work_and_saves_succeed(
     assert ASSIGN.format(pk=other_agent.pk) in menu
     assert page.status_code == 200
     messages = {record.getMessage() for record in caplog.records}
-    assert "Staff menus: cannot forget them (ConnectionError)." in messages
+    assert "Staff menus: cannot delete from the cache (ConnectionError)." in messages
     assert "Staff menus: cannot read the cache (ConnectionError)." in messages
     assert "Presence: cannot use the cache (ConnectionError)." in messages
