@@ -117,41 +117,6 @@ def sqlite_uninstall(connection, indexed: Indexed) -> None:
         cursor.execute(f"DROP TABLE IF EXISTS {indexed.fts}")
 
 
-def postgres_install(connection, indexed: Indexed) -> None:
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE INDEX IF NOT EXISTS {indexed.gin} ON {indexed.table} USING gin (search_vector)"
-        )
-        cursor.execute(
-            f"ALTER TABLE {indexed.table} ALTER COLUMN search_vector SET STATISTICS 1000"
-        )
-        # Statistics for the new column where there are rows to take them from (an empty
-        # table keeps none: analyzed empty, PostgreSQL would plan its other queries for 0 rows).
-        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {indexed.table})")  # noqa: S608
-        if cursor.fetchone()[0]:
-            cursor.execute(f"ANALYZE {indexed.table} (search_vector)")
-
-
-def postgres_uninstall(connection, indexed: Indexed) -> None:
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP INDEX IF EXISTS {indexed.gin}")
-
-
-def install(schema_editor, indexed: Indexed) -> None:
-    """For a migration: this table's search index on the database migrated."""
-    postgres_install(schema_editor.connection, indexed)
-    sqlite_install(schema_editor.connection, indexed)
-
-
-def uninstall(schema_editor, indexed: Indexed) -> None:
-    postgres_uninstall(schema_editor.connection, indexed)
-    sqlite_uninstall(schema_editor.connection, indexed)
-
-
 def ensure_sqlite_index(sender=None, using: str = "default", **kwargs) -> list[str]:
     """post_migrate: put back the triggers a table remake dropped, and rebuild those tables'
     indexes. Returns the tables rebuilt."""
