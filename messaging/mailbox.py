@@ -65,9 +65,15 @@ def lock_url() -> str:
     return broker if broker.startswith(("redis://", "rediss://")) else ""
 
 
+class LockUnavailable(Exception):
+    """Redis, where the mailbox's lock lives, does not answer: nothing is fetched."""
+
+
 @contextmanager
 def fetch_lock() -> Iterator[bool]:
-    """Hold the mailbox's lock (yields True), or yield False when another fetcher has it."""
+    """Hold the mailbox's lock (yields True), or yield False when another fetcher has it.
+    Raises LockUnavailable when Redis does not answer (nothing is fetched then: without the
+    lock, two fetchers could take the same mail)."""
     url = lock_url()
     if not url:
         yield True  # one process (no Redis): nobody else fetches
@@ -81,7 +87,14 @@ def fetch_lock() -> Iterator[bool]:
     )
     name = f"{prefix}:fetch-mail:{mailbox}"
     lock = client.lock(name, timeout=LOCK_SECONDS, blocking=False)
-    acquired = lock.acquire(blocking=False)
+    try:
+        acquired = lock.acquire(blocking=False)
+    except redis.exceptions.RedisError as exc:
+        client.close()
+        raise LockUnavailable(
+            f"Redis ({redact_url(url)}), where the mailbox's lock is taken, does not answer: "
+            f"{exc} ({type(exc).__name__})"
+        ) from exc
     try:
         yield acquired
     finally:
@@ -90,7 +103,20 @@ def fetch_lock() -> Iterator[bool]:
                 lock.release()
             except redis.exceptions.LockError:  # the lease ran out: someone else may hold it
                 logger.warning("The fetch lock ran out before the fetch ended")
+            except redis.exceptions.RedisError as exc:  # Redis went down: the lease runs out
+                logger.warning("Could not release the fetch lock (%s)", type(exc).__name__)
         client.close()
+
+
+def redact_url(url: str) -> str:
+    """A URL without its password, to be shown."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
 
 
 def connect():

@@ -11,7 +11,7 @@ from messaging.models import InboundEmail
 from messaging.tasks import fetch_mail as fetch_task
 from messaging.tests.inbound_helpers import MAIL_DIR, mail, mail_settings, sample  # noqa: F401
 from tests.dovecot import Dovecot
-from tests.servers import port_answers
+from tests.servers import free_port, port_answers
 from tickets.models import Ticket
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mail_settings")]
@@ -160,6 +160,28 @@ def test_a_second_fetcher_waits_for_the_lock(dovecot, settings, customer):
         fetch_task.delay()  # beat's run meanwhile: nothing either
         assert Ticket.objects.count() == 0
 
+    assert "Fetched 1 mail(s), 1 new." in fetch()
+    assert Ticket.objects.count() == 1
+
+
+def test_redis_down_is_one_clear_line_and_the_mail_waits_on_the_server(dovecot, settings, customer):
+    # REDIS_URL names a Redis that does not answer (nothing listens on that port): without
+    # the lock nothing is fetched (two fetchers could take the same mail), and nothing is lost.
+    settings.REDIS_URL = f"redis://:hunter2@127.0.0.1:{free_port()}/0"
+    dovecot.deliver(mail())
+
+    with pytest.raises(CommandError) as raised:
+        fetch()
+
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith("Redis (redis://:***@127.0.0.1:")  # its password left out
+    assert "hunter2" not in message
+    assert "(ConnectionError). Nothing was fetched; the mail waits on the server." in message
+    assert InboundEmail.objects.count() == 0
+    assert [SEEN in flags for flags in dovecot.flags()] == [False]
+
+    settings.REDIS_URL = ""  # Redis is not needed any more (one fetcher): the mail is fetched
     assert "Fetched 1 mail(s), 1 new." in fetch()
     assert Ticket.objects.count() == 1
 
