@@ -41,4 +41,7 @@ class Command(BaseCommand):
             self.stdout.write("Another fetch holds the mailbox's lock: nothing done.")
             return
         new = sum(1 for mail in run.mails if mail.created)
-        self.stdout.write(f"Fetched {len(run.mails)} mail(s), {new} new.")
+        summary = f"Fetched {len(run.mails)} mail(s), {new} new."
+        if unstored := sum(1 for mail in run.mails if not mail.stored):
+            summary += f" {unstored} could not be stored: left on the server for the next run."
+        self.stdout.write(summary)
