@@ -358,8 +358,8 @@ def test_a_worker_delivers_the_mail_a_change_queued(tmp_path, redis_prefix):
             worker=worker,
         )
         pong = desk.run("-m", "celery", "-A", "helpdesk_site", "inspect", "ping", "--timeout", "10")
-        assert worker.finished("tickets.tasks.send_emails") == 2
-        assert worker.finished("tickets.tasks.send_outbox") == 0
+        assert worker.finished("accounts.tasks.send_emails") == 2
+        assert worker.finished("accounts.tasks.send_outbox") == 0
 
     assert worker.process.returncode == 0, worker.log()[-4000:]
     assert f"{redis_prefix}-a@" in pong
@@ -415,10 +415,10 @@ def test_with_the_smtp_server_down_a_change_is_mailed_exactly_once_when_it_is_ba
             worker=worker,
         )
         # Beat goes on sending what is due: two more of its runs, and still one email.
-        runs = worker.finished("tickets.tasks.send_outbox")
+        runs = worker.finished("accounts.tasks.send_outbox")
         wait_for(
             "beat runs twice more",
-            lambda: worker.finished("tickets.tasks.send_outbox") >= runs + 2,
+            lambda: worker.finished("accounts.tasks.send_outbox") >= runs + 2,
             worker=worker,
         )
 
@@ -466,7 +466,7 @@ def test_a_change_made_while_the_broker_is_down_is_mailed_by_beat(tmp_path, redi
     assert reply.get_body(("plain",)).get_content().startswith("Sent while the broker was away.")
     assert len(smtp.messages) == 2
     # The task never reached the worker: beat's periodic task sent the mail.
-    assert worker.finished("tickets.tasks.send_emails") == 1  # the new ticket's, not the reply's
+    assert worker.finished("accounts.tasks.send_emails") == 1  # the new ticket's, not the reply's
     assert took < 30  # the web process waited a bounded time for the broker
 
 
@@ -512,10 +512,10 @@ def test_a_change_made_while_redis_is_down_is_mailed_exactly_once_when_it_is_bac
             worker=worker,
         )
         # Beat goes on sending what is due: two more of its runs, and still one email.
-        runs = worker.finished("tickets.tasks.send_outbox")
+        runs = worker.finished("accounts.tasks.send_outbox")
         wait_for(
             "beat runs twice more",
-            lambda: worker.finished("tickets.tasks.send_outbox") >= runs + 2,
+            lambda: worker.finished("accounts.tasks.send_outbox") >= runs + 2,
             worker=worker,
         )
 
@@ -523,7 +523,7 @@ def test_a_change_made_while_redis_is_down_is_mailed_exactly_once_when_it_is_bac
     [reply] = smtp.received_by("customer@example.com")
     assert reply.get_body(("plain",)).get_content().startswith("Sent while Redis was down.")
     assert len(smtp.messages) == 2
-    assert worker.finished("tickets.tasks.send_emails") == 1  # the new ticket's, not the reply's
+    assert worker.finished("accounts.tasks.send_emails") == 1  # the new ticket's, not the reply's
     assert took < 30  # the web process waited a bounded time for Redis
 
 
