@@ -1,20 +1,16 @@
-import logging
 import unicodedata
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
-from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
-from .mail import AUTOMATIC_HEADERS
 from .models import User
 from .ratelimits import may_email
 from .validators import time_zone_names
-
-logger = logging.getLogger(__name__)
+from .verification import queue_and_send
 
 
 class RegistrationForm(forms.Form):
@@ -142,8 +138,8 @@ class SendLinkAgainForm(forms.Form):
 class PasswordResetForm(auth_forms.PasswordResetForm):
     """Django's, with the headers every email of the help desk carries (Auto-Submitted), and at
     most ACCOUNT_EMAILS_PER_ADDRESS account emails an hour to one address (the page answers the
-    same either way). Sent at once, not through the outbox: the person is waiting for it and can
-    ask again.
+    same either way). Through the outbox, as every email (accounts.verification.queue_and_send):
+    a worker sends it at once after the commit, and again later if the mail server is down.
 
     Unlike Django's, it also answers accounts without a usable password: here those are
     customers an agent opened a ticket for (and imported accounts), and this is how they choose
@@ -170,18 +166,14 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
             return
         subject = " ".join(render_to_string(subject_template_name, context).split())
         body = render_to_string(email_template_name, context)
-        email = EmailMultiAlternatives(
-            subject, body, from_email, [to_email], headers=AUTOMATIC_HEADERS
-        )
+        html = ""
         if html_email_template_name is not None:
-            email.attach_alternative(
-                render_to_string(html_email_template_name, context), "text/html"
-            )
-        try:
-            email.send()
-        except Exception:
-            # As Django's: the page says the same whether or not the address has an account.
-            logger.exception("Could not send a password reset email")
+            html = render_to_string(html_email_template_name, context)
+        # Through the outbox: with the mail server down it is sent once it is back. The page
+        # says the same whether or not the address has an account (as Django's).
+        queue_and_send(
+            to=to_email, subject=subject, text=body, html=html, what="a password reset email"
+        )
 
 
 def _folded(text: str) -> str:

@@ -11,7 +11,8 @@ The link carries a signed token (django.core.signing, with a timestamp): the acc
 digest of its address, so it stops working when the address changes, and after
 EMAIL_CONFIRMATION_DAYS. Nothing is stored for it.
 
-The emails go out after the transaction commits, as every email here does, and at most
+The emails go through the outbox (accounts/outbox.py), as every email here does: written in the
+transaction, sent once it commits, tried again while the mail server is down; at most
 ACCOUNT_EMAILS_PER_ADDRESS an hour to one address (accounts/ratelimits.py). Links are built from
 SITE_URL, like the ticket emails', never from the request's Host header.
 """
@@ -22,12 +23,10 @@ import enum
 import hashlib
 import logging
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
-from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -96,21 +95,35 @@ def _link(name: str, *args) -> str:
 
 
 def _send_after_commit(template: str, address: str, context: dict) -> None:
+    """Write the email to the outbox in the current transaction, to be sent once it commits
+    (and tried again while the mail server is down)."""
     if not may_email(address):
         return
-    transaction.on_commit(partial(_send, template, address, context))
-
-
-def _send(template: str, address: str, context: dict) -> None:
-    from .mail import AUTOMATIC_HEADERS  # mail imports the models, which import this module
-
     try:
         subject = " ".join(render_to_string(f"emails/{template}_subject.txt", context).split())
         body = render_to_string(f"emails/{template}.txt", context)
-        EmailMessage(subject, body, to=[address], headers=AUTOMATIC_HEADERS).send()
     except Exception:
-        # The account is saved already; a mail problem must not turn into an error page.
-        logger.exception("Could not send the %s email", template)
+        logger.exception("Could not write the %s email", template)
+        return
+    queue_and_send(to=address, subject=subject, text=body, what=f"the {template} email")
+
+
+def queue_and_send(*, to: str, subject: str, text: str, html: str = "", what: str) -> None:
+    """An account email goes through the outbox, as every email does: a row written in the
+    current transaction, sent by a worker once it commits, and tried again while the mail
+    server is down (accounts/outbox.py). The account is saved either way: a mail problem must
+    not turn into an error page."""
+    # The outbox imports accounts.mail, which imports the models, which import this module.
+    from .outbox import Mail, queue
+    from .tasks import send_after_commit
+
+    try:
+        with transaction.atomic():
+            ids = queue([Mail(to=to, subject=subject, text=text, html=html)])
+    except Exception:
+        logger.exception("Could not queue %s", what)
+        return
+    send_after_commit(ids)
 
 
 def send_confirmation_link(user) -> None:

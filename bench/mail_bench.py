@@ -151,7 +151,7 @@ def main() -> None:
 
         while True:
             run = fetch_mail(report=report)
-            if not run.mails:
+            if not any(mail.stored for mail in run.mails):  # none left, or none storable
                 break
         took = time.perf_counter() - started
     finally:

@@ -407,7 +407,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 HELPDESK_EMAIL = env_str("HELPDESK_EMAIL")
 
 # The outbox (django-post-office): every email is a row written in the transaction of the change
-# that caused it, sent by a task after the commit (tickets/outbox.py). A failed try is tried
+# that caused it, sent by a task after the commit (accounts/outbox.py). A failed try is tried
 # again after EMAIL_RETRY_INTERVAL seconds, then twice that, four times... (back-off), up to
 # EMAIL_MAX_RETRIES more times; then the mail is "failed" and listed in the admin, which can send
 # it again. Only failures are logged as rows (LOG_LEVEL 1).
@@ -417,7 +417,7 @@ POST_OFFICE = {
     "LOG_LEVEL": 1,
     "BATCH_SIZE": 50,
     # Its own Celery task would send every queued row from each worker at once; ours claim
-    # each row before sending it (tickets/outbox.py).
+    # each row before sending it (accounts/outbox.py).
     "CELERY_ENABLED": False,
 }
 
@@ -574,7 +574,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # `make worker` (worker and beat in one), or once per deployment (README, "Workers").
 CELERY_BEAT_SCHEDULE = {
     "send-outbox": {
-        "task": "tickets.tasks.send_outbox",
+        "task": "accounts.tasks.send_outbox",
         "schedule": float(env_int("OUTBOX_SEND_INTERVAL", 60)),
     },
 }

@@ -6,10 +6,10 @@ from django.utils.translation import ngettext
 from post_office.models import STATUS, Attachment, Email, EmailTemplate, Log
 
 from accounts.admin_input import AdminInputMixin
+from accounts.outbox import send_again
+from accounts.tasks import send_after_commit
 from tickets.admin import ReadOnlyMixin
-from tickets.outbox import send_again
 from tickets.pagination import CappedCountAdminMixin
-from tickets.tasks import send_after_commit
 
 from .inbound import reprocess
 from .models import CannedReply, InboundEmail, Message
@@ -84,7 +84,7 @@ class CannedReplyAdmin(AdminInputMixin, admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
-# --- The outbox (tickets/outbox.py): django-post-office's Email rows --------------------------
+# --- The outbox (accounts/outbox.py): django-post-office's Email rows --------------------------
 # Its own admin edits rows, sends them from the page (on a GET), and manages templates and
 # attachments the help desk does not use: replaced by a read-only list of the outbox with each
 # mail's last error, and one action that goes through the outbox's own service.

@@ -618,6 +618,44 @@ def ingest(raw: bytes, *, source: str) -> tuple[InboundEmail, bool]:
     return record, True
 
 
+def ingest_failed(raw: bytes, *, source: str, error: Exception) -> tuple[InboundEmail, bool] | None:
+    """Store a mail that `ingest` raised for (an error outside its processing, e.g. while
+    storing its row): its bytes and what of its headers can be read, failed, the error as its
+    reason, so that staff see it and can process it again from the admin. Returns its row and
+    whether it is new (as `ingest`), or None when even that cannot be stored: the mail must
+    then stay on the server, to be fetched again."""
+    raw = bytes(raw)
+    digest = hashlib.sha256(raw).hexdigest()
+    key, details = digest, {}
+    try:
+        mail = parse(raw)
+        key = dedup_key(mail, raw)
+        details = {
+            "message_id": " ".join(header(mail, "Message-ID").split())[:255],
+            "from_address": address_of(header(mail, "From"))[:254],
+            "subject": " ".join(header(mail, "Subject").split())[:255],
+        }
+    except Exception:
+        logger.warning("Could not read the headers of a mail that failed", exc_info=True)
+    defaults = {
+        "sha256": digest,
+        "raw": raw,
+        "size": len(raw),
+        "source": source[:100],
+        "status": Status.FAILED,
+        "reason": clean(f"could not be stored whole: {type(error).__name__}: {error}")[:500],
+        "processed_at": timezone.now(),
+    }
+    # With the headers read, then (if those were what the database refused) without them.
+    for fields in ({**defaults, **details}, defaults) if details else (defaults,):
+        try:
+            with transaction.atomic():
+                return InboundEmail.objects.get_or_create(key=key, defaults=fields)
+        except Exception:
+            logger.exception("Could not store a mail that failed, even as failed")
+    return None
+
+
 def ingest_too_large(headers: bytes, *, size: int, source: str) -> tuple[InboundEmail, bool]:
     """Record a mail left on the server for its size (over INBOUND_MAX_BYTES): its headers
     only, quarantined, so that staff can see who wrote it."""

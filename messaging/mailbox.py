@@ -10,6 +10,10 @@ marked done on the server: moved to IMAP_PROCESSED_FOLDER, or flagged \\Seen. A 
 connection) that goes down half-way loses nothing: a mail stored but not yet marked is fetched
 again next time, and ingest knows it already (the same sender and Message-ID, or the same
 bytes): it is marked done and nothing is applied twice. Nothing is ever deleted.
+
+One bad mail never stops the others: an error while storing one (outside the processing,
+which records its own failures) is caught for that mail alone; it is stored as failed if it
+can be (and marked done), else left on the server as it is, and the run goes on.
 """
 
 from __future__ import annotations
@@ -20,12 +24,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from imap_tools import MailBox, MailBoxStartTls, MailBoxUnencrypted
 
-from .inbound import ingest, ingest_too_large
+from .inbound import ingest, ingest_failed, ingest_too_large
 from .models import InboundEmail
 
 logger = logging.getLogger("helpdesk.inbound")
@@ -44,9 +49,13 @@ class Fetched:
     long run keeps no mail in memory)."""
 
     uid: str
-    record_id: int
+    record_id: int | None  # None: it could not be stored, and is left on the server
     created: bool
     line: str
+
+    @property
+    def stored(self) -> bool:
+        return self.record_id is not None
 
 
 @dataclass
@@ -65,9 +74,15 @@ def lock_url() -> str:
     return broker if broker.startswith(("redis://", "rediss://")) else ""
 
 
+class LockUnavailable(Exception):
+    """Redis, where the mailbox's lock lives, does not answer: nothing is fetched."""
+
+
 @contextmanager
 def fetch_lock() -> Iterator[bool]:
-    """Hold the mailbox's lock (yields True), or yield False when another fetcher has it."""
+    """Hold the mailbox's lock (yields True), or yield False when another fetcher has it.
+    Raises LockUnavailable when Redis does not answer (nothing is fetched then: without the
+    lock, two fetchers could take the same mail)."""
     url = lock_url()
     if not url:
         yield True  # one process (no Redis): nobody else fetches
@@ -81,7 +96,14 @@ def fetch_lock() -> Iterator[bool]:
     )
     name = f"{prefix}:fetch-mail:{mailbox}"
     lock = client.lock(name, timeout=LOCK_SECONDS, blocking=False)
-    acquired = lock.acquire(blocking=False)
+    try:
+        acquired = lock.acquire(blocking=False)
+    except redis.exceptions.RedisError as exc:
+        client.close()
+        raise LockUnavailable(
+            f"Redis ({redact_url(url)}), where the mailbox's lock is taken, does not answer: "
+            f"{exc} ({type(exc).__name__})"
+        ) from exc
     try:
         yield acquired
     finally:
@@ -90,7 +112,20 @@ def fetch_lock() -> Iterator[bool]:
                 lock.release()
             except redis.exceptions.LockError:  # the lease ran out: someone else may hold it
                 logger.warning("The fetch lock ran out before the fetch ended")
+            except redis.exceptions.RedisError as exc:  # Redis went down: the lease runs out
+                logger.warning("Could not release the fetch lock (%s)", type(exc).__name__)
         client.close()
+
+
+def redact_url(url: str) -> str:
+    """A URL without its password, to be shown."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
 
 
 def connect():
@@ -140,6 +175,30 @@ def _mark_done(box, uid: str) -> None:
         box.flag(uid, "\\Seen", True)
 
 
+def _store(box, uid: str, raw: bytes, store, source: str) -> Fetched:
+    """Store and apply one mail, then mark it done on the server. An error while storing it
+    (outside the processing, which records its own failures) does not stop the run, nor block
+    the mailbox on every later run: the mail is stored as failed if it can be (and marked done:
+    it is kept, and can be processed again from the admin), else left on the server as it is,
+    to be fetched again next time."""
+    try:
+        result = store(raw, source=source)
+    except Exception as exc:
+        logger.exception("Mail %s could not be stored and applied", uid)
+        result = ingest_failed(raw, source=source, error=exc)
+        if result is None:
+            line = (
+                f"failed and not stored ({type(exc).__name__}: {exc}): left on the server, "
+                "fetched again next time"
+            )
+            return Fetched(uid=uid, record_id=None, created=False, line=line)
+    record, created = result
+    _mark_done(box, uid)
+    return Fetched(
+        uid=uid, record_id=record.pk, created=created, line=describe(record, created=created)
+    )
+
+
 def fetch_mail(
     *,
     report: Callable[[Fetched], None] | None = None,
@@ -170,17 +229,12 @@ def fetch_mail(
                 if size is None:
                     continue  # gone since the search (another client moved it)
                 if size > settings.INBOUND_MAX_BYTES:
-                    headers = _download(box, uid, "BODY.PEEK[HEADER]")
-                    record, created = ingest_too_large(headers, size=size, source=source)
+                    raw = _download(box, uid, "BODY.PEEK[HEADER]")
+                    store = partial(ingest_too_large, size=size)
                 else:
-                    record, created = ingest(_download(box, uid), source=source)
-                _mark_done(box, uid)
-                fetched = Fetched(
-                    uid=uid,
-                    record_id=record.pk,
-                    created=created,
-                    line=describe(record, created=created),
-                )
+                    raw = _download(box, uid)
+                    store = ingest
+                fetched = _store(box, uid, raw, store, source)
                 run.mails.append(fetched)
                 if report is not None:
                     report(fetched)

@@ -266,7 +266,9 @@ class InboundEmail(models.Model):
         FAILED = "failed", _("Failed")
 
     key = models.CharField(max_length=64, unique=True, editable=False, verbose_name=_("key"))
-    sha256 = models.CharField(max_length=64, editable=False, verbose_name=_("SHA-256"))
+    # The same bytes always make the same key, so the digest is unique too: a second row with
+    # the same bytes is refused by the database as well.
+    sha256 = models.CharField(max_length=64, unique=True, editable=False, verbose_name=_("SHA-256"))
     raw = models.BinaryField(editable=False, verbose_name=_("raw mail"))
     size = models.PositiveBigIntegerField(editable=False, verbose_name=_("size"))
     message_id = models.CharField(_("Message-ID"), max_length=255, blank=True, editable=False)

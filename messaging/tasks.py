@@ -20,8 +20,5 @@ def fetch_mail() -> None:
         logger.info("fetch_mail: another fetcher holds the lock")
         return
     for fetched in run.mails:
-        logger.info(
-            "fetch_mail: mail %s: %s",
-            fetched.uid,
-            fetched.line,
-        )
+        level = logging.INFO if fetched.stored else logging.WARNING
+        logger.log(level, "fetch_mail: mail %s: %s", fetched.uid, fetched.line)

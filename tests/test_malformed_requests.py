@@ -46,6 +46,7 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client, override_settings
+from post_office.models import Email
 
 from accounts.models import User
 from conftest import FAST_HASHERS, PASSWORD, create_user
@@ -173,6 +174,7 @@ def snapshot() -> dict:
             )
         ),
         "outbox": len(mail.outbox),
+        "queued mail": Email.objects.count(),  # the outbox's rows, sent after the commit
     }  # fmt: skip
 
 

@@ -38,6 +38,7 @@ SETTINGS_VARIABLES = {
     "ALLOWED_HOSTS",
     "DATABASE_URL",
     "REDIS_URL",
+    "CELERY_BROKER_URL",
     "CACHE_KEY_PREFIX",
     "SESSION_IDLE_TIMEOUT",
     "FORWARDED_ALLOW_IPS",
@@ -256,6 +257,34 @@ def test_without_redis_url_the_cache_is_local_and_axes_uses_the_database():
     # axes' database handler (accounts/lockout.py), which every app server shares.
     assert seen["AXES_HANDLER"] == "accounts.lockout.DatabaseHandler"
     assert seen["SESSION_ENGINE"] == "django.contrib.sessions.backends.db"
+
+
+CELERY_SETTINGS = ["CELERY_TASK_ALWAYS_EAGER", "CELERY_BROKER_URL"]
+
+
+def test_without_a_broker_tasks_run_eagerly_in_the_process():
+    # `make run`: neither CELERY_BROKER_URL nor REDIS_URL. Tasks run in the web process, and
+    # the producer they take is in-process, never a guessed AMQP server on localhost.
+    seen = settings_from(CELERY_SETTINGS)
+
+    assert seen == {"CELERY_TASK_ALWAYS_EAGER": True, "CELERY_BROKER_URL": "memory://"}
+
+
+@pytest.mark.parametrize(
+    ("environment", "broker"),
+    [
+        ({"REDIS_URL": "redis://127.0.0.1:6379/9"}, "redis://127.0.0.1:6379/9"),
+        ({"CELERY_BROKER_URL": "redis://10.0.0.7:6379/2"}, "redis://10.0.0.7:6379/2"),
+        (
+            {"REDIS_URL": "redis://127.0.0.1:6379/9", "CELERY_BROKER_URL": "redis://b:6379/1"},
+            "redis://b:6379/1",
+        ),
+    ],
+)
+def test_with_a_broker_tasks_go_to_the_workers(environment, broker):
+    seen = settings_from(CELERY_SETTINGS, **environment)
+
+    assert seen == {"CELERY_TASK_ALWAYS_EAGER": False, "CELERY_BROKER_URL": broker}
 
 
 def test_the_trusted_proxies_come_from_the_environment_and_a_bad_one_stops_start_up():
@@ -551,8 +580,11 @@ def log_lines(caplog) -> list[str]:
 
 
 @pytest.mark.django_db
-def test_a_password_reset_link_is_logged_without_its_token(client, customer, caplog, mailoutbox):
-    client.post("/accounts/password_reset/", {"email": customer.email})
+def test_a_password_reset_link_is_logged_without_its_token(
+    client, customer, caplog, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):  # sent through the outbox
+        client.post("/accounts/password_reset/", {"email": customer.email})
     [link] = re.findall(r"https?://testserver(/accounts/reset/\S+/)", mailoutbox[0].body)
     uidb64, token = link.split("/")[3:5]
     caplog.clear()

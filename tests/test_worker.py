@@ -9,7 +9,9 @@ it waits for, with a deadline.
 Redis at 127.0.0.1:6379 is needed (skipped without it): database WORKER_TEST_REDIS_DB (default
 5), every key under a prefix of the test's own (CELERY_KEY_PREFIX, CACHE_KEY_PREFIX), so parallel
 test processes and other developers' work there never meet; the test deletes its own keys only.
-It ignores DATABASE_URL and REDIS_URL, so it runs the same in the SQLite and the PostgreSQL
+One test runs a redis-server of its own instead (/usr/bin/redis-server on a free loopback port,
+skipped without it), to kill it and start it again: Redis truly down, for everyone. It ignores
+DATABASE_URL and REDIS_URL, so it runs the same in the SQLite and the PostgreSQL
 test runs. To run it alone:
 
     .venv/bin/python -m pytest tests/test_worker.py -v -rs
@@ -20,6 +22,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import sqlite3
@@ -187,10 +190,90 @@ class Worker:
         self._log.close()
 
 
+class PrivateRedis:
+    """A redis-server of the test's own on a free loopback port, nothing saved to disk: the test
+    kills it (Redis is down, for the web process, the worker and beat alike) and starts it again
+    on the same port. Never the machine's Redis."""
+
+    def __init__(self, binary: str, directory: Path):
+        self.binary = binary
+        self.directory = directory
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+        self.starts = 0
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> PrivateRedis:
+        self.starts += 1
+        log_path = self.directory / f"redis-{self.starts}.log"
+        with log_path.open("w") as log:
+            options = {
+                "port": str(self.port),
+                "bind": "127.0.0.1",
+                "save": "",
+                "appendonly": "no",
+                "dir": str(self.directory),
+                "daemonize": "no",
+            }
+            arguments = [part for name, value in options.items() for part in (f"--{name}", value)]
+            self.process = subprocess.Popen(  # noqa: S603 (a fixed argument list, no shell)
+                [self.binary, *arguments],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+        def answers() -> bool:
+            if self.process.poll() is not None:
+                pytest.fail(f"redis-server exited:\n{log_path.read_text(errors='replace')}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as probe:
+                    probe.sendall(b"PING\r\n")
+                    return probe.recv(16).startswith(b"+PONG")
+            except OSError:
+                return False
+
+        wait_for(f"the test's own Redis answers on port {self.port}", answers)
+        return self
+
+    def kill(self) -> None:
+        """Redis goes down at once (SIGKILL: no goodbye to its clients)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.process = None
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    if not Path(binary).exists():
+        pytest.skip("needs redis-server (apt-get install redis-server) to run a Redis of its own")
+    pytest.importorskip("redis")
+    directory = tmp_path / "redis"
+    directory.mkdir()
+    server = PrivateRedis(binary, directory)
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
 class HelpDesk:
     """One help desk of the test's own: its settings, its database, its worker."""
 
-    def __init__(self, directory: Path, prefix: str, smtp: SmtpServer, *, send_interval: int):
+    def __init__(
+        self,
+        directory: Path,
+        prefix: str,
+        smtp: SmtpServer,
+        *,
+        send_interval: int,
+        redis_url: str = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}",
+    ):
         self.directory = directory
         self.database = directory / "helpdesk.sqlite3"
         env = {key: value for key, value in os.environ.items() if key not in SETTINGS_VARIABLES}
@@ -199,7 +282,7 @@ class HelpDesk:
             # The test's own key, so that it can verify the Message-IDs the worker sent.
             SECRET_KEY=settings.SECRET_KEY,
             DATABASE_URL=f"sqlite:///{self.database}",
-            REDIS_URL=f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}",
+            REDIS_URL=redis_url,
             CELERY_KEY_PREFIX=f"{prefix}-celery:",
             CACHE_KEY_PREFIX=f"{prefix}-cache",
             EMAIL_HOST="127.0.0.1",
@@ -275,8 +358,8 @@ def test_a_worker_delivers_the_mail_a_change_queued(tmp_path, redis_prefix):
             worker=worker,
         )
         pong = desk.run("-m", "celery", "-A", "helpdesk_site", "inspect", "ping", "--timeout", "10")
-        assert worker.finished("tickets.tasks.send_emails") == 2
-        assert worker.finished("tickets.tasks.send_outbox") == 0
+        assert worker.finished("accounts.tasks.send_emails") == 2
+        assert worker.finished("accounts.tasks.send_outbox") == 0
 
     assert worker.process.returncode == 0, worker.log()[-4000:]
     assert f"{redis_prefix}-a@" in pong
@@ -332,10 +415,10 @@ def test_with_the_smtp_server_down_a_change_is_mailed_exactly_once_when_it_is_ba
             worker=worker,
         )
         # Beat goes on sending what is due: two more of its runs, and still one email.
-        runs = worker.finished("tickets.tasks.send_outbox")
+        runs = worker.finished("accounts.tasks.send_outbox")
         wait_for(
             "beat runs twice more",
-            lambda: worker.finished("tickets.tasks.send_outbox") >= runs + 2,
+            lambda: worker.finished("accounts.tasks.send_outbox") >= runs + 2,
             worker=worker,
         )
 
@@ -383,8 +466,65 @@ def test_a_change_made_while_the_broker_is_down_is_mailed_by_beat(tmp_path, redi
     assert reply.get_body(("plain",)).get_content().startswith("Sent while the broker was away.")
     assert len(smtp.messages) == 2
     # The task never reached the worker: beat's periodic task sent the mail.
-    assert worker.finished("tickets.tasks.send_emails") == 1  # the new ticket's, not the reply's
+    assert worker.finished("accounts.tasks.send_emails") == 1  # the new ticket's, not the reply's
     assert took < 30  # the web process waited a bounded time for the broker
+
+
+def test_a_change_made_while_redis_is_down_is_mailed_exactly_once_when_it_is_back(
+    tmp_path, private_redis
+):
+    """Redis itself goes down (the test's own redis-server, killed), not only the web process's
+    way to it: the worker and beat lose their broker, the change is made and saved meanwhile,
+    and once Redis is back on the same port, beat's periodic task sends its mail, once."""
+    private_redis.start()
+    prefix = f"helpdesk-worker-test-{secrets.token_hex(6)}"
+    with ExitStack() as cleanup:
+        smtp = SmtpServer().start()
+        cleanup.callback(smtp.stop)
+        desk = HelpDesk(tmp_path, prefix, smtp, send_interval=1, redis_url=private_redis.url)
+        worker = desk.start_worker(f"{prefix}-r")
+        cleanup.callback(worker.stop)
+        ticket = int(desk.change(SETUP))
+        wait_for("the agent's email", lambda: smtp.received_by("agent@example.com"), worker=worker)
+
+        private_redis.kill()
+        wait_for(
+            "the worker notices that its broker is gone",
+            lambda: "Connection to broker lost" in worker.log(),
+            worker=worker,
+        )
+        started = time.monotonic()
+        desk.change(REPLY.format(ticket=ticket, content="Sent while Redis was down."))
+        took = time.monotonic() - started
+        # Saved, and waiting in the outbox: nothing could take it to a worker.
+        assert desk.status_of("customer@example.com") == [QUEUED]
+        assert smtp.received_by("customer@example.com") == []
+
+        private_redis.start()  # the same port: the worker and beat find it again
+        wait_for(
+            "the customer's email arrives once Redis is back",
+            lambda: smtp.received_by("customer@example.com"),
+            worker=worker,
+        )
+        wait_for(
+            "its row is marked sent",
+            lambda: desk.status_of("customer@example.com") == [SENT],
+            worker=worker,
+        )
+        # Beat goes on sending what is due: two more of its runs, and still one email.
+        runs = worker.finished("accounts.tasks.send_outbox")
+        wait_for(
+            "beat runs twice more",
+            lambda: worker.finished("accounts.tasks.send_outbox") >= runs + 2,
+            worker=worker,
+        )
+
+    assert worker.process.returncode == 0, worker.log()[-4000:]
+    [reply] = smtp.received_by("customer@example.com")
+    assert reply.get_body(("plain",)).get_content().startswith("Sent while Redis was down.")
+    assert len(smtp.messages) == 2
+    assert worker.finished("accounts.tasks.send_emails") == 1  # the new ticket's, not the reply's
+    assert took < 30  # the web process waited a bounded time for Redis
 
 
 def test_beat_fetches_the_mailbox_and_a_conversation_happens_by_mail(tmp_path, redis_prefix):

@@ -1,6 +1,6 @@
 """Email notifications: who hears about what, and what each email carries.
 
-Each email is written to the outbox (tickets/outbox.py) in the transaction of the change that
+Each email is written to the outbox (accounts/outbox.py) in the transaction of the change that
 caused it, and sent by a worker after the commit: a change that is rolled back sends nothing,
 and a mail server or broker that is down delays the mail, never loses it, and never fails the
 change. Never for internal notes; never to the person who made the change; never to a user who
@@ -29,11 +29,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts import outbox
 from accounts.locale import for_reader
 from accounts.mail import unsubscribe_token
+from accounts.tasks import send_after_commit
 
-from . import mail_ids, outbox
-from .tasks import send_after_commit
+from . import mail_ids
 
 
 @dataclass(frozen=True)

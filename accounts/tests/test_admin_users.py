@@ -4,9 +4,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from post_office.models import Email
 
 from accounts.admin import UserAdmin
 from accounts.models import User, UsernameValidator
+from accounts.services import user_mark_undeliverable
 from tickets.models import Ticket
 from tickets.services import ticket_assign
 
@@ -305,6 +307,39 @@ class TestSuperusersManage:
         response = client.post(url, self.change_data(page, other_customer))
 
         assert response.status_code == 302
+
+    def test_clearing_undeliverable_lets_mail_go_to_the_address_again(
+        self, login, admin_user, agent, customer, make_ticket
+    ):
+        def mailed_to_customer() -> int:
+            return sum(email.to == ["customer@example.com"] for email in Email.objects.all())
+
+        ticket = make_ticket(customer)
+        user_mark_undeliverable(email=customer.email, reason="550 User unknown")
+        ticket.update_status(Ticket.Status.CLOSED, by=agent)
+        assert mailed_to_customer() == 0  # it bounced: nothing more goes to it
+
+        client = login(admin_user)
+        url = f"{CHANGELIST}{customer.pk}/change/"
+        page = client.get(url)
+        customer.refresh_from_db()
+        data = self.change_data(
+            page,
+            customer,
+            email_undeliverable_at_0="",
+            email_undeliverable_at_1="",
+            email_undeliverable_reason="",
+        )
+        data.pop("email_undeliverable_at", None)  # the split widget's two fields say it
+        response = client.post(url, data)
+
+        assert response.status_code == 302, response.context["adminform"].form.errors
+        customer.refresh_from_db()
+        assert customer.email_undeliverable_at is None
+        assert customer.email_undeliverable_reason == ""
+        ticket.update_status(Ticket.Status.OPEN, by=agent)  # reopened: the customer hears of it
+        ticket.update_status(Ticket.Status.CLOSED, by=agent)  # and of the close now
+        assert mailed_to_customer() == 2
 
     def test_a_user_with_tickets_cannot_be_deleted(self, login, admin_user, customer, make_ticket):
         make_ticket(customer)

@@ -1,9 +1,13 @@
 import re
 
+import pytest
 from django.core import mail
 from django.urls import reverse
+from post_office.models import STATUS, Email
 
+from accounts import outbox
 from conftest import PASSWORD
+from tests.mail_helpers import SmtpServer, send_over
 
 LOGIN_URL = reverse("accounts:login")
 CHANGE_URL = reverse("accounts:password_change")
@@ -72,8 +76,14 @@ class TestPasswordChange:
 
 
 class TestPasswordReset:
+    @pytest.fixture(autouse=True)
+    def on_commit(self, django_capture_on_commit_callbacks):
+        self.capture_on_commit = django_capture_on_commit_callbacks
+
     def request_reset(self, client, email):
-        return client.post(RESET_URL, {"email": email})
+        """Ask for a reset; the email is queued in the outbox, and sent after the commit."""
+        with self.capture_on_commit(execute=True):
+            return client.post(RESET_URL, {"email": email})
 
     def reset_link(self):
         match = re.search(r"https?://testserver(/accounts/reset/\S+/)", mail.outbox[0].body)
@@ -161,3 +171,31 @@ def test_a_new_password_of_only_spaces_is_refused(login, customer):
     assert "only spaces" in " ".join(response.context["form"].errors["new_password2"])
     customer.refresh_from_db()
     assert customer.check_password(PASSWORD)
+
+    def test_with_the_mail_server_down_the_email_is_sent_once_it_is_back(
+        self, client, customer, settings
+    ):
+        smtp = send_over(settings, SmtpServer())  # a real SMTP server, not started: down
+        try:
+            response = self.request_reset(client, "customer@example.com")
+
+            # The page answers as usual; the email waits in the outbox, its failed try logged.
+            assert response["Location"] == RESET_DONE_URL
+            [email] = Email.objects.all()
+            assert email.status == STATUS.requeued
+            assert list(email.logs.values_list("exception_type", flat=True)) == [
+                "ConnectionRefusedError"
+            ]
+
+            smtp.start()
+            assert outbox.send_due() == outbox.Sent(sent=1)  # the periodic task
+            assert outbox.send_due() == outbox.Sent()  # and again: nothing more to send
+        finally:
+            smtp.stop()
+
+        [(to, received)] = smtp.messages
+        assert to == ["customer@example.com"]
+        assert received["Auto-Submitted"] == "auto-generated"
+        assert "/accounts/reset/" in received.get_body(("plain",)).get_content()
+        email.refresh_from_db()
+        assert email.status == STATUS.sent

@@ -8,6 +8,8 @@ from django.core import mail
 from django.urls import reverse
 from post_office.models import STATUS, Email, Log
 
+from accounts import outbox
+
 CHANGELIST = reverse("admin:post_office_email_changelist")
 
 
@@ -43,6 +45,30 @@ def test_the_list_shows_failed_mail_with_its_last_error(login, admin_user):
     # Every failed try on the mail's page, and no button for post-office's own sending view.
     assert "an older error" in page.content.decode()
     assert "Resend" not in page.content.decode()
+
+
+def test_the_status_filter_lists_the_mail_still_queued(login, admin_user):
+    # Mail waiting for a worker (none runs): queued as a change queues it, beside mail sent
+    # and mail failed.
+    [waiting] = outbox.queue([outbox.Mail(to="waiting@example.com", subject="Queued", text="…")])
+    failed_email()
+    Email.objects.create(
+        from_email="helpdesk@localhost", to=["sent@example.com"], subject="s", status=STATUS.sent
+    )
+    client = login(admin_user)
+
+    response = client.get(CHANGELIST, {"status__exact": STATUS.queued})
+
+    assert response.status_code == 200
+    assert [email.pk for email in response.context["cl"].result_list] == [waiting]
+    content = response.content.decode()
+    assert "waiting@example.com" in content
+    assert "customer0@example.com" not in content
+    assert "sent@example.com" not in content
+    # The filter is offered on the list itself.
+    everything = client.get(CHANGELIST).content.decode()
+    assert f"?status__exact={STATUS.queued}" in everything
+    assert "waiting@example.com" in everything and "sent@example.com" in everything
 
 
 def test_send_again_sends_failed_mail_and_says_what_it_left(

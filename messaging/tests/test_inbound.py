@@ -7,6 +7,7 @@ from email import message_from_bytes, policy
 
 import pytest
 from django.core import mail as django_mail
+from django.db import IntegrityError, transaction
 from post_office.models import Email
 
 from accounts.models import User
@@ -55,6 +56,26 @@ def test_a_mail_without_message_id_is_known_again_by_its_bytes(customer):
 
     assert not created
     assert Ticket.objects.count() == 1
+    assert InboundEmail.objects.count() == 1
+
+
+def test_the_database_refuses_a_second_row_with_the_same_bytes(customer):
+    raw = sample("gmail_new_ticket.eml")
+    first, _ = ingest(raw, source="imap")
+    again, created = ingest(raw, source="imap")
+    assert (again.pk, created) == (first.pk, False)
+
+    # Even written past ingest, under another key: the SHA-256 is unique in the database.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        InboundEmail.objects.create(
+            key="another key",
+            sha256=first.sha256,
+            raw=raw,
+            size=len(raw),
+            source="test",
+            status=Status.FAILED,
+        )
+    assert InboundEmail.objects.count() == 1
 
 
 @pytest.mark.parametrize(

@@ -316,7 +316,7 @@ def test_a_failing_mail_server_does_not_fail_the_reply_and_the_mail_waits_for_a_
     data = {"content": "We are looking into it.", "client_token": str(uuid.uuid4())}
 
     with (
-        caplog.at_level(logging.WARNING, logger="tickets.outbox"),
+        caplog.at_level(logging.WARNING, logger="accounts.outbox"),
         django_capture_on_commit_callbacks(execute=True) as callbacks,
     ):
         response = login(agent).post(url, data)
@@ -334,7 +334,7 @@ def test_a_failing_mail_server_does_not_fail_the_reply_and_the_mail_waits_for_a_
     [attempt] = email.logs.all()
     assert attempt.exception_type == "ConnectionRefusedError"
     assert "Connection refused" in attempt.message
-    [record] = [r for r in caplog.records if r.name == "tickets.outbox"]
+    [record] = [r for r in caplog.records if r.name == "accounts.outbox"]
     assert record.levelno == logging.WARNING
     assert f"Email #{email.pk} was not sent (ConnectionRefusedError)" in record.getMessage()
     # No address and no content in the log.

@@ -14,11 +14,11 @@ from django.core.management import call_command
 from django.db import transaction
 from post_office.models import STATUS, Email
 
+from accounts import outbox
+from accounts.tasks import send_emails, send_outbox
 from tests.mail_helpers import SmtpServer, send_over
-from tickets import outbox
 from tickets.mail_ids import parse_message_id, thread_root
 from tickets.models import Ticket
-from tickets.tasks import send_emails, send_outbox
 
 
 class RefusingMailServer:

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from imap_tools.errors import ImapToolsError
 
-from messaging.mailbox import Fetched, fetch_mail
+from messaging.mailbox import Fetched, LockUnavailable, fetch_mail
 
 
 class Command(BaseCommand):
@@ -26,6 +26,10 @@ class Command(BaseCommand):
             raise CommandError("Set IMAP_HOST (and IMAP_USER, IMAP_PASSWORD) to fetch mail.")
         try:
             run = fetch_mail(report=report, limit=limit)
+        except LockUnavailable as exc:
+            # Redis (the lock) does not answer: one line, not a traceback.
+            message = f"{exc}. Nothing was fetched; the mail waits on the server."
+            raise CommandError(message) from exc
         except (OSError, EOFError, imaplib.IMAP4.error, ImapToolsError) as exc:
             # A server that is down or drops the connection, a refused login, a missing folder:
             # one line, not a traceback.
@@ -37,4 +41,7 @@ class Command(BaseCommand):
             self.stdout.write("Another fetch holds the mailbox's lock: nothing done.")
             return
         new = sum(1 for mail in run.mails if mail.created)
-        self.stdout.write(f"Fetched {len(run.mails)} mail(s), {new} new.")
+        summary = f"Fetched {len(run.mails)} mail(s), {new} new."
+        if unstored := sum(1 for mail in run.mails if not mail.stored):
+            summary += f" {unstored} could not be stored: left on the server for the next run."
+        self.stdout.write(summary)

@@ -1,10 +1,14 @@
 """The outbox: every email the help desk sends is first a row, then a delivery.
 
 `queue` writes each email as a django-post-office `Email` row in the caller's transaction, so a
-change and the mail it causes are saved together (or not at all); `tickets.tasks` then asks a
+change and the mail it causes are saved together (or not at all); `accounts.tasks` then asks a
 worker to `send` those rows once the transaction commits, and a periodic task (`send_due`, also
 `manage.py send_outbox`) sends whatever is still due: mail queued while the broker was
 down, and retries.
+
+It lives in accounts, the app every other one builds on, because every email goes through it:
+the tickets' notifications (tickets/notifications.py) and the account emails too (confirmation
+links, email changes, password resets: accounts/verification.py, accounts/forms.py).
 
 Why not post-office's own sending: its task sends every queued row, from each worker that runs
 it, with nothing to stop two workers sending the same row (its lock is a file on one machine).
@@ -42,7 +46,7 @@ from post_office.settings import (
     get_retry_timedelta,
 )
 
-from accounts.mail import AUTOMATIC_HEADERS
+from .mail import AUTOMATIC_HEADERS
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandParser
 
-from tickets.outbox import due, send_due
+from accounts.outbox import due, send_due
 
 
 class Command(BaseCommand):

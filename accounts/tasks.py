@@ -1,4 +1,4 @@
-"""The outbox's Celery tasks (tickets/outbox.py does the work).
+"""The outbox's Celery tasks (accounts/outbox.py does the work).
 
 `send_emails` sends the rows a change queued, once its transaction has committed
 (`send_after_commit`); `send_outbox` runs on the beat schedule (settings.CELERY_BEAT_SCHEDULE,
