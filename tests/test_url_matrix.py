@@ -2,8 +2,9 @@
 
 Every pattern Django can route to (the help desk's own, auth's and the admin's) is collected by
 walking `get_resolver()`. Each needs a row in ACCESS below, saying for every HTTP method (GET,
-HEAD, POST, and FORM: a POST of the page's own valid form, where the page takes one), every actor
-and, for a URL that takes an id, every kind of object, what the answer is. A pattern without a
+HEAD, POST, and FORM: a POST of the page's own valid form, where the page takes one, or of a
+valid body on the API; PATCH: the API's valid change), every actor and, for a URL that takes an
+id, every kind of object, what the answer is. A pattern without a
 row fails (`test_every_url_pattern_has_a_row`, and its own case), and so does a row whose pattern
 is gone: a new page, model admin or admin URL cannot go unnoticed.
 `test_the_table_keeps_to_its_own_rules` checks the table against the rules its groups' comments
@@ -12,14 +13,16 @@ state, so a row cannot quietly be loosened.
 Each request is also checked against the database: a snapshot (the number of rows of every
 table, and every user, group, ticket, message and event row) taken before and after it must be
 the same, unless the table marks the answer as one that may write (`W200`, `W302`) or must
-(`C302`: a valid form accepted; it is sent in a savepoint rolled back afterwards, so every actor
-sends it to the same ticket). A 405 must say, in its Allow header, exactly which of the methods
+(`C302`, `C201`, `C200`: a valid form or body accepted; it is sent in a savepoint rolled back
+afterwards, so every actor sends it to the same ticket): a refused one changes no row. A 405 must say, in its Allow header, exactly which of the methods
 the row lets through; a page that opens (200 on GET) for someone signed in must name them, and
 the ticket pages must show the ticket asked for.
 
 Actors: anonymous, customer A, customer B, an agent, an admin (superuser), and an inactive
-customer who logged in and was then deactivated (their session still names them). Objects, for
-the URLs that take an id:
+customer who logged in and was then deactivated (their session still names them). The API's
+rows are sent a second time with each actor's personal API token instead of the session
+(`test_api_access_with_a_token`; the deactivated customer's token, made while they were active,
+opens nothing). Objects, for the URLs that take an id:
 - tickets/<pk>/...: "own" is the actor's own ticket (customer A's for staff and anonymous
   visitors), "others" someone else's (customer B's for staff), "missing" an id no ticket has,
   "huge" an id past 2**63 (it fits the URL's <int:pk> but no id column).
@@ -77,9 +80,13 @@ from tickets.services import ticket_assign, ticket_create
 from tickets.tests.page_helpers import BACKEND, HUGE_ID, reply_data
 
 ACTORS = ("anonymous", "customer_a", "customer_b", "agent", "admin", "inactive")
-# FORM is a POST of the page's own valid form (VALID_FORMS), on the rows that have it.
+# FORM is a POST of the page's own valid form (VALID_FORMS), on the rows that have it; on the
+# API, a POST of a valid body (API_BODIES). PATCH is the API's, with a valid body too.
 FORM = "FORM"
-METHODS = ("GET", "HEAD", "POST", FORM)
+PATCH = "PATCH"
+METHODS = ("GET", "HEAD", "POST", FORM, PATCH)
+# The methods that send a valid form or body: sent in a savepoint rolled back afterwards.
+VALID_BODY = {FORM, PATCH}
 MISSING_ID = 999_999
 
 LOGIN = "login"  # 302 to /accounts/login/?next=<the path asked for>
@@ -102,6 +109,7 @@ class Write:
 W200, W302 = Write(200), Write(302)
 C302 = Write(302, required=True)
 C200 = Write(200, required=True)
+C201 = Write(201, required=True)
 
 Outcome = int | str | Write
 # One outcome per actor, in the order of ACTORS.
@@ -164,12 +172,17 @@ def _not_yours(column: Column, *, staff_see_it: bool) -> Column:
     return (anonymous, refused(a), refused(b), refused(agent), refused(admin), inactive)
 
 
-def ticket_page(*, get: Column, post: Column, form: Column | None = None) -> Row:
-    """`get`, `post` (an empty one) and `form` (the page's valid form) are the answers on the
-    actor's own ticket; the others follow the rule. An id past 2**63 is just another missing one."""
+def ticket_page(
+    *, get: Column, post: Column, form: Column | None = None, patch: Column | None = None
+) -> Row:
+    """`get`, `post` (an empty one), `form` (the page's valid form, or the API's valid body) and
+    `patch` (the API's valid change) are the answers on the actor's own ticket; the others
+    follow the rule. An id past 2**63 is just another missing one."""
     own = {"GET": get, "HEAD": get, "POST": post}
     if form is not None:
         own[FORM] = form
+    if patch is not None:
+        own[PATCH] = patch
     missing = {m: _not_yours(c, staff_see_it=False) for m, c in own.items()}
     return {
         "own": own,
@@ -541,6 +554,10 @@ ADMIN: dict[str, Row] = {
 # endpoints are a 403 for customers; someone else's ticket (its messages, its files) is a 404,
 # exactly like a missing one. A method an endpoint does not have is a 405 once signed in (DRF
 # authenticates first). The schema, Swagger UI and Redoc are public, in PUBLIC above.
+# Every row is sent twice: with the session (test_url_access) and with each actor's personal
+# API token in the Authorization header (test_api_access_with_a_token); the answers are the same.
+# FORM is a POST of a valid body (API_BODIES), PATCH a valid change: a customer sending what
+# only staff may send is refused (403) on their own ticket, and nothing is written.
 API = "api/v1/"
 
 
@@ -561,21 +578,30 @@ def api_file() -> Row:
 
 
 API_ROWS: dict[str, Row] = {
-    f"{API}tickets/": page(get=api_user(200), post=api_user(400)),
-    # The reporter reading their ticket or its conversation marks its replies as seen, as the
-    # ticket page does (a write, for them only).
-    f"{API}tickets/<int:pk>/": ticket_page(
-        get=(401, W200, W200, 200, 200, 401), post=api_user(405)
+    # The valid body opens a ticket for customer B: staff may, a customer may not (403).
+    f"{API}tickets/": page(
+        get=api_user(200), post=api_user(400), form=(401, 403, 403, C201, C201, 401)
     ),
-    # An empty POST is an invalid message.
+    # The reporter reading their ticket or its conversation marks its replies as seen, as the
+    # ticket page does (a write, for them only). The change sets the priority: staff only, so
+    # a customer is refused (403) on their own ticket, before anything is read.
+    f"{API}tickets/<int:pk>/": ticket_page(
+        get=(401, W200, W200, 200, 200, 401),
+        post=api_user(405),
+        patch=(401, 403, 403, C200, C200, 401),
+    ),
+    # An empty POST is an invalid message; the valid body is a reply, which the reporter and
+    # staff may write.
     f"{API}tickets/<int:pk>/messages/": ticket_page(
-        get=(401, W200, W200, 200, 200, 401), post=api_user(400)
+        get=(401, W200, W200, 200, 200, 401), post=api_user(400), form=api_user(C201)
     ),
     # The ticket's files (a list: to whoever may see the ticket, filtered as the files are).
     f"{API}tickets/<int:pk>/files/": ticket_page(get=api_user(200), post=api_user(405)),
-    # "own": a message of the actor's own ticket; an empty POST (no file) is refused.
+    # "own": the reporter's message on the actor's own ticket (customer A's, for staff); an
+    # empty POST (no file) is refused. A file goes on your own message only: staff are refused
+    # (403) on the customer's.
     f"{API}tickets/<int:pk>/messages/<int:message_id>/files/": ticket_page(
-        get=api_user(405), post=api_user(400)
+        get=api_user(405), post=api_user(400), form=(401, C201, C201, 403, 403, 401)
     ),
     f"{API}tickets/<int:pk>/files/<int:file_id>/": api_file(),
     # Canned replies: staff only; "own" is the agent's personal reply, which another staff
@@ -716,9 +742,12 @@ def test_the_table_keeps_to_its_own_rules():
                     unsubscribe = route.startswith("accounts/unsubscribe/")
                     if isinstance(answers["anonymous"], Write) and not (reset or unsubscribe):
                         wrong.append(f"{where}: an anonymous visitor writes")
-                    # Only a valid form must change the database.
-                    if method != FORM and any(getattr(a, "required", False) for a in column):
+                    # Only a valid form (or body) must change the database.
+                    required = any(getattr(a, "required", False) for a in column)
+                    if method not in VALID_BODY and required:
                         wrong.append(f"{where}: a request that is not a valid form must write")
+                    if method == PATCH and group != "api":
+                        wrong.append(f"{where}: PATCH is the API's")
                 # Who may send a page's form does not depend on what it holds: where an empty
                 # POST is refused before the form is read, so is the valid one.
                 if FORM in methods:
@@ -745,16 +774,24 @@ class World:
     admin_objects: dict[str, object]
     attachments: dict[tuple[str, str], Attachment]
     mails: dict[str, Message]  # ticket key -> its message that came by mail
+    tokens: dict[str, str]  # actor -> their personal API token (made while they were active)
 
-    def client(self, actor: str, **options) -> Client:
-        """A client with the actor's session (the inactive one logged in, then turned off)."""
+    def client(self, actor: str, *, token: bool = False, **options) -> Client:
+        """A client with the actor's session (the inactive one logged in, then turned off), or
+        with `token` their API token in the Authorization header and no session (anonymous:
+        a token that is none)."""
+        if token:
+            raw = self.tokens.get(actor, NOT_A_TOKEN)
+            return Client(headers={"Authorization": f"Bearer {raw}"}, **options)
         client = Client(**options)
         if actor in self.sessions:
             client.cookies[settings.SESSION_COOKIE_NAME] = self.sessions[actor]
         return client
 
-    def login_again(self, actor: str) -> Client:
+    def login_again(self, actor: str, *, token: bool = False) -> Client:
         """After an answer that may have ended the session (log out): a new one, same person."""
+        if token:
+            return self.client(actor, token=True)
         client = Client()
         user = self.users[actor]
         if user is not None:
@@ -882,6 +919,7 @@ class World:
 
 
 PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
+NOT_A_TOKEN = "hd_0123456789abcdef_not-a-token"
 
 
 def _user(username: str, *, staff: bool = False, superuser: bool = False) -> User:
@@ -954,12 +992,13 @@ def _build_world() -> World:
             reply=mails[key],
             text="By mail\n\n> quoted",
         )
-    sessions = {}
+    sessions, tokens = {}, {}
     for actor, user in users.items():
         if user is not None:
             client = Client()
             client.force_login(user, backend=BACKEND)
             sessions[actor] = client.session.session_key
+            tokens[actor] = api_token_create(user=user, name="The access matrix")[1]
     # Logged in while the account was on, then turned off: a session that still names them.
     for actor in ("inactive", "inactive_agent"):
         users[actor].is_active = False
@@ -1005,7 +1044,7 @@ def _build_world() -> World:
         "axes.accesslog": AccessLog.objects.create(**axes_fields),
         "axes.accessfailurelog": AccessFailureLog.objects.create(**axes_fields),
     }
-    return World(users, sessions, tickets, admin_objects, attachments, mails)
+    return World(users, sessions, tickets, admin_objects, attachments, mails, tokens)
 
 
 @pytest.fixture(scope="module")
@@ -1100,17 +1139,45 @@ VALID_FORMS: dict[str, Callable[[World, int], dict]] = {
 }
 
 
-def valid_form(world: World, route: str, path: str) -> dict:
+# The API's valid bodies (FORM: a POST, PATCH: a change), JSON unless they carry a file.
+API_BODIES: dict[str, dict[str, Callable[[World, int], dict]]] = {
+    f"{API}tickets/": {
+        FORM: lambda world, version: {
+            "title": "Opened through the API by the access matrix",
+            "description": "It beeps.",
+            "priority": "high",
+            "customer": world.users["customer_b"].username,
+        }
+    },
+    f"{API}tickets/<int:pk>/": {
+        PATCH: lambda world, version: {"priority": "high", "version": version},
+    },
+    f"{API}tickets/<int:pk>/messages/": {
+        FORM: lambda world, version: {"content": "A reply through the API"},
+    },
+    f"{API}tickets/<int:pk>/messages/<int:message_id>/files/": {
+        FORM: lambda world, version: {"file": png_upload("through-the-api.png")},
+    },
+}
+
+
+def valid_form(world: World, route: str, path: str, method: str = FORM) -> dict:
     if route.startswith("admin/") and route.endswith("/delete/"):
         return {"post": "yes"}  # the delete page's "Yes, I'm sure"
-    ticket_id = re.match(r"/tickets/(\d+)/", path)
+    ticket_id = re.match(rf"/(?:{API})?tickets/(\d+)/", path)
     pk = int(ticket_id.group(1)) if ticket_id else None
     version = Ticket.objects.get(pk=pk).version if pk in world.tickets_by_id() else 1
+    if route.startswith(API):
+        return API_BODIES[route][method](world, version)
     return VALID_FORMS[route](world, version)
 
 
 def send(client: Client, method: str, path: str, form: dict | None = None):
+    if method == PATCH:
+        return client.patch(path, form, content_type="application/json")
     if method == FORM:
+        if path.startswith(f"/{API}") and not any(hasattr(v, "read") for v in form.values()):
+            return client.post(path, form, content_type="application/json")
         return client.post(path, form)
     if method == "POST":
         return client.post(path, {})  # an empty form: enough to be refused, or to be invalid
@@ -1143,11 +1210,13 @@ def check_row(
     column: str,
     methods: tuple[str, ...] = METHODS,
     responses: dict | None = None,
+    token: bool = False,
 ) -> list[str]:
-    """Send each method to each target of the row as `actor`; compare every answer, and the
-    database, with the row's `column` (the answers this actor must get). Returns what differs."""
+    """Send each method to each target of the row as `actor` (with their session, or with
+    `token` their API token); compare every answer, and the database, with the row's `column`
+    (the answers this actor must get). Returns what differs."""
     wrong = []
-    client = world.client(actor)
+    client = world.client(actor, token=token)
     before = snapshot()
     login_page_seen = False
     index = ACTORS.index(column)
@@ -1158,14 +1227,15 @@ def check_row(
             path = world.path(route, target, actor)  # anew each time: a login voids reset links
             expected = answers[method][index]
             where = f"{method} {path} as {actor} [{target}]"
-            if method == FORM:
+            if method in VALID_BODY:
                 # A savepoint, rolled back: every actor sends the form to the rows as they were.
                 with transaction.atomic():
-                    got, response = _answer(client, method, path, valid_form(world, route, path))
+                    body = valid_form(world, route, path, method)
+                    got, response = _answer(client, method, path, body)
                     changed = changes(before, snapshot())
                     transaction.set_rollback(True)
                 # The form's flash message is in the cookies: not for the next page.
-                client = world.client(actor)
+                client = world.client(actor, token=token)
             else:
                 got, response = _answer(client, method, path)
                 after = snapshot()
@@ -1174,20 +1244,21 @@ def check_row(
                 wrong.append(f"{where}: expected {expected!r}, got {got!r}")
             if isinstance(expected, Write) and expected.required and not changed:
                 wrong.append(f"{where}: answered {got!r} but changed nothing")
-            if isinstance(expected, Write) and method != FORM:
+            if isinstance(expected, Write) and method not in VALID_BODY:
                 # Allowed to write (the session, at least): start again as the same person.
-                client = world.login_again(actor)
+                client = world.login_again(actor, token=token)
                 after = snapshot()
             elif changed and not isinstance(expected, Write):
                 wrong.append(f"{where}: answered {got!r} but changed {changed}")
-            if method != FORM:
+            if method not in VALID_BODY:
                 before = after
             if response is None:
                 continue
             if got == 405:
                 # The Allow header names exactly the methods the row lets through.
-                taken = {m for m in ("GET", "HEAD", "POST") if _status(answers[m][index]) != 405}
-                if _allowed(response) & {"GET", "HEAD", "POST"} != taken:
+                named = {"GET", "HEAD", "POST"} | ({PATCH} & set(answers))
+                taken = {m for m in named if _status(answers[m][index]) != 405}
+                if _allowed(response) & named != taken:
                     wrong.append(f"{where}: Allow: {response.get('Allow')!r}, not {sorted(taken)}")
             if got == expected == C302 and route.startswith("tickets/"):
                 # Accepted: back to the ticket's page (the new one's, for a new ticket).
@@ -1244,18 +1315,14 @@ def must_show(world: World, route: str, actor: str, target: str) -> list[str]:
     return shown
 
 
-@pytest.mark.parametrize("route", ALL_ROUTES, ids=lambda route: f"/{route}")
-def test_url_access(route, world, db):
-    """Every method, actor and object on one URL pattern (but see `to_send`) against its row."""
-    if route not in ACCESS:
-        pytest.fail("\n".join(missing_rows()))
-    if route not in PATTERNS:
-        pytest.fail("\n".join(stale_rows()))
+def check_route(world: World, route: str, *, token: bool = False) -> list[str]:
+    """Every method, actor and object on one URL pattern (but see `to_send`) against its row,
+    with the actors' sessions or (`token`) their API tokens. Returns what differs."""
     wrong = []
     responses: dict[tuple, object] = {}
     for actor in ACTORS:
         row = to_send(route, ACCESS[route], actor)
-        wrong += check_row(world, route, row, actor, column=actor, responses=responses)
+        wrong += check_row(world, route, row, actor, column=actor, responses=responses, token=token)
     for (actor, method, target), response in responses.items():
         html = response.get("Content-Type", "").startswith("text/html")
         if method == "GET" and response.status_code == 200 and actor in SIGNED_IN and html:
@@ -1267,7 +1334,7 @@ def test_url_access(route, world, db):
         # Someone else's ticket looks exactly like a missing one: same status, same page, and
         # an id past 2**63 too.
         for actor in ("customer_a", "customer_b"):
-            for method in ("GET", "POST", FORM):
+            for method in ("GET", "POST", FORM, PATCH):
                 pages = {
                     target: _without_csrf(responses[(actor, method, target)].content)
                     for target in ("others", "missing", "huge")
@@ -1278,7 +1345,25 @@ def test_url_access(route, world, db):
                 theirs = world.tickets_by_id()[world.ticket_id("others", actor)]
                 if escape(theirs.title).encode() in pages.get("others", b""):
                     wrong.append(f"{method} {route} as {actor}: shows {theirs.title!r}")
-    assert wrong == []
+    return wrong
+
+
+@pytest.mark.parametrize("route", ALL_ROUTES, ids=lambda route: f"/{route}")
+def test_url_access(route, world, db):
+    """Every method, actor and object on one URL pattern (but see `to_send`) against its row."""
+    if route not in ACCESS:
+        pytest.fail("\n".join(missing_rows()))
+    if route not in PATTERNS:
+        pytest.fail("\n".join(stale_rows()))
+    assert check_route(world, route) == []
+
+
+@pytest.mark.parametrize("route", sorted(API_ROWS), ids=lambda route: f"/{route}")
+def test_api_access_with_a_token(route, world, db):
+    """The API's rows again, each actor with their personal API token (Authorization: Bearer)
+    instead of the session: the same answers, the same writes. The anonymous program sends a
+    token that is none; the deactivated customer's token stopped working with the account."""
+    assert check_route(world, route, token=True) == []
 
 
 def test_a_deactivated_agent_is_anonymous_too(world, db):
@@ -1295,7 +1380,7 @@ def test_a_deactivated_agent_is_anonymous_too(world, db):
                 first_target,
                 "inactive_agent",
                 column="inactive",
-                methods=("GET", "POST", FORM),
+                methods=("GET", "POST", FORM, PATCH),
             )
     assert wrong == []
 
@@ -1348,6 +1433,43 @@ def test_a_form_without_the_pages_csrf_token_is_refused(route, world, db):
     # A new API token is shown on the page that answers (it is stored nowhere to redirect to).
     assert accepted.status_code == (200 if route == "accounts/tokens/" else 302)
     assert changes(before, snapshot()) != []
+
+
+API_WRITES = sorted((route, method) for route, bodies in API_BODIES.items() for method in bodies)
+
+
+@pytest.mark.parametrize(("route", "method"), API_WRITES, ids=lambda value: str(value))
+def test_an_api_write_with_the_session_needs_the_csrf_token_and_with_a_token_does_not(
+    route, method, world, db
+):
+    """With CSRF checks on, as in a browser: the API's valid body sent with the session of
+    someone who may send it is refused (403) without the CSRF token and changes nothing; the
+    same body with their API token (a program: no cookie to forge) is accepted."""
+    target = next(iter(ACCESS[route]))  # "own", or none
+    answers = ACCESS[route][target][method]
+    actor = "customer_a" if isinstance(answers[1], Write) else "agent"
+    path = world.path(route, target, actor)
+    before = snapshot()
+
+    with transaction.atomic():
+        refused = send(
+            world.client(actor, enforce_csrf_checks=True),
+            method,
+            path,
+            valid_form(world, route, path, method),
+        )
+        assert refused.status_code == 403
+        assert "CSRF" in refused.json()["detail"]
+        assert changes(before, snapshot()) == []
+        accepted = send(
+            world.client(actor, token=True, enforce_csrf_checks=True),
+            method,
+            path,
+            valid_form(world, route, path, method),
+        )
+        assert accepted.status_code == answers[ACTORS.index(actor)].status
+        assert changes(before, snapshot()) != []
+        transaction.set_rollback(True)
 
 
 def test_the_assignee_autocomplete_offers_staff_only(world, db):
