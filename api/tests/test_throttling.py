@@ -1,8 +1,9 @@
 """The API's request counts in Redis when REDIS_URL is configured: where every app server sees
 them, so a token's limit is one limit however many servers (or clients) it talks to.
 
-Needs Redis at 127.0.0.1:6379 (skipped without it), database API_TEST_REDIS_DB (default 7; outside the 10-15 that tests/conftest.py's redis_db takes and flushes):
-the test's keys carry a prefix of its own and are deleted afterwards (nothing else is touched)."""
+Needs Redis at 127.0.0.1:6379 (skipped without it), database API_TEST_REDIS_DB (default 7:
+outside the 10-15 that tests/conftest.py's redis_db takes and flushes). The test's keys carry
+a prefix of its own and are deleted afterwards (nothing else is touched)."""
 
 import os
 import secrets
