@@ -32,7 +32,15 @@ from tickets.selectors import get_ticket_for
 from tickets.services import ticket_mark_seen, ticket_update
 
 from . import serializers as s
-from .errors import COMMON_ERRORS, Conflict, HeldReply, HeldReplySerializer, error
+from .errors import (
+    BODY_ERRORS,
+    COMMON_ERRORS,
+    Conflict,
+    HeldReply,
+    HeldReplySerializer,
+    TicketConflictSerializer,
+    error,
+)
 from .filters import TicketFilter
 from .pagination import OldestFirst, SortedTickets
 from .throttling import ApiThrottle, SearchThrottle, ThrottledFirst
@@ -121,9 +129,8 @@ class TicketList(ThrottledFirst, generics.GenericAPIView):
             201: s.TicketSerializer,
             200: OpenApiResponse(s.TicketSerializer, description="A retried request's ticket."),
             400: error("Not valid (field errors say why), or too many files."),
-            413: error("A file is larger than the help desk accepts."),
-            415: error("A type of file the help desk does not take."),
         }
+        | BODY_ERRORS
         | COMMON_ERRORS,
     )
     def post(self, request):
@@ -164,8 +171,13 @@ class TicketDetail(ThrottledFirst, APIView):
         responses={
             200: s.TicketSerializer,
             400: error("Not valid, or a move the ticket cannot make."),
-            409: error("The ticket changed since the version sent; `current` is the ticket now."),
+            409: OpenApiResponse(
+                TicketConflictSerializer,
+                description="The ticket changed since the version sent; `current` is the ticket "
+                "now, and nothing was changed.",
+            ),
         }
+        | BODY_ERRORS
         | NOT_FOUND
         | COMMON_ERRORS,
     )
@@ -252,6 +264,7 @@ class MessageList(ThrottledFirst, generics.GenericAPIView):
                 "newer messages are in `messages`.",
             ),
         }
+        | BODY_ERRORS
         | NOT_FOUND
         | COMMON_ERRORS,
     )
@@ -295,9 +308,8 @@ class MessageFiles(ThrottledFirst, APIView):
         responses={
             201: s.FileSerializer,
             400: error("No file, or too many on the message."),
-            413: error("The file is larger than the help desk accepts."),
-            415: error("A type of file the help desk does not take."),
         }
+        | BODY_ERRORS
         | NOT_FOUND
         | COMMON_ERRORS,
     )
