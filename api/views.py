@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
+from messaging.attachments import ALLOWED_TYPES
 from messaging.models import Attachment, CannedReply, Message
 from messaging.selectors import attachment_for, files_by_message, messages_since
 from messaging.services import (
@@ -57,6 +58,9 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     "what the first one made.",
 )
 NO_MESSAGE = "No such message."
+# What a download is served as: the type read from its bytes, one of those the help desk takes
+# (any text/x-... libmagic names for a log or source code is plain text to it).
+FILE_TYPES = [*sorted(ALLOWED_TYPES), "text/*"]
 NOT_FOUND = {404: error("No such ticket, or not one you may see: the same answer.")}
 
 
@@ -368,9 +372,14 @@ class FileDownload(ThrottledFirst, APIView):
     @extend_schema(
         summary="A file's bytes (the same checks as the pages)",
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY),
-            404: error("No such file, or not one you may have."),
+            (200, media_type): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description="The file's bytes, in the type read from them when it was stored "
+                "(one of those the help desk takes; text/* for text and logs).",
+            )
+            for media_type in FILE_TYPES
         }
+        | {404: error("No such file, or not one you may have.")}
         | COMMON_ERRORS,
     )
     def get(self, request, pk: int, file_id: int):

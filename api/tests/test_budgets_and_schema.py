@@ -175,6 +175,9 @@ def test_the_schema_documents_each_error_where_it_can_occur(client):
             assert component(responses["409"]) == CONFLICTS[key]
         retry_after = responses["429"]["headers"]["Retry-After"]
         assert retry_after["required"] and retry_after["schema"] == {"type": "integer"}, key
+    # A download is served in the type read from its bytes, each one documented.
+    download = found[("get", "/api/v1/tickets/{id}/files/{file_id}/")]["responses"]["200"]
+    assert {"image/png", "application/pdf", "text/plain", "text/*"} <= set(download["content"])
     conflict = document["components"]["schemas"]["TicketConflict"]
     assert {"type", "detail", "errors", "current"} <= set(conflict["required"])
     assert conflict["properties"]["current"]["allOf"] == [{"$ref": "#/components/schemas/Ticket"}]
