@@ -62,8 +62,9 @@ test: dev-venv
 	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # A long fuzzing run of the REST API against its own OpenAPI document (schemathesis, in process,
-# as a customer and as an agent): API_FUZZ_EXAMPLES examples per operation and actor (the suite
-# runs 6). Prints each operation's outcome and the summary.
+# as two customers and an agent, with their access checks): API_FUZZ_EXAMPLES examples per
+# operation and actor (the suite runs 4). Prints each operation's outcome, then the summary
+# (operations, cases generated, requests and failures per actor: api/tests/conftest.py).
 API_FUZZ_EXAMPLES ?= 500
 fuzz-api: dev-venv
 	API_FUZZ_EXAMPLES=$(API_FUZZ_EXAMPLES) $(BIN)/python -m pytest api/tests/test_fuzz.py $(XDIST) -v -p no:cacheprovider

@@ -12,11 +12,13 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .serializers import MessageSerializer
+from .serializers import MessageSerializer, TicketSerializer
 
 ERROR_TYPES = {
     400: "invalid",
@@ -141,6 +143,14 @@ class HeldReplySerializer(ErrorSerializer):
     )
 
 
+class TicketConflictSerializer(ErrorSerializer):
+    """A 409 for a change based on an old `version`: the error, and the ticket as it is now."""
+
+    current = TicketSerializer(
+        help_text="The ticket as it is now: send the change again with its `version`."
+    )
+
+
 def error(description: str) -> OpenApiResponse:
     return OpenApiResponse(response=ErrorSerializer, description=description)
 
@@ -151,3 +161,30 @@ COMMON_ERRORS = {
     403: error("Signed in, but this is not for you (or the CSRF token is missing)."),
     429: error("Too many requests: wait for the seconds in Retry-After."),
 }
+# The errors of every operation that reads a body: Django refuses a body over
+# DATA_UPLOAD_MAX_MEMORY_SIZE (413) and DRF one in a type it has no parser for (415) before the
+# view looks at it; the file checks add their own 413 and 415.
+BODY_ERRORS = {
+    413: error("The body, or a file in it, is larger than the help desk accepts."),
+    415: error(
+        "A body in a type the API does not read (it reads JSON and multipart/form-data), or a "
+        "file of a type the help desk does not take."
+    ),
+}
+
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After",
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    required=True,
+    response=[429],
+    description="Seconds to wait before the next request is accepted.",
+)
+
+
+class ApiSchema(AutoSchema):
+    """The API's operations as drf-spectacular describes them, with the header every 429
+    sends (DEFAULT_SCHEMA_CLASS)."""
+
+    def get_override_parameters(self):
+        return [*super().get_override_parameters(), RETRY_AFTER]

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
+from messaging.attachments import ALLOWED_TYPES
 from messaging.models import Attachment, CannedReply, Message
 from messaging.selectors import attachment_for, files_by_message, messages_since
 from messaging.services import (
@@ -32,7 +33,15 @@ from tickets.selectors import get_ticket_for
 from tickets.services import ticket_mark_seen, ticket_update
 
 from . import serializers as s
-from .errors import COMMON_ERRORS, Conflict, HeldReply, HeldReplySerializer, error
+from .errors import (
+    BODY_ERRORS,
+    COMMON_ERRORS,
+    Conflict,
+    HeldReply,
+    HeldReplySerializer,
+    TicketConflictSerializer,
+    error,
+)
 from .filters import TicketFilter
 from .pagination import OldestFirst, SortedTickets
 from .throttling import ApiThrottle, SearchThrottle, ThrottledFirst
@@ -49,6 +58,9 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     "what the first one made.",
 )
 NO_MESSAGE = "No such message."
+# What a download is served as: the type read from its bytes, one of those the help desk takes
+# (any text/x-... libmagic names for a log or source code is plain text to it).
+FILE_TYPES = [*sorted(ALLOWED_TYPES), "text/*"]
 NOT_FOUND = {404: error("No such ticket, or not one you may see: the same answer.")}
 
 
@@ -121,9 +133,8 @@ class TicketList(ThrottledFirst, generics.GenericAPIView):
             201: s.TicketSerializer,
             200: OpenApiResponse(s.TicketSerializer, description="A retried request's ticket."),
             400: error("Not valid (field errors say why), or too many files."),
-            413: error("A file is larger than the help desk accepts."),
-            415: error("A type of file the help desk does not take."),
         }
+        | BODY_ERRORS
         | COMMON_ERRORS,
     )
     def post(self, request):
@@ -164,8 +175,13 @@ class TicketDetail(ThrottledFirst, APIView):
         responses={
             200: s.TicketSerializer,
             400: error("Not valid, or a move the ticket cannot make."),
-            409: error("The ticket changed since the version sent; `current` is the ticket now."),
+            409: OpenApiResponse(
+                TicketConflictSerializer,
+                description="The ticket changed since the version sent; `current` is the ticket "
+                "now, and nothing was changed.",
+            ),
         }
+        | BODY_ERRORS
         | NOT_FOUND
         | COMMON_ERRORS,
     )
@@ -252,6 +268,7 @@ class MessageList(ThrottledFirst, generics.GenericAPIView):
                 "newer messages are in `messages`.",
             ),
         }
+        | BODY_ERRORS
         | NOT_FOUND
         | COMMON_ERRORS,
     )
@@ -295,9 +312,8 @@ class MessageFiles(ThrottledFirst, APIView):
         responses={
             201: s.FileSerializer,
             400: error("No file, or too many on the message."),
-            413: error("The file is larger than the help desk accepts."),
-            415: error("A type of file the help desk does not take."),
         }
+        | BODY_ERRORS
         | NOT_FOUND
         | COMMON_ERRORS,
     )
@@ -356,9 +372,14 @@ class FileDownload(ThrottledFirst, APIView):
     @extend_schema(
         summary="A file's bytes (the same checks as the pages)",
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY),
-            404: error("No such file, or not one you may have."),
+            (200, media_type): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description="The file's bytes, in the type read from them when it was stored "
+                "(one of those the help desk takes; text/* for text and logs).",
+            )
+            for media_type in FILE_TYPES
         }
+        | {404: error("No such file, or not one you may have.")}
         | COMMON_ERRORS,
     )
     def get(self, request, pk: int, file_id: int):
