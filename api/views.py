@@ -55,7 +55,7 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="Any string of 1 to 200 visible ASCII characters, new for each new request: "
     "a request retried with the same key does nothing a second time and answers 200 with "
-    "what the first one made.",
+    "what the first one made. Keys are yours alone, and a reply's belong to its ticket.",
 )
 NO_MESSAGE = "No such message."
 # What a download is served as: the type read from its bytes, one of those the help desk takes
@@ -64,7 +64,10 @@ FILE_TYPES = [*sorted(ALLOWED_TYPES), "text/*"]
 NOT_FOUND = {404: error("No such ticket, or not one you may see: the same answer.")}
 
 
-def idempotency_token(request) -> uuid.UUID | None:
+def idempotency_token(request, *, scope: str) -> uuid.UUID | None:
+    """The client token of a request's Idempotency-Key: per user and per `scope` (a new ticket,
+    or a reply on one ticket), so a key used again elsewhere is a new request, never the answer
+    to another."""
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
@@ -72,7 +75,7 @@ def idempotency_token(request) -> uuid.UUID | None:
         raise ValidationError(
             {"Idempotency-Key": ["Send 1 to 200 visible ASCII characters (no spaces)."]}
         )
-    return uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{request.user.pk}:{key}")
+    return uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{request.user.pk}:{scope}:{key}")
 
 
 def validated(serializer_class, request, **kwargs) -> dict:
@@ -142,7 +145,7 @@ class TicketList(ThrottledFirst, generics.GenericAPIView):
         customer = data.get("customer", "")
         if customer and not request.user.is_staff:
             raise PermissionDenied("Only staff may open tickets for customers.")
-        token = idempotency_token(request)
+        token = idempotency_token(request, scope="new ticket")
         replayed = token is not None and Ticket.objects.filter(client_token=token).exists()
         fields = {
             "title": data["title"],
@@ -275,7 +278,7 @@ class MessageList(ThrottledFirst, generics.GenericAPIView):
     def post(self, request, pk: int):
         ticket = get_ticket_for(request.user, pk)
         data = validated(s.MessageCreateSerializer, request)
-        token = idempotency_token(request)
+        token = idempotency_token(request, scope=f"ticket {ticket.pk}")
         replayed = token is not None and Message.objects.filter(client_token=token).exists()
         content = data.get("content", "")
         if "canned_reply" in data:

@@ -76,6 +76,20 @@ def test_a_retried_post_stores_one_message(api, customer, ticket):
     assert Message.objects.count() == 1
 
 
+def test_the_same_key_on_another_ticket_is_a_new_reply(api, customer, ticket, make_ticket):
+    other = make_ticket(customer, title="Another")
+    client = api.as_(customer)
+    headers = {"HTTP_IDEMPOTENCY_KEY": "reply-7f3a"}
+    first = client.post(url(ticket), {"content": "On the first"}, format="json", **headers)
+    second = client.post(url(other), {"content": "On the second"}, format="json", **headers)
+    again = client.post(url(ticket), {"content": "On the first"}, format="json", **headers)
+    assert (first.status_code, second.status_code, again.status_code) == (201, 201, 200)
+    assert second.json()["content"] == "On the second"
+    assert list(other.messages.values_list("content", flat=True)) == ["On the second"]
+    assert again.json() == first.json()
+    assert Message.objects.count() == 2
+
+
 def test_the_same_key_from_two_users_is_two_messages(api, customer, agent, ticket):
     api.as_(customer).post(url(ticket), {"content": "A"}, format="json", HTTP_IDEMPOTENCY_KEY="k")
     api.as_(agent).post(url(ticket), {"content": "B"}, format="json", HTTP_IDEMPOTENCY_KEY="k")
