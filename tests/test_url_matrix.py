@@ -982,7 +982,7 @@ def _build_world() -> World:
         mails[key] = message_send(ticket=ticket, sender=ticket.reporter, content="By mail")
         InboundEmail.objects.create(
             key=f"{key:>64}",
-            sha256="1" * 64,
+            sha256=f"{key:1>64}",  # one mail each: the digest is unique
             raw=b"From: someone\r\n\r\nBy mail",
             size=30,
             source="test",
