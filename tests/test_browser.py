@@ -276,7 +276,12 @@ def test_customer_journey(browser, live_server, agent, settings, mailoutbox):
     # The agent sees the screenshot's preview on the ticket and opens it full size.
     agent_page.goto(f"{url}/tickets/{ticket.pk}/")
     preview = agent_page.get_by_title("Open blank-page.png full size")
-    assert preview.locator("img").evaluate("image => image.naturalWidth") > 0
+    # The preview loads lazily (loading="lazy"): once it is in view, not with the page's load
+    # event. Brought into view, it must then load and have a width (a broken image has none).
+    preview.scroll_into_view_if_needed()
+    image = preview.locator("img").element_handle()
+    agent_page.wait_for_function("image => image.complete", arg=image)
+    assert image.evaluate("image => image.naturalWidth") > 0
     journey.step(agent_page, "agent-sees-screenshot")
     with agent_page.expect_popup() as opened:
         preview.click()
