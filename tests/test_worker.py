@@ -336,6 +336,23 @@ class HelpDesk:
 SENT, FAILED, QUEUED, REQUEUED = 0, 1, 2, 3  # post_office's STATUS
 
 
+def sent_once_beat_goes_on(desk: HelpDesk, smtp, worker: Worker, arrives: str) -> None:
+    """Wait for the customer's email to arrive and its row to be marked sent, then for two
+    more of beat's sending runs (the caller then checks it arrived once)."""
+    wait_for(arrives, lambda: smtp.received_by("customer@example.com"), worker=worker)
+    wait_for(
+        "its row is marked sent",
+        lambda: desk.status_of("customer@example.com") == [SENT],
+        worker=worker,
+    )
+    runs = worker.finished("accounts.tasks.send_outbox")
+    wait_for(
+        "beat runs twice more",
+        lambda: worker.finished("accounts.tasks.send_outbox") >= runs + 2,
+        worker=worker,
+    )
+
+
 def test_a_worker_delivers_the_mail_a_change_queued(tmp_path, redis_prefix):
     with ExitStack() as cleanup:
         smtp = SmtpServer().start()
@@ -404,23 +421,7 @@ def test_with_the_smtp_server_down_a_change_is_mailed_exactly_once_when_it_is_ba
         assert smtp.messages == []
 
         smtp.start()
-        wait_for(
-            "the customer's email arrives",
-            lambda: smtp.received_by("customer@example.com"),
-            worker=worker,
-        )
-        wait_for(
-            "its row is marked sent",
-            lambda: desk.status_of("customer@example.com") == [SENT],
-            worker=worker,
-        )
-        # Beat goes on sending what is due: two more of its runs, and still one email.
-        runs = worker.finished("accounts.tasks.send_outbox")
-        wait_for(
-            "beat runs twice more",
-            lambda: worker.finished("accounts.tasks.send_outbox") >= runs + 2,
-            worker=worker,
-        )
+        sent_once_beat_goes_on(desk, smtp, worker, "the customer's email arrives")
 
     [closed] = smtp.received_by("customer@example.com")
     assert len(smtp.received_by("agent@example.com")) == 1
@@ -501,22 +502,8 @@ def test_a_change_made_while_redis_is_down_is_mailed_exactly_once_when_it_is_bac
         assert smtp.received_by("customer@example.com") == []
 
         private_redis.start()  # the same port: the worker and beat find it again
-        wait_for(
-            "the customer's email arrives once Redis is back",
-            lambda: smtp.received_by("customer@example.com"),
-            worker=worker,
-        )
-        wait_for(
-            "its row is marked sent",
-            lambda: desk.status_of("customer@example.com") == [SENT],
-            worker=worker,
-        )
-        # Beat goes on sending what is due: two more of its runs, and still one email.
-        runs = worker.finished("accounts.tasks.send_outbox")
-        wait_for(
-            "beat runs twice more",
-            lambda: worker.finished("accounts.tasks.send_outbox") >= runs + 2,
-            worker=worker,
+        sent_once_beat_goes_on(
+            desk, smtp, worker, "the customer's email arrives once Redis is back"
         )
 
     assert worker.process.returncode == 0, worker.log()[-4000:]
