@@ -109,6 +109,22 @@ def message_send(
     return message
 
 
+def reply_and_close(*, ticket: Ticket, closed_by, is_internal: bool = False, **message) -> Message:
+    """A message (message_send's arguments) and the ticket closed by `closed_by` (None: the
+    system), as one change: a refused message closes nothing. A public message is the
+    reporter's news of the close: the ticket is closed first, without an email of its own, so
+    the message's email shows it closed (one email, not two). After an internal note, which
+    tells the reporter nothing, the close emails them as any close does. A ticket already
+    closed stays as it is (no second event)."""
+    with transaction.atomic():
+        if not is_internal:
+            ticket.update_status(Ticket.Status.CLOSED, by=closed_by, notify=False)
+        sent = message_send(ticket=ticket, is_internal=is_internal, **message)
+        if is_internal:
+            ticket.update_status(Ticket.Status.CLOSED, by=closed_by)
+    return sent
+
+
 def check_files(files: Sequence[Upload]) -> list[CheckedFile]:
     """Each upload read and checked (messaging.attachments.check_file): at most
     ATTACHMENT_MAX_FILES, each within the size limit and of an allowed type. Raises one

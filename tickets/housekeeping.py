@@ -20,7 +20,7 @@ from django.utils.translation import ngettext
 
 from accounts.locale import for_reader
 from messaging.models import Message
-from messaging.services import message_send
+from messaging.services import reply_and_close
 
 from .models import Ticket
 
@@ -80,8 +80,9 @@ def close_stale_tickets(
 ) -> list[Ticket]:
     """Close the tickets that have waited on their reporter for more than `days` days.
 
-    For each stale ticket (see stale_tickets), in its own transaction: a public message tells
-    the reporter why it was closed and that a reply reopens it, then the system closes it.
+    For each stale ticket (see stale_tickets), in its own transaction: the system closes it,
+    and a public message tells the reporter why and that a reply reopens it (one email: the
+    message's).
     The message is sent as the assignee when they are active staff (and not the reporter),
     else as the first active superuser; with neither, the ticket is skipped. A ticket that got a
     new public message or a status change since it was selected is skipped too.
@@ -133,7 +134,7 @@ def _close(ticket: Ticket, *, sender, content: str) -> str:
         )
         if locked.status != Ticket.Status.ACTIVE or latest != ticket.last_public_at:
             return SKIPPED_CHANGED
-        message_send(ticket=locked, sender=sender, content=content)
-        locked.update_status(Ticket.Status.CLOSED, by=None)
+        # Closed by the system; the message says why, and its email is the only one.
+        reply_and_close(ticket=locked, closed_by=None, sender=sender, content=content)
         ticket._copy_state_from(locked)
     return CLOSED

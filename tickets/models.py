@@ -560,7 +560,9 @@ class Ticket(models.Model):
             fields.append("last_activity_at")
         return fields
 
-    def update_status(self, new_status: str, *, by, expected_version: int | None = None):
+    def update_status(
+        self, new_status: str, *, by, expected_version: int | None = None, notify: bool = True
+    ):
         """Move the ticket to `new_status`: the one door for every status change.
 
         Checks the transition table and who is asking, locks the row, refuses a change made on a
@@ -569,7 +571,9 @@ class Ticket(models.Model):
         Raises ValidationError (unknown status, move not allowed, stale page) or PermissionDenied.
 
         `by=None` is the system (a scheduled command, never a request): it may make any allowed
-        move, and the event records no actor.
+        move, and the event records no actor. `notify=False`: the reporter is not emailed about
+        the change, because the caller's public reply, written next in the same transaction,
+        tells them (its email shows the new status): one email, not two.
         """
         if new_status not in self.Status.values:
             raise ValidationError(
@@ -610,7 +614,10 @@ class Ticket(models.Model):
                 to_value=new_status,
                 created_at=now,
             )
-            notifications.notify_status_changed(locked, old_status=old_status, by=by, event=event)
+            if notify:
+                notifications.notify_status_changed(
+                    locked, old_status=old_status, by=by, event=event
+                )
             self._copy_state_from(locked)
         return event
 

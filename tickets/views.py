@@ -18,7 +18,11 @@ from accounts.decorators import staff_required
 from accounts.models import User
 from messaging.models import Message
 from messaging.selectors import files_by_message, messages_since, with_files
-from messaging.services import ticket_create_with_files, ticket_open_for_with_files
+from messaging.services import (
+    reply_and_close,
+    ticket_create_with_files,
+    ticket_open_for_with_files,
+)
 
 from .bulk import apply_to_each
 from .forms import (
@@ -393,7 +397,7 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
     """A reply, or (staff, the note tab's button) an internal note; "Send and close" closes the
-    ticket after the reply. A staff reply is held, not sent, when a public message came after
+    ticket with it, in one change and one email to the reporter. A staff reply is held, not sent, when a public message came after
     the newest one the page showed: the page says who wrote what, keeps the text, and its "Send
     anyway" sends it."""
     ticket = get_ticket_for(request.user, pk)
@@ -418,37 +422,38 @@ def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
                 held_files=bool(form.cleaned_data["files"]),
                 status=409,
             )
+        closing = send == "close"
+        message = {
+            "ticket": ticket,
+            "sender": request.user,
+            "content": form.cleaned_data["content"],
+            "is_internal": is_internal,
+            "client_token": form.cleaned_data["client_token"],
+            "files": form.cleaned_data["files"],
+        }
         try:
-            Message.send(
-                ticket=ticket,
-                sender=request.user,
-                content=form.cleaned_data["content"],
-                is_internal=is_internal,
-                client_token=form.cleaned_data["client_token"],
-                files=form.cleaned_data["files"],
-            )
+            if closing:  # one change, one email (messaging.services.reply_and_close)
+                reply_and_close(closed_by=request.user, **message)
+            else:
+                Message.send(**message)
         except ValidationError as exc:
             form.add_error(None, exc)
         except PermissionDenied as exc:
             messages.error(request, str(exc))
             return _render_detail(request, ticket, reply_form=form, status=403)
         else:
-            done = _("Internal note added.") if is_internal else _("Reply sent.")
-            if send == "close":
-                done = _close_after_reply(request, ticket, is_internal)
+            if closing:
+                done = (
+                    _("Internal note added and the ticket is closed.")
+                    if is_internal
+                    else _("Reply sent and the ticket is closed.")
+                )
+            else:
+                done = _("Internal note added.") if is_internal else _("Reply sent.")
             messages.success(request, done)
             return redirect(ticket)
     messages.error(request, _("Your reply was not sent; see the form below."))
     return _render_detail(request, ticket, reply_form=form, status=400)
-
-
-def _close_after_reply(request: HttpRequest, ticket: Ticket, is_internal: bool) -> str:
-    """The second half of "Send and close", through the one door for status changes. Staff may
-    close an open or active ticket; a closed one stays as it is (no second event)."""
-    ticket.update_status(Ticket.Status.CLOSED, by=request.user)
-    if is_internal:
-        return _("Internal note added and the ticket is closed.")
-    return _("Reply sent and the ticket is closed.")
 
 
 def _change(

@@ -72,6 +72,51 @@ class TestEditor:
         event = ticket.events.get(kind=TicketEvent.Kind.STATUS, to_value="closed")
         assert event.actor == agent
 
+    def test_send_and_close_is_one_email_to_the_customer_showing_the_ticket_closed(
+        self, agent, customer, ticket, django_capture_on_commit_callbacks
+    ):
+        mail.outbox.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            client_for(agent).post(
+                f"/tickets/{ticket.pk}/reply/", reply_data("All fixed.", send="close")
+            )
+
+        [email] = [m for m in mail.outbox if m.to == [customer.email]]
+        assert "All fixed." in email.body
+        assert "Status: Closed" in email.body
+
+    def test_a_note_and_close_tells_the_customer_of_the_close_only(
+        self, agent, customer, ticket, django_capture_on_commit_callbacks
+    ):
+        mail.outbox.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            client_for(agent).post(
+                f"/tickets/{ticket.pk}/reply/",
+                reply_data("Duplicate of another", is_internal="on", send="close"),
+            )
+
+        ticket.refresh_from_db()
+        assert ticket.status == Ticket.Status.CLOSED
+        [email] = [m for m in mail.outbox if m.to == [customer.email]]
+        assert "Duplicate of another" not in email.body
+        assert "closed" in email.body
+
+    def test_a_refused_reply_closes_nothing(self, agent, customer, ticket, make_ticket):
+        """Send and close is one change: when the message is refused, the ticket stays open."""
+        other = make_ticket(customer, title="Another")
+        client = client_for(agent)
+        client.post(f"/tickets/{other.pk}/reply/", reply_data("There", send="reply"))
+        used = Message.objects.get(ticket=other).client_token
+        # A form already used on another ticket: the message is refused.
+        data = {**reply_data("Here", send="close"), "client_token": str(used)}
+        response = client.post(f"/tickets/{ticket.pk}/reply/", data)
+
+        assert response.status_code == 400
+        ticket.refresh_from_db()
+        assert ticket.status == Ticket.Status.OPEN
+        assert not ticket.messages.exists()
+        assert not ticket.events.filter(kind=TicketEvent.Kind.STATUS).exists()
+
     def test_send_and_close_on_a_closed_ticket_still_sends(self, agent, ticket):
         ticket.update_status(Ticket.Status.CLOSED, by=agent)
 
