@@ -397,9 +397,9 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
     """A reply, or (staff, the note tab's button) an internal note; "Send and close" closes the
-    ticket with it, in one change and one email to the reporter. A staff reply is held, not sent, when a public message came after
-    the newest one the page showed: the page says who wrote what, keeps the text, and its "Send
-    anyway" sends it."""
+    ticket with it, in one change and one email to the reporter. A staff reply is held, not
+    sent, when a public message came after the newest one the page showed: the page says who
+    wrote what, keeps the text, and its "Send anyway" sends it."""
     ticket = get_ticket_for(request.user, pk)
     staff = request.user.is_staff
     form = ReplyForm(request.POST, request.FILES, allow_internal=staff)
