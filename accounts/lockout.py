@@ -22,7 +22,7 @@ from axes.handlers.cache import AxesCacheHandler
 from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_client_username, get_failure_limit
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
@@ -40,8 +40,27 @@ def _key(request: HttpRequest, credentials: dict | None) -> str:
     return hashlib.sha256(f"{username}\n{address}".encode()).hexdigest()
 
 
+# How many times a login looks for its row again when another made and removed it meanwhile.
+PLACE_TRIES = 10
+
+
 def take_place(key: str) -> int:
-    """Count one more login being checked under `key`; returns how many there are now."""
+    """Count one more login being checked under `key`; returns how many there are now.
+
+    The row is made by the first login of a burst and removed by the last one out: between
+    this login's look (no row) and its insert, another can make the row and be done with it
+    (its insert wins, then its give_place_back removes it), so the insert collides with a row
+    that is gone by the time get_or_create looks again, and raises IntegrityError. That is
+    only a lost race: look again (fifty wrong passwords at once met it on PostgreSQL)."""
+    for _ in range(PLACE_TRIES - 1):
+        try:
+            return _take_place(key)
+        except IntegrityError:
+            continue
+    return _take_place(key)
+
+
+def _take_place(key: str) -> int:
     with transaction.atomic():
         check, _created = LoginCheck.objects.select_for_update().get_or_create(key=key)
         if check.updated_at < timezone.now() - STALE_AFTER:

@@ -217,3 +217,27 @@ def test_a_place_left_by_a_stopped_server_is_forgotten(client, customer):
     LoginCheck.objects.filter(key=key).update(updated_at=timezone.now() - timedelta(minutes=6))
 
     assert attempt(client, PASSWORD).status_code == 302
+
+
+def test_a_login_that_loses_the_race_for_its_row_looks_again(monkeypatch, db):
+    """Another login made the row and removed it between this one's look and its insert:
+    get_or_create raises IntegrityError (as Django does when the row it collided with is gone
+    by its second look). The login looks again and takes its place: no error page."""
+    from django.db import IntegrityError
+    from django.db.models import QuerySet
+
+    from accounts.lockout import take_place
+
+    real = QuerySet.get_or_create
+    lost = []
+
+    def racing(self, *args, **kwargs):
+        if self.model is LoginCheck and not lost:
+            lost.append(True)
+            raise IntegrityError('duplicate key value violates unique constraint "key"')
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(QuerySet, "get_or_create", racing)
+    assert take_place("k" * 64) == 1
+    assert lost == [True]
+    assert LoginCheck.objects.get().in_progress == 1
