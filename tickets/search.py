@@ -261,7 +261,7 @@ def search_in(tickets: QuerySet, parsed: ParsedQuery, *, staff: bool) -> QuerySe
     if not parsed.searchable:
         return tickets.none()
     if _vendor(tickets) == "postgresql":
-        hits = [pk for (pk,) in _postgres_newest_hits(tickets, parsed, staff=staff)]
+        hits = [pk for (pk,) in newest_hits(tickets, parsed, staff=staff)]
         return tickets.alias(search_hit=_one_of(hits)).filter(search_hit=True)
     newest = _sqlite_matching(tickets, parsed, staff=staff).order_by("-pk").values("pk")
     return tickets.filter(pk__in=newest[: settings.SEARCH_MAX_HITS + 1])
@@ -411,13 +411,7 @@ def _one_of(ids: list[int]) -> RawSQL:
 
 
 def _postgres_newest_hits(
-    tickets: QuerySet,
-    parsed: ParsedQuery,
-    *,
-    staff: bool,
-    fields=("pk",),
-    plan_key: str = "",
-    **annotations,
+    tickets: QuerySet, parsed: ParsedQuery, *, staff: bool, fields, plan_key: str, **annotations
 ) -> list[tuple]:
     """The newest SEARCH_MAX_HITS + 1 tickets (by creation) of `tickets` that match, as tuples
     of `fields`, from the tickets alone (their own and their conversation's words are on them).
@@ -510,11 +504,6 @@ class SearchResult:
     jump: int | None = None
     limit: int = 0
 
-    @property
-    def tickets(self) -> QuerySet:
-        """The hits as a query on the list's tickets, unordered (`hits` has their order)."""
-        return self.visible.filter(pk__in=self.hits).order_by()
-
     def rows(self, ids: list[int], *, viewer) -> list[dict]:
         """A page of the hits (`ids`, in order) as list_rows gives them, in that order, with
         each ticket's description for its snippet: one query."""
@@ -538,8 +527,8 @@ def search_tickets(user, query: str, filters: dict | None = None) -> SearchResul
     rank, keys = ({}, TicketQuerySet.SORTS[sort]) if sort != BEST_MATCH else _rank(tickets, parsed)
     # The id and what the order sorts by, nothing more (each date is parsed in Python: 201 of
     # them cost about half a millisecond).
-    columns = ["pk", *dict.fromkeys(key.lstrip("-") for key in keys)]
-    columns = [name for name in dict.fromkeys(columns) if name not in rank]
+    sorted_by = dict.fromkeys(["pk", *(key.lstrip("-") for key in keys)])
+    columns = [name for name in sorted_by if name not in rank]
     plan_key = repr((user.pk, sorted(filters.items()), parsed.text))
     found = newest_hits(
         tickets, parsed, staff=user.is_staff, fields=columns, plan_key=plan_key, **rank
